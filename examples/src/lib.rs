@@ -1,0 +1,1 @@
+//! Runnable examples; each lives in its own file under `examples/`.

@@ -1,0 +1,19 @@
+//! Runtime for `#[neuron]`: the float trait, the traits generated code
+//! implements, and (in later modules) losses, optimizers, training,
+//! gradient checking and data.
+//!
+//! Users depend on this crate alone; it re-exports the macro.
+
+pub mod model;
+pub mod real;
+
+pub use model::{Differentiable, Field, Model, Parameters};
+pub use neuron_macros::neuron;
+pub use real::{Real, Tensor};
+
+/// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::model::{Differentiable, Model, Parameters};
+    pub use crate::neuron;
+    pub use crate::real::{Real, Tensor};
+}

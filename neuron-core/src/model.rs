@@ -1,0 +1,129 @@
+//! The traits that `#[neuron]` implements for the items it generates, so
+//! that optimizers, the training loop and `gradcheck` work with any of them.
+
+use crate::real::{Real, Tensor};
+
+/// The name and shape of one argument or parameter field.
+///
+/// `shape` is empty for a scalar, `[n]` for `[T; n]` and `[m, n]` for
+/// `[[T; n]; m]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The argument's name as written in the function.
+    pub name: &'static str,
+    /// Its dimensions, outermost first.
+    pub shape: &'static [usize],
+}
+
+impl Field {
+    /// How many scalars the field holds.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the field holds no scalar at all (an array of length 0).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A struct of trainable parameters (a generated `Params`), seen as one flat
+/// sequence of scalars: fields in declaration order, arrays row-major.
+///
+/// The gradient of a model with respect to its parameters has the same type,
+/// so optimizers walk the two side by side with [`Parameters::zip_mut`].
+pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
+    /// Each field's name and shape, in declaration order.
+    const FIELDS: &'static [Field];
+    /// The total number of scalars.
+    const LEN: usize;
+
+    /// All parameters zero.
+    fn zeros() -> Self;
+
+    /// Calls `f(k, value)` for the `k`-th scalar, in flat order.
+    fn for_each(&self, f: impl FnMut(usize, T));
+
+    /// Calls `f(k, &mut value)` for the `k`-th scalar, in flat order.
+    fn for_each_mut(&mut self, f: impl FnMut(usize, &mut T));
+
+    /// Calls `f(k, &mut self_k, other_k)` for every scalar pair.
+    fn zip_mut(&mut self, other: &Self, f: impl FnMut(usize, &mut T, T));
+
+    /// The scalars in flat order.
+    fn to_vec(&self) -> Vec<T> {
+        let mut out = Vec::with_capacity(Self::LEN);
+        self.for_each(|_, v| out.push(v));
+        out
+    }
+
+    /// Builds parameters from scalars in flat order, or `None` if `values`
+    /// does not hold exactly [`Parameters::LEN`] of them.
+    fn from_slice(values: &[T]) -> Option<Self> {
+        if values.len() != Self::LEN {
+            return None;
+        }
+        let mut params = Self::zeros();
+        params.for_each_mut(|k, v| *v = values[k]);
+        Some(params)
+    }
+
+    /// Sets every scalar to zero.
+    fn set_zero(&mut self) {
+        self.for_each_mut(|_, v| *v = T::zero());
+    }
+}
+
+/// A model that can be trained: a generated `Model` type.
+///
+/// `Input` is the one non-parameter argument's type, or a tuple of them in
+/// declaration order when there are several (`()` when there are none).
+pub trait Model {
+    /// The float type.
+    type Real: Real;
+    /// The non-parameter arguments.
+    type Input;
+    /// The function's return type: a scalar or `[T; K]`.
+    type Output: Tensor<Self::Real>;
+    /// The trainable parameters.
+    type Params: Parameters<Self::Real>;
+
+    /// The current parameters.
+    fn params(&self) -> &Self::Params;
+
+    /// The current parameters, for an optimizer to update.
+    fn params_mut(&mut self) -> &mut Self::Params;
+
+    /// The function's value at `input` with the current parameters.
+    fn forward(&self, input: &Self::Input) -> Self::Output;
+
+    /// Returns the forward value and adds `dy`-weighted parameter gradients
+    /// (the vector-Jacobian product) into `grads`, so a mini-batch
+    /// accumulates by calling this once per sample.
+    fn backward(
+        &self,
+        input: &Self::Input,
+        dy: &Self::Output,
+        grads: &mut Self::Params,
+    ) -> Self::Output;
+}
+
+/// Every generated neuron, seen as a function of one flat vector of all its
+/// arguments (inputs and parameters alike, in declaration order), so that
+/// [`crate::gradcheck`] can perturb any argument.
+pub trait Differentiable {
+    /// The float type.
+    type Real: Real;
+    /// Every argument's name and shape, in declaration order.
+    const ARGS: &'static [Field];
+    /// How many scalars the output holds.
+    const OUTPUT_LEN: usize;
+
+    /// Evaluates the function: `args` holds every argument flattened,
+    /// `out` receives the output flattened.
+    fn eval_flat(args: &[Self::Real], out: &mut [Self::Real]);
+
+    /// The vector-Jacobian product: writes into `grad` (shaped like `args`)
+    /// the derivative of `dot(dy, f(args))` with respect to every argument.
+    fn backward_flat(args: &[Self::Real], dy: &[Self::Real], grad: &mut [Self::Real]);
+}

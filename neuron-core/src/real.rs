@@ -1,0 +1,149 @@
+//! The float abstraction every generated function is written against.
+//!
+//! `Real` adds to `num_traits::Float` the few activations the language names
+//! that `f32` and `f64` do not have as inherent methods, each in its
+//! numerically stable form. Their names never collide with a `Float` method,
+//! so a generic `T: Real` body resolves every method without ambiguity.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+use num_traits::Float;
+
+/// A real number type: `f32` or `f64`.
+pub trait Real:
+    Float
+    + Debug
+    + Display
+    + Default
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// A literal written in the source, converted to this type.
+    fn lit(x: f64) -> Self;
+
+    /// This value as an `f64`, for reporting.
+    fn to_f64_lossy(self) -> f64;
+
+    /// `max(x, 0)`; the kink at zero has derivative 0.
+    #[inline]
+    fn relu(self) -> Self {
+        if self > Self::zero() { self } else { Self::zero() }
+    }
+
+    /// `x` where `x > 0`, else `a * x`.
+    #[inline]
+    fn leaky_relu(self, a: Self) -> Self {
+        if self > Self::zero() { self } else { a * self }
+    }
+
+    /// `1 / (1 + e^-x)`, computed without overflow for any finite `x`.
+    #[inline]
+    fn sigmoid(self) -> Self {
+        if self >= Self::zero() {
+            Self::one() / (Self::one() + (-self).exp())
+        } else {
+            let e = self.exp();
+            e / (Self::one() + e)
+        }
+    }
+
+    /// `ln(1 + e^x)`, computed as `max(x, 0) + ln(1 + e^-|x|)` so that it
+    /// neither overflows for large `x` nor loses precision for small `x`.
+    #[inline]
+    fn softplus(self) -> Self {
+        self.max(Self::zero()) + (-self.abs()).exp().ln_1p()
+    }
+}
+
+impl Real for f32 {
+    #[inline]
+    fn lit(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn to_f64_lossy(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Real for f64 {
+    #[inline]
+    fn lit(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn to_f64_lossy(self) -> f64 {
+        self
+    }
+}
+
+/// A value shaped like a model's output (a scalar or an array of scalars),
+/// viewed as a flat slice so that losses can work on any output.
+pub trait Tensor<T>: Copy {
+    /// A value of this shape filled with zeros.
+    fn zeros() -> Self;
+    /// The scalars in order.
+    fn as_slice(&self) -> &[T];
+    /// The scalars in order, mutably.
+    fn as_mut_slice(&mut self) -> &mut [T];
+}
+
+impl<T: Real> Tensor<T> for T {
+    fn zeros() -> Self {
+        T::zero()
+    }
+    fn as_slice(&self) -> &[T] {
+        core::slice::from_ref(self)
+    }
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        core::slice::from_mut(self)
+    }
+}
+
+impl<T: Real, const K: usize> Tensor<T> for [T; K] {
+    fn zeros() -> Self {
+        [T::zero(); K]
+    }
+    fn as_slice(&self) -> &[T] {
+        self
+    }
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_is_finite_and_correct_at_extremes() {
+        assert_eq!(1000.0f64.sigmoid(), 1.0);
+        assert_eq!((-1000.0f64).sigmoid(), 0.0);
+        assert!((0.0f64.sigmoid() - 0.5).abs() < 1e-15);
+        assert!((2.0f64.sigmoid() - 1.0 / (1.0 + (-2.0f64).exp())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn softplus_is_finite_and_correct_at_extremes() {
+        assert_eq!(1000.0f64.softplus(), 1000.0);
+        assert!((-1000.0f64).softplus() >= 0.0);
+        assert!((-1000.0f64).softplus() < 1e-300);
+        assert!((1.5f64.softplus() - (1.0 + 1.5f64.exp()).ln()).abs() < 1e-14);
+    }
+
+    #[test]
+    fn relu_kink_is_zero() {
+        assert_eq!(0.0f64.relu(), 0.0);
+        assert_eq!((-2.0f32).relu(), 0.0);
+        assert_eq!(3.0f32.relu(), 3.0);
+        assert_eq!((-2.0f64).leaky_relu(0.1), -0.2);
+    }
+}
