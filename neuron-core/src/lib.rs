@@ -5,15 +5,21 @@
 //! Users depend on this crate alone; it re-exports the macro.
 
 pub mod model;
+pub mod optim;
 pub mod real;
+
+#[cfg(test)]
+mod testing;
 
 pub use model::{Differentiable, Field, Model, Parameters};
 pub use neuron_macros::neuron;
+pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 pub use real::{Real, Tensor};
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
     pub use crate::model::{Differentiable, Model, Parameters};
     pub use crate::neuron;
+    pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     pub use crate::real::{Real, Tensor};
 }
