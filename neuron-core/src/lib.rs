@@ -4,6 +4,7 @@
 //!
 //! Users depend on this crate alone; it re-exports the macro.
 
+pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod real;
@@ -11,6 +12,9 @@ pub mod real;
 #[cfg(test)]
 mod testing;
 
+pub use loss::{
+    BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
+};
 pub use model::{Differentiable, Field, Model, Parameters};
 pub use neuron_macros::neuron;
 pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
@@ -18,6 +22,9 @@ pub use real::{Real, Tensor};
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::loss::{
+        BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy,
+    };
     pub use crate::model::{Differentiable, Model, Parameters};
     pub use crate::neuron;
     pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
