@@ -8,6 +8,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod real;
+pub mod train;
 
 #[cfg(test)]
 mod testing;
@@ -19,6 +20,7 @@ pub use model::{Differentiable, Field, Model, Parameters};
 pub use neuron_macros::neuron;
 pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 pub use real::{Real, Tensor};
+pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
@@ -29,4 +31,5 @@ pub mod prelude {
     pub use crate::neuron;
     pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     pub use crate::real::{Real, Tensor};
+    pub use crate::train::{History, TrainError, Trainer};
 }
