@@ -4,6 +4,7 @@
 //!
 //! Users depend on this crate alone; it re-exports the macro.
 
+pub mod gradcheck;
 pub mod loss;
 pub mod model;
 pub mod optim;
@@ -13,6 +14,9 @@ pub mod train;
 #[cfg(test)]
 mod testing;
 
+pub use gradcheck::{
+    GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
+};
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
 };
@@ -24,6 +28,7 @@ pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::gradcheck::{gradcheck, gradcheck_random};
     pub use crate::loss::{
         BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy,
     };

@@ -29,7 +29,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::loss::{Loss, TargetError};
 use crate::model::{Model, Parameters};
 use crate::optim::Optimizer;
-use num_traits::Float;
+use num_traits::{Float, One};
 
 use crate::real::{Real, Tensor};
 
@@ -213,7 +213,7 @@ impl<O, L> Trainer<O, L> {
         let mut total_accuracy = Some(0.0);
         for (batch, indices) in order.chunks(batch_size).enumerate() {
             grads.set_zero();
-            let scale = <M::Real as num_traits::One>::one() / M::Real::lit(indices.len() as f64);
+            let scale = M::Real::one() / M::Real::lit(indices.len() as f64);
             for &sample in indices {
                 let (input, target) = &data[sample];
                 let output = model.forward(input);

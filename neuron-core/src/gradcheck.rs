@@ -1,0 +1,549 @@
+//! Gradient checking: compares a [`Differentiable`]'s analytic gradient
+//! (`backward_flat`) with central finite differences of its value
+//! (`eval_flat`), partial derivative by partial derivative.
+//!
+//! For every output `j` the analytic row comes from `backward_flat` with
+//! `dy` the unit vector `e_j`; for every scalar argument `i` the numeric
+//! one is `(f(x + h e_i) - f(x - h e_i)) / 2h` with
+//! `h = cbrt(epsilon) * max(1, |x_i|)`, the step that balances truncation
+//! and rounding error. Their difference is measured as
+//! `|analytic - numeric| / max(|analytic|, |numeric|, 1)`: relative for
+//! large partials, absolute below 1, so tiny gradients do not fail on
+//! rounding noise.
+//!
+//! Kinks (`relu`, `abs`, `max`, ...) are skipped rather than reported:
+//! a partial is skipped when the differences with steps `h` and `h / 2`
+//! disagree (a kink within `h` of the point), or when it disagrees with
+//! the central difference but matches one of the one-sided differences
+//! (the point sits exactly on a kink and the gradient follows the
+//! `1 if z > 0 else 0` convention).
+
+use core::fmt;
+use core::ops::RangeInclusive;
+
+use num_traits::{Float, One, Zero};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::{Differentiable, Field};
+use crate::real::Real;
+
+/// The outcome of a gradient check that passed (or, inside
+/// [`GradcheckError::Mismatch`], one that did not).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradcheckReport {
+    /// The largest error found, `0` when nothing was compared.
+    pub max_error: f64,
+    /// Where the largest error occurred.
+    pub worst: Option<Partial>,
+    /// The tolerance the errors were held to.
+    pub tolerance: f64,
+    /// How many points were checked.
+    pub points: usize,
+    /// How many sampled points were skipped because the function was not
+    /// finite there.
+    pub points_not_finite: usize,
+    /// How many partial derivatives were compared.
+    pub checked: usize,
+    /// How many partial derivatives were skipped as kinks or because the
+    /// function was not finite a step away.
+    pub skipped: usize,
+}
+
+/// One partial derivative `∂ output / ∂ argument` at one point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partial {
+    /// Every argument's value, flattened (inputs and parameters alike).
+    pub point: Vec<f64>,
+    /// The function's arguments, to read `point` by.
+    pub fields: &'static [Field],
+    /// The argument's name, from [`Differentiable::ARGS`].
+    pub arg: &'static str,
+    /// The flat index within that argument.
+    pub index: usize,
+    /// The argument element as written in Rust, e.g. `w[1][0]` or `b`.
+    pub element: String,
+    /// The output element, e.g. `out` or `out[2]`.
+    pub output: String,
+    /// What `backward_flat` gave.
+    pub analytic: f64,
+    /// What finite differences gave.
+    pub numeric: f64,
+    /// `|analytic - numeric| / max(|analytic|, |numeric|, 1)`.
+    pub error: f64,
+}
+
+impl fmt::Display for GradcheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "checked {} partial derivatives at {} points ({} skipped at kinks, {} points not finite)",
+            self.checked, self.points, self.skipped, self.points_not_finite
+        )?;
+        if let Some(w) = &self.worst {
+            write!(
+                f,
+                "; worst error {:.2e} for d {} / d {}",
+                self.max_error, w.output, w.element
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a gradient check failed.
+///
+/// `Debug` prints the same explanation as `Display`, so that a test that
+/// calls `.unwrap()` on a failed check shows it readably.
+#[derive(Clone, PartialEq)]
+pub enum GradcheckError {
+    /// The point does not hold as many scalars as the arguments need.
+    WrongArgCount {
+        /// The sum of the arguments' lengths.
+        expected: usize,
+        /// The length of the slice given.
+        found: usize,
+    },
+    /// The function is NaN or infinite at the point given.
+    NotFinite {
+        /// The point, flattened.
+        point: Vec<f64>,
+        /// The function's arguments, to read `point` by.
+        fields: &'static [Field],
+    },
+    /// A range to sample from that is empty or not finite.
+    BadRange {
+        /// Its lower end.
+        low: f64,
+        /// Its upper end.
+        high: f64,
+    },
+    /// Some partial derivative differs from finite differences by more
+    /// than the tolerance; the report's `worst` says which.
+    Mismatch(Box<GradcheckReport>),
+    /// No partial derivative could be compared: every sampled point was
+    /// skipped (or no point was asked for).
+    NothingChecked(Box<GradcheckReport>),
+}
+
+/// Writes `x = [1, -2, 3], w = [...], b = 1`.
+fn write_point(f: &mut fmt::Formatter<'_>, args: &[Field], point: &[f64]) -> fmt::Result {
+    let mut rest = point;
+    for (k, field) in args.iter().enumerate() {
+        let (values, tail) = rest.split_at(field.len().min(rest.len()));
+        rest = tail;
+        if k > 0 {
+            write!(f, ", ")?;
+        }
+        write!(f, "{} = ", field.name)?;
+        write_nested(f, field.shape, values)?;
+    }
+    Ok(())
+}
+
+/// Writes `values` nested as `shape` says: `1`, `[1, 2]`, `[[1, 2], [3, 4]]`.
+fn write_nested(f: &mut fmt::Formatter<'_>, shape: &[usize], values: &[f64]) -> fmt::Result {
+    match shape.split_first() {
+        None => write!(f, "{}", values.first().copied().unwrap_or(f64::NAN)),
+        Some((&n, inner)) => {
+            let stride: usize = inner.iter().product();
+            write!(f, "[")?;
+            for k in 0..n {
+                if k > 0 {
+                    write!(f, ", ")?;
+                }
+                let chunk = values.get(k * stride..(k + 1) * stride).unwrap_or(&[]);
+                write_nested(f, inner, chunk)?;
+            }
+            write!(f, "]")
+        }
+    }
+}
+
+impl fmt::Display for GradcheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GradcheckError::WrongArgCount { expected, found } => write!(
+                f,
+                "gradcheck needs {expected} argument values (every argument flattened), got {found}"
+            ),
+            GradcheckError::NotFinite { point, fields } => {
+                write!(f, "the function is NaN or infinite at ")?;
+                write_point(f, fields, point)
+            }
+            GradcheckError::BadRange { low, high } => {
+                write!(f, "cannot sample points from the range {low}..={high}")
+            }
+            GradcheckError::Mismatch(report) => {
+                let Some(w) = &report.worst else {
+                    return write!(f, "gradient mismatch: {report}");
+                };
+                write!(
+                    f,
+                    "wrong gradient: d {} / d {} is {} but finite differences give {} \
+                     (error {:.2e} > tolerance {:e}) at ",
+                    w.output, w.element, w.analytic, w.numeric, w.error, report.tolerance
+                )?;
+                write_point(f, w.fields, &w.point)?;
+                write!(f, "; {report}")
+            }
+            GradcheckError::NothingChecked(report) => write!(
+                f,
+                "no partial derivative could be checked: {report}; \
+                 sample from a range where the function is finite and smooth"
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for GradcheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for GradcheckError {}
+
+/// Checks `F`'s gradient at one point, `args` holding every argument
+/// flattened in declaration order.
+///
+/// A point exactly on a kink is skipped when the analytic partial equals
+/// one of the one-sided differences.
+///
+/// # Errors
+///
+/// [`GradcheckError::WrongArgCount`] for a point of the wrong length,
+/// [`GradcheckError::NotFinite`] when the function is not finite there and
+/// [`GradcheckError::Mismatch`] when some partial is off by more than
+/// `tolerance` (about `1e-6` suits `f64`, `1e-2` suits `f32`).
+pub fn gradcheck<F: Differentiable>(
+    args: &[F::Real],
+    tolerance: f64,
+) -> Result<GradcheckReport, GradcheckError> {
+    let mut report = empty_report(tolerance);
+    match check_point::<F>(args, &mut report)? {
+        PointOutcome::Checked => report.points += 1,
+        PointOutcome::NotFinite => {
+            return Err(GradcheckError::NotFinite {
+                point: args.iter().map(|v| v.to_f64_lossy()).collect(),
+                fields: F::ARGS,
+            });
+        }
+    }
+    finish(report)
+}
+
+/// Checks `F`'s gradient at `points` random points with every argument
+/// drawn uniformly from `[-2, 2]` (seeded, so reproducible). Points where
+/// the function is not finite are skipped, and so are kinks.
+///
+/// # Errors
+///
+/// [`GradcheckError::Mismatch`] when some partial is off by more than
+/// `tolerance` (about `1e-6` suits `f64`, `1e-2` suits `f32`), and
+/// [`GradcheckError::NothingChecked`] when every point was skipped.
+pub fn gradcheck_random<F: Differentiable>(
+    points: usize,
+    seed: u64,
+    tolerance: f64,
+) -> Result<GradcheckReport, GradcheckError> {
+    gradcheck_random_in::<F>(-2.0..=2.0, points, seed, tolerance)
+}
+
+/// [`gradcheck_random`] with the arguments drawn from `range`, e.g.
+/// `0.1..=3.0` for a function that takes a logarithm.
+///
+/// # Errors
+///
+/// As [`gradcheck_random`], and [`GradcheckError::BadRange`] for an empty
+/// or infinite range.
+pub fn gradcheck_random_in<F: Differentiable>(
+    range: RangeInclusive<f64>,
+    points: usize,
+    seed: u64,
+    tolerance: f64,
+) -> Result<GradcheckReport, GradcheckError> {
+    let (low, high) = (*range.start(), *range.end());
+    if !(low.is_finite() && high.is_finite() && low <= high) {
+        return Err(GradcheckError::BadRange { low, high });
+    }
+    let len: usize = F::ARGS.iter().map(Field::len).sum();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut report = empty_report(tolerance);
+    let mut args = vec![F::Real::zero(); len];
+    for _ in 0..points {
+        for a in &mut args {
+            *a = F::Real::lit(low + (high - low) * rng.random::<f64>());
+        }
+        match check_point::<F>(&args, &mut report)? {
+            PointOutcome::Checked => report.points += 1,
+            PointOutcome::NotFinite => report.points_not_finite += 1,
+        }
+    }
+    if report.checked == 0 {
+        return Err(GradcheckError::NothingChecked(Box::new(report)));
+    }
+    finish(report)
+}
+
+fn empty_report(tolerance: f64) -> GradcheckReport {
+    GradcheckReport {
+        max_error: 0.0,
+        worst: None,
+        tolerance,
+        points: 0,
+        points_not_finite: 0,
+        checked: 0,
+        skipped: 0,
+    }
+}
+
+fn finish(report: GradcheckReport) -> Result<GradcheckReport, GradcheckError> {
+    // A NaN tolerance or error fails the comparison, and so the check.
+    if report.max_error <= report.tolerance {
+        Ok(report)
+    } else {
+        Err(GradcheckError::Mismatch(Box::new(report)))
+    }
+}
+
+enum PointOutcome {
+    Checked,
+    NotFinite,
+}
+
+/// The argument (name, flat index within it) and its Rust spelling for the
+/// `i`-th scalar of the flattened arguments.
+fn locate(args: &'static [Field], mut i: usize) -> (&'static str, usize, String) {
+    for field in args {
+        if i < field.len() {
+            let mut element = field.name.to_string();
+            let mut rest = i;
+            for (d, _) in field.shape.iter().enumerate() {
+                let stride: usize = field.shape[d + 1..].iter().product();
+                element.push_str(&format!("[{}]", rest / stride));
+                rest %= stride;
+            }
+            return (field.name, i, element);
+        }
+        i -= field.len();
+    }
+    ("?", i, format!("argument value {i}"))
+}
+
+/// Compares every partial derivative at `args`, folding the results into
+/// `report`.
+fn check_point<F: Differentiable>(
+    args: &[F::Real],
+    report: &mut GradcheckReport,
+) -> Result<PointOutcome, GradcheckError> {
+    let n: usize = F::ARGS.iter().map(Field::len).sum();
+    if args.len() != n {
+        return Err(GradcheckError::WrongArgCount {
+            expected: n,
+            found: args.len(),
+        });
+    }
+    let m = F::OUTPUT_LEN;
+    let eval = |x: &[F::Real]| {
+        let mut out = vec![F::Real::zero(); m];
+        F::eval_flat(x, &mut out);
+        out
+    };
+    let all_finite = |v: &[F::Real]| v.iter().all(|x| x.is_finite());
+    let f0 = eval(args);
+    if !all_finite(args) || !all_finite(&f0) {
+        return Ok(PointOutcome::NotFinite);
+    }
+
+    // analytic[j][i] = ∂ out_j / ∂ arg_i, one backward pass per output.
+    let mut analytic = vec![vec![F::Real::zero(); n]; m];
+    let mut dy = vec![F::Real::zero(); m];
+    for (j, row) in analytic.iter_mut().enumerate() {
+        dy.fill(F::Real::zero());
+        dy[j] = F::Real::one();
+        F::backward_flat(args, &dy, row);
+    }
+
+    let root = F::Real::epsilon().to_f64_lossy().cbrt();
+    let mut x = args.to_vec();
+    // Evaluates at `args` with scalar `i` moved by `step`; returns the
+    // actual (rounded) displacement and the outputs.
+    let mut shifted = |i: usize, step: f64| {
+        x[i] = args[i] + F::Real::lit(step);
+        let dx = (x[i] - args[i]).to_f64_lossy();
+        let out = eval(&x);
+        x[i] = args[i];
+        (dx, out)
+    };
+    for i in 0..n {
+        let h = root * args[i].to_f64_lossy().abs().max(1.0);
+        let (dp, fp) = shifted(i, h);
+        let (dm, fm) = shifted(i, -h);
+        let (dp2, fp2) = shifted(i, h / 2.0);
+        let (dm2, fm2) = shifted(i, -h / 2.0);
+        for j in 0..m {
+            let at = |v: &[F::Real]| v[j].to_f64_lossy();
+            let values = [at(&fp), at(&fm), at(&fp2), at(&fm2)];
+            if values.iter().any(|v| !v.is_finite()) {
+                report.skipped += 1;
+                continue;
+            }
+            let central = (values[0] - values[1]) / (dp - dm);
+            let central_half = (values[2] - values[3]) / (dp2 - dm2);
+            let a = analytic[j][i].to_f64_lossy();
+            let scale = |p: f64, q: f64| p.abs().max(q.abs()).max(1.0);
+            let error = (a - central).abs() / scale(a, central);
+            if (central - central_half).abs() / scale(central, central_half) > report.tolerance {
+                report.skipped += 1;
+                continue;
+            }
+            if error > report.tolerance {
+                let forward = (values[0] - at(&f0)) / dp;
+                let backward = (at(&f0) - values[1]) / -dm;
+                let loose = report.tolerance.sqrt();
+                let sides_differ = (forward - backward).abs() / scale(forward, backward) > loose;
+                let matches_side = (a - forward).abs() / scale(a, forward) <= loose
+                    || (a - backward).abs() / scale(a, backward) <= loose;
+                if sides_differ && matches_side {
+                    report.skipped += 1;
+                    continue;
+                }
+            }
+            report.checked += 1;
+            // A NaN analytic value counts as the worst error.
+            if report.worst.is_none() || error.is_nan() || error > report.max_error {
+                let (arg, index, element) = locate(F::ARGS, i);
+                report.max_error = if error.is_nan() { f64::INFINITY } else { error };
+                report.worst = Some(Partial {
+                    point: args.iter().map(|v| v.to_f64_lossy()).collect(),
+                    fields: F::ARGS,
+                    arg,
+                    index,
+                    element,
+                    output: if m == 1 {
+                        "out".to_string()
+                    } else {
+                        format!("out[{j}]")
+                    },
+                    analytic: a,
+                    numeric: central,
+                    error,
+                });
+            }
+        }
+    }
+    Ok(PointOutcome::Checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{MatvecTanhExp, Unit};
+
+    #[test]
+    fn unit_passes_at_the_design_notes_point() {
+        let args = [1.0, -2.0, 3.0, -3.0, -1.0, 2.0, 1.0];
+        let report = gradcheck::<Unit>(&args, 1e-6).unwrap();
+        assert_eq!(report.checked, 7);
+        assert_eq!(report.skipped, 0);
+        assert!(report.max_error < 1e-8, "{report}");
+    }
+
+    #[test]
+    fn correct_gradients_pass_at_random_points() {
+        let report = gradcheck_random::<MatvecTanhExp<false>>(50, 1, 1e-6).unwrap();
+        assert_eq!(report.points, 50);
+        assert_eq!(report.checked, 50 * 12);
+        assert!(report.max_error < 1e-7, "{report}");
+        let report = gradcheck_random::<Unit>(50, 2, 1e-6).unwrap();
+        assert_eq!(report.points, 50);
+    }
+
+    #[test]
+    fn a_wrong_partial_is_named() {
+        let err = gradcheck_random::<MatvecTanhExp<true>>(5, 0, 1e-6).unwrap_err();
+        let GradcheckError::Mismatch(report) = &err else {
+            panic!("expected a mismatch, got {err}");
+        };
+        let worst = report.worst.as_ref().unwrap();
+        assert_eq!(worst.arg, "m");
+        assert_eq!(worst.index, 2);
+        assert_eq!(worst.element, "m[1][0]");
+        assert_eq!(worst.output, "out[1]");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("wrong gradient: d out[1] / d m[1][0] is "),
+            "{message}"
+        );
+        assert!(message.contains("> tolerance 1e-6"), "{message}");
+        // Debug shows the same explanation, for `.unwrap()` in tests.
+        assert_eq!(format!("{err:?}"), message);
+    }
+
+    #[test]
+    fn exact_kink_is_skipped_not_reported() {
+        // z = w·x + b = 0 exactly: relu'(0) = 0 by convention, while the
+        // central difference in b is 0.5.
+        let args = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let report = gradcheck::<Unit>(&args, 1e-6).unwrap();
+        assert!(report.skipped > 0, "{report}");
+    }
+
+    #[test]
+    fn near_kink_is_skipped_by_the_half_step_test() {
+        // z = 1e-7, closer to the kink than the step h ≈ 6e-6.
+        let args = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1e-7];
+        let report = gradcheck::<Unit>(&args, 1e-6).unwrap();
+        assert!(report.skipped > 0, "{report}");
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let err = gradcheck::<Unit>(&[1.0, 2.0], 1e-6).unwrap_err();
+        assert_eq!(
+            err,
+            GradcheckError::WrongArgCount {
+                expected: 7,
+                found: 2
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "gradcheck needs 7 argument values (every argument flattened), got 2"
+        );
+        let nan = [f64::NAN, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let err = gradcheck::<Unit>(&nan, 1e-6).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the function is NaN or infinite at x = [NaN, 0, 0], w = [0, 0, 0], b = 0"
+        );
+        assert!(matches!(
+            gradcheck_random_in::<Unit>(1.0..=0.0, 3, 0, 1e-6),
+            Err(GradcheckError::BadRange { .. })
+        ));
+        assert!(matches!(
+            gradcheck_random::<Unit>(0, 0, 1e-6),
+            Err(GradcheckError::NothingChecked(_))
+        ));
+    }
+
+    #[test]
+    fn unit_at_negative_points_checks_zero_gradients() {
+        // Every point in [-2, -1] has z = w·x + b with mixed signs; the check
+        // still compares the zero partials where relu is flat.
+        let report = gradcheck_random_in::<Unit>(-2.0..=-1.0, 20, 3, 1e-6).unwrap();
+        assert!(report.checked > 0);
+    }
+
+    #[test]
+    fn mismatch_message_names_the_arguments() {
+        let point = [1.0, 2.0, 3.0, 4.0, 0.5, -0.5];
+        let err = gradcheck::<MatvecTanhExp<true>>(&point, 1e-6).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(" at m = [[1, 2], [3, 4]], v = [0.5, -0.5]; checked "),
+            "{message}"
+        );
+    }
+}
