@@ -4,6 +4,7 @@
 //!
 //! Users depend on this crate alone; it re-exports the macro.
 
+pub mod data;
 pub mod gradcheck;
 pub mod loss;
 pub mod model;
@@ -14,6 +15,10 @@ pub mod train;
 #[cfg(test)]
 mod testing;
 
+pub use data::{
+    CsvError, NormalSampler, cast_features, load_csv, load_csv_regression, read_csv,
+    read_csv_regression, sine, spiral, vertical,
+};
 pub use gradcheck::{
     GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
 };
