@@ -1,0 +1,446 @@
+//! Checking: names, functions, arity and shapes, before anything is lowered.
+//!
+//! The checker walks the AST with the shape of every name in scope and
+//! computes the shape of every expression. Each mistake is reported at the
+//! offending token, with the nearest known name where one is close, and the
+//! walk goes on so that one compile lists them all. After a clean check,
+//! lowering can trust every name, arity and shape.
+
+use crate::ast::{Expr, Function, RealType, Shape, Sp};
+use crate::ctxt::Ctxt;
+use crate::ops::{BINARY, UNARY};
+use std::collections::HashMap;
+
+/// What a name in the function library takes and returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// One real or array, element-wise.
+    Unary,
+    /// `powi(x, n)` with an integer literal `n`.
+    Powi,
+    /// Two operands, element-wise with a scalar broadcast.
+    Binary,
+    Dot,
+    Sum,
+    MatVec,
+    /// `softmax` and `log_softmax`: a vector to a vector.
+    Normalize,
+}
+
+/// The function library, by name.
+pub fn builtin(name: &str) -> Option<Builtin> {
+    if UNARY.iter().any(|(n, _)| *n == name) {
+        return Some(Builtin::Unary);
+    }
+    if BINARY.iter().any(|(n, _)| *n == name) {
+        return Some(Builtin::Binary);
+    }
+    match name {
+        "powi" => Some(Builtin::Powi),
+        "dot" => Some(Builtin::Dot),
+        "sum" => Some(Builtin::Sum),
+        "matvec" => Some(Builtin::MatVec),
+        "softmax" | "log_softmax" => Some(Builtin::Normalize),
+        _ => None,
+    }
+}
+
+/// Every function name the language knows.
+pub fn library() -> Vec<&'static str> {
+    let mut names: Vec<&str> = UNARY.iter().chain(BINARY).map(|(n, _)| *n).collect();
+    names.extend(["powi", "dot", "sum", "matvec", "softmax", "log_softmax"]);
+    names
+}
+
+impl Builtin {
+    fn arity(self) -> usize {
+        match self {
+            Builtin::Unary | Builtin::Sum | Builtin::Normalize => 1,
+            Builtin::Powi | Builtin::Binary | Builtin::Dot | Builtin::MatVec => 2,
+        }
+    }
+}
+
+/// The type a shape is written as, such as `[f64; 3]`.
+pub fn type_name(shape: &[usize], real: &RealType) -> String {
+    let scalar = match real {
+        RealType::F32 => "f32".to_string(),
+        RealType::F64 => "f64".to_string(),
+        RealType::Generic(t) => t.to_string(),
+    };
+    shape.iter().rev().fold(scalar, |inner, n| format!("[{inner}; {n}]"))
+}
+
+struct Checker<'a> {
+    cx: Ctxt,
+    real: &'a RealType,
+    scope: HashMap<String, Shape>,
+}
+
+/// Checks the whole function.
+pub fn check(f: &Function) -> syn::Result<()> {
+    let mut checker = Checker { cx: Ctxt::default(), real: &f.real, scope: HashMap::new() };
+    for arg in &f.args {
+        checker.scope.insert(arg.name.to_string(), arg.shape.clone());
+    }
+    for binding in &f.lets {
+        let declared = binding.shape.as_ref();
+        let shape = match (&binding.value, declared) {
+            // A call of another #[neuron] function: its result is the type
+            // written on the binding, which rustc checks against the callee.
+            (Expr::Call { name, args, .. }, Some((shape, _))) if builtin(&name.to_string()).is_none() => {
+                for a in args {
+                    checker.shape(a);
+                }
+                Some(shape.clone())
+            }
+            _ => checker.shape(&binding.value),
+        };
+        if let (Some(found), Some((want, sp))) = (&shape, declared)
+            && found != want
+        {
+            checker.cx.push(sp.error(format!(
+                "`{}` is declared as `{}` but its value has type `{}`",
+                binding.name,
+                type_name(want, checker.real),
+                type_name(found, checker.real)
+            )));
+        }
+        // A binding whose value had an error keeps a marker, so that its
+        // uses do not report the same mistake again.
+        let shape = shape.or_else(|| declared.map(|(s, _)| s.clone())).unwrap_or(vec![usize::MAX]);
+        checker.scope.insert(binding.name.to_string(), shape);
+    }
+    if let Some(found) = checker.shape(&f.result)
+        && found != f.ret_shape
+    {
+        checker.cx.push(f.result.sp().error(format!(
+            "the result has type `{}` but the function returns `{}`",
+            type_name(&found, checker.real),
+            type_name(&f.ret_shape, checker.real)
+        )));
+    }
+    checker.cx.finish(())
+}
+
+impl Checker<'_> {
+    fn describe(&self, shape: &[usize]) -> String {
+        format!("`{}`", type_name(shape, self.real))
+    }
+
+    /// The shape of `e`, or `None` after reporting why it has none.
+    fn shape(&mut self, e: &Expr) -> Option<Shape> {
+        match e {
+            Expr::Lit { .. } => Some(Vec::new()),
+            Expr::Var(ident) => {
+                let name = ident.to_string();
+                match self.scope.get(&name) {
+                    // A binding whose value had an error: already reported.
+                    Some(s) if s.first() == Some(&usize::MAX) => None,
+                    Some(s) => Some(s.clone()),
+                    None => {
+                        let known: Vec<String> = self.scope.keys().cloned().collect();
+                        let mut message = format!("cannot find `{name}` in this #[neuron] function");
+                        if let Some(near) = nearest(&name, known.iter().map(String::as_str)) {
+                            message.push_str(&format!("\nhelp: a binding with a similar name exists: `{near}`"));
+                        }
+                        self.cx.push(syn::Error::new(ident.span(), message));
+                        None
+                    }
+                }
+            }
+            Expr::Neg { expr, .. } => self.shape(expr),
+            Expr::Binary { op, lhs, rhs, sp, .. } => {
+                let (a, b) = (self.shape(lhs), self.shape(rhs));
+                let verb = match op {
+                    crate::ast::BinOp::Add => "add",
+                    crate::ast::BinOp::Sub => "subtract",
+                    crate::ast::BinOp::Mul => "multiply",
+                    crate::ast::BinOp::Div => "divide",
+                };
+                self.elementwise(*sp, verb, &a?, &b?)
+            }
+            Expr::Index { expr, index, index_sp, .. } => {
+                let base = self.shape(expr)?;
+                match base.first() {
+                    None => {
+                        self.cx.push(index_sp.error(format!(
+                            "cannot index a {}: only arrays can be indexed",
+                            self.describe(&base)
+                        )));
+                        None
+                    }
+                    Some(&len) if *index >= len => {
+                        self.cx.push(index_sp.error(format!(
+                            "index {index} is out of bounds for an array of type {}: the last index is {}",
+                            self.describe(&base),
+                            len - 1
+                        )));
+                        None
+                    }
+                    Some(_) => Some(base[1..].to_vec()),
+                }
+            }
+            Expr::Array { elems, sp } => {
+                let shapes: Vec<Option<Shape>> = elems.iter().map(|e| self.shape(e)).collect();
+                if elems.is_empty() {
+                    self.cx.push(sp.error("an array in a #[neuron] function must have at least one element"));
+                    return None;
+                }
+                let shapes: Vec<Shape> = shapes.into_iter().collect::<Option<_>>()?;
+                let first = shapes[0].clone();
+                for (e, s) in elems.iter().zip(&shapes).skip(1) {
+                    if *s != first {
+                        self.cx.push(e.sp().error(format!(
+                            "array elements must have the same type: the first is {}, this one {}",
+                            self.describe(&first),
+                            self.describe(s)
+                        )));
+                        return None;
+                    }
+                }
+                if first.len() >= 2 {
+                    self.cx.push(sp.error("arrays nest at most two deep in a #[neuron] function"));
+                    return None;
+                }
+                let mut shape = vec![elems.len()];
+                shape.extend(first);
+                Some(shape)
+            }
+            Expr::Call { name, args, method, sp } => self.call(name, args, *method, *sp),
+        }
+    }
+
+    fn elementwise(&mut self, sp: Sp, verb: &str, a: &Shape, b: &Shape) -> Option<Shape> {
+        if a == b || b.is_empty() {
+            Some(a.clone())
+        } else if a.is_empty() {
+            Some(b.clone())
+        } else {
+            self.cx.push(sp.error(format!(
+                "cannot {verb} {} and {}: element-wise operations need the same shape, or a real broadcast over an array",
+                self.describe(a),
+                self.describe(b)
+            )));
+            None
+        }
+    }
+
+    fn call(&mut self, name: &syn::Ident, args: &[Expr], method: bool, sp: Sp) -> Option<Shape> {
+        let text = name.to_string();
+        let Some(kind) = builtin(&text) else {
+            for a in args {
+                self.shape(a);
+            }
+            let what = if method { "method" } else { "function" };
+            let mut message = format!("unknown {what} `{text}` in a #[neuron] function");
+            match nearest(&text, library().into_iter()) {
+                Some(near) => message.push_str(&format!("\nhelp: did you mean `{near}`?")),
+                None if method => message.push_str(&format!(
+                    "\nhelp: the methods are the library's functions: {}",
+                    library().join(", ")
+                )),
+                None => message.push_str(
+                    "\nhelp: to call another #[neuron] function, bind its result with its type: `let h: [f64; 4] = layer(w, x, b);`",
+                ),
+            }
+            self.cx.push(syn::Error::new(name.span(), message));
+            return None;
+        };
+        if args.len() != kind.arity() {
+            let counted = if method { args.len().saturating_sub(1) } else { args.len() };
+            let expected = if method { kind.arity() - 1 } else { kind.arity() };
+            self.cx.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "`{text}` takes {expected} argument{} but {counted} {} given",
+                    if expected == 1 { "" } else { "s" },
+                    if counted == 1 { "was" } else { "were" }
+                ),
+            ));
+            for a in args {
+                self.shape(a);
+            }
+            return None;
+        }
+        if kind == Builtin::Powi {
+            let base = self.shape(&args[0]);
+            return match &args[1] {
+                Expr::Lit { int: Some(n), .. } if i32::try_from(*n).is_ok() => base,
+                other => {
+                    self.cx.push(other.sp().error(
+                        "the exponent of `powi` must be an integer literal, such as `powi(x, 2)`\nhelp: for a real exponent write `powf(x, y)`",
+                    ));
+                    None
+                }
+            };
+        }
+        let shapes: Vec<Option<Shape>> = args.iter().map(|a| self.shape(a)).collect();
+        let shapes: Vec<Shape> = shapes.into_iter().collect::<Option<_>>()?;
+        match kind {
+            Builtin::Unary => Some(shapes[0].clone()),
+            Builtin::Binary => self.elementwise(sp, &format!("apply `{text}` to"), &shapes[0], &shapes[1]),
+            Builtin::Dot => {
+                let (a, b) = (&shapes[0], &shapes[1]);
+                if a.len() == 1 && a == b {
+                    Some(Vec::new())
+                } else {
+                    self.cx.push(sp.error(format!(
+                        "`dot` needs two vectors of the same length, found {} and {}",
+                        self.describe(a),
+                        self.describe(b)
+                    )));
+                    None
+                }
+            }
+            Builtin::Sum => {
+                if shapes[0].is_empty() {
+                    self.cx.push(args[0].sp().error(format!(
+                        "`sum` adds the elements of an array, found {}",
+                        self.describe(&shapes[0])
+                    )));
+                    None
+                } else {
+                    Some(Vec::new())
+                }
+            }
+            Builtin::MatVec => {
+                let (m, v) = (&shapes[0], &shapes[1]);
+                if m.len() == 2 && v.len() == 1 && m[1] == v[0] {
+                    Some(vec![m[0]])
+                } else {
+                    let help = if m.len() == 2 {
+                        format!("\nhelp: a matrix with {} columns needs a vector of length {}", m[1], m[1])
+                    } else {
+                        String::new()
+                    };
+                    self.cx.push(sp.error(format!(
+                        "`matvec` needs a matrix `[[T; N]; M]` and a vector `[T; N]`, found {} and {}{help}",
+                        self.describe(m),
+                        self.describe(v)
+                    )));
+                    None
+                }
+            }
+            Builtin::Normalize => {
+                if shapes[0].len() == 1 {
+                    Some(shapes[0].clone())
+                } else {
+                    self.cx.push(args[0].sp().error(format!(
+                        "`{text}` needs a vector `[T; N]`, found {}",
+                        self.describe(&shapes[0])
+                    )));
+                    None
+                }
+            }
+            Builtin::Powi => None,
+        }
+    }
+}
+
+/// The known name closest to `name`, if one is close enough to be a typo.
+pub fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    known
+        .map(|k| (levenshtein(name, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+    use quote::quote;
+
+    fn errors(item: proc_macro2::TokenStream) -> Vec<String> {
+        let f = parse::function(item).unwrap();
+        match check(&f) {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_the_running_example() {
+        let errs = errors(quote! {
+            fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+            }
+        });
+        assert!(errs.is_empty(), "{errs:?}");
+    }
+
+    #[test]
+    fn suggests_the_nearest_function_and_binding() {
+        let errs = errors(quote! { fn f(x: f64, weight: f64) -> f64 { relux(x) * wieght } });
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].contains("unknown function `relux`") && errs[0].contains("did you mean `relu`?"));
+        assert!(errs[1].contains("cannot find `wieght`") && errs[1].contains("`weight`"));
+    }
+
+    #[test]
+    fn shapes_are_checked() {
+        let errs = errors(quote! {
+            fn f(a: [f64; 3], b: [f64; 4], m: [[f64; 3]; 2]) -> f64 {
+                let p = dot(a, b);
+                let q = matvec(m, b);
+                let r = a + b;
+                a[3]
+            }
+        });
+        assert_eq!(errs.len(), 4, "{errs:#?}");
+        assert!(errs[0].contains("`[f64; 3]` and `[f64; 4]`"));
+        assert!(errs[1].contains("`[[f64; 3]; 2]` and `[f64; 4]`"));
+        assert!(errs[2].contains("cannot add `[f64; 3]` and `[f64; 4]`"));
+        assert!(errs[3].contains("index 3 is out of bounds"));
+    }
+
+    #[test]
+    fn arity_and_powi_exponent() {
+        let errs = errors(quote! { fn f(x: f64, y: f64) -> f64 { relu(x, y) + powi(x, y) + x.max() } });
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert!(errs[0].contains("`relu` takes 1 argument but 2 were given"));
+        assert!(errs[1].contains("exponent of `powi` must be an integer literal"));
+        assert!(errs[2].contains("`max` takes 1 argument but 0 were given"));
+    }
+
+    #[test]
+    fn annotated_calls_of_other_neurons_are_accepted() {
+        let errs = errors(quote! {
+            fn f(x: [f64; 2], #[param] w: [[f64; 2]; 3]) -> f64 {
+                let h: [f64; 3] = layer(w, x);
+                sum(h)
+            }
+        });
+        assert!(errs.is_empty(), "{errs:?}");
+    }
+
+    #[test]
+    fn result_type_must_match() {
+        let errs = errors(quote! { fn f(x: [f64; 2]) -> f64 { x } });
+        assert!(errs[0].contains("the result has type `[f64; 2]` but the function returns `f64`"));
+    }
+
+    #[test]
+    fn nearest_needs_a_close_name() {
+        assert_eq!(nearest("sigmod", library().into_iter()), Some("sigmoid"));
+        assert_eq!(nearest("frobnicate", library().into_iter()), None);
+    }
+}

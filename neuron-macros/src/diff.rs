@@ -1,0 +1,234 @@
+//! Reverse-mode differentiation on the IR.
+//!
+//! One backwards sweep over the forward nodes, from the output down: each
+//! node with an adjoint hands a contribution to each operand that depends
+//! on an argument, and contributions to the same operand are added (so a
+//! `let` binding used several times accumulates its adjoint). The adjoints
+//! are new nodes of the same graph, so the backward pass can reuse every
+//! forward value instead of recomputing it. The element-wise rules live in
+//! `ops.rs`; the array ops' rules are here.
+
+use crate::ir::{Graph, NodeId, Op};
+use crate::ops::Unary;
+use std::collections::HashMap;
+
+/// Builds the adjoint of every argument of `output` given the upstream
+/// derivative `dy` (a node shaped like the output), and returns one node
+/// per argument, in order. Arguments the output does not depend on get zero.
+pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
+    let active = active(g, output);
+    let mut adj: HashMap<NodeId, NodeId> = HashMap::new();
+    adj.insert(output, dy);
+    for id in (0..=output).rev() {
+        let Some(&d) = adj.get(&id) else { continue };
+        let op = g.op(id).clone();
+        let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
+        match op {
+            Op::Arg(_) | Op::Const(_) => {}
+            Op::Fill(a) => {
+                let shape = g.shape(a).clone();
+                contributions.push((a, g.unbroadcast(d, &shape)));
+            }
+            Op::Unary(u, a) => {
+                if active[a] {
+                    contributions.push((a, u.adjoint(g, a, id, d)));
+                }
+            }
+            Op::Binary(b, x, y) => {
+                let (dx, dy_) = b.adjoint(g, x, y, id, d);
+                for (operand, c) in [(x, dx), (y, dy_)] {
+                    if active[operand] {
+                        let shape = g.shape(operand).clone();
+                        contributions.push((operand, g.unbroadcast(c, &shape)));
+                    }
+                }
+            }
+            Op::Select { cmp, a, b, then, other } => {
+                let zero = g.konst(0.0);
+                for (operand, taken) in [(then, true), (other, false)] {
+                    if active[operand] {
+                        let c = if taken { g.select(cmp, a, b, d, zero) } else { g.select(cmp, a, b, zero, d) };
+                        let shape = g.shape(operand).clone();
+                        contributions.push((operand, g.unbroadcast(c, &shape)));
+                    }
+                }
+            }
+            Op::Index(a, path) => {
+                let shape = g.shape(a).clone();
+                contributions.push((a, g.add(Op::Pack(vec![(path, d)]), shape)));
+            }
+            Op::Pack(entries) => {
+                for (path, n) in entries {
+                    contributions.push((n, g.index(d, path)));
+                }
+            }
+            Op::Dot(a, b) => {
+                contributions.push((a, g.mul(d, b)));
+                contributions.push((b, g.mul(d, a)));
+            }
+            Op::Sum(a) => {
+                let shape = g.shape(a).clone();
+                contributions.push((a, g.add(Op::Fill(d), shape)));
+            }
+            // y = m v: dm = d ⊗ v, dv = mᵀ d.
+            Op::MatVec(m, v) => {
+                let sm = g.shape(m).clone();
+                contributions.push((m, g.add(Op::Outer(d, v), sm)));
+                let sv = g.shape(v).clone();
+                contributions.push((v, g.add(Op::MatTVec(m, d), sv)));
+            }
+            // y = mᵀ u: dm = u ⊗ d, du = m d.
+            Op::MatTVec(m, u) => {
+                let sm = g.shape(m).clone();
+                contributions.push((m, g.add(Op::Outer(u, d), sm)));
+                let su = g.shape(u).clone();
+                contributions.push((u, g.add(Op::MatVec(m, d), su)));
+            }
+            // y = a ⊗ b: da = d b, db = dᵀ a.
+            Op::Outer(a, b) => {
+                let sa = g.shape(a).clone();
+                contributions.push((a, g.add(Op::MatVec(d, b), sa)));
+                let sb = g.shape(b).clone();
+                contributions.push((b, g.add(Op::MatTVec(d, a), sb)));
+            }
+            // s = softmax(v): dv = s (d - d·s).
+            Op::Softmax(v) => {
+                let ds = g.add(Op::Dot(d, id), Vec::new());
+                let centered = g.sub(d, ds);
+                contributions.push((v, g.mul(id, centered)));
+            }
+            // l = log_softmax(v): dv = d - exp(l) Σd.
+            Op::LogSoftmax(v) => {
+                let s = g.unary(Unary::Exp, id);
+                let total = g.add(Op::Sum(d), Vec::new());
+                let spread = g.mul(s, total);
+                contributions.push((v, g.sub(d, spread)));
+            }
+            Op::Call { args, .. } => {
+                for (k, a) in args.into_iter().enumerate() {
+                    if active[a] {
+                        let shape = g.shape(a).clone();
+                        contributions.push((a, g.add(Op::CallGrad { call: id, dy: d, arg: k }, shape)));
+                    }
+                }
+            }
+            Op::CallGrad { .. } => {
+                return Err("the gradient of a gradient cannot be taken: only first derivatives are built".into());
+            }
+        }
+        for (operand, c) in contributions {
+            if !active[operand] {
+                continue;
+            }
+            let total = match adj.get(&operand) {
+                Some(&e) => g.add2(e, c),
+                None => c,
+            };
+            adj.insert(operand, total);
+        }
+    }
+    let mut adjoints = Vec::with_capacity(g.args.len());
+    for k in 0..g.args.len() {
+        let arg = g.arg(k);
+        let shape = g.shape(arg).clone();
+        adjoints.push(match adj.get(&arg) {
+            Some(&a) => a,
+            None => g.zeros(shape),
+        });
+    }
+    Ok(adjoints)
+}
+
+/// Which nodes up to `output` depend on an argument (other than `dy`); only
+/// they receive adjoints.
+fn active(g: &Graph, output: NodeId) -> Vec<bool> {
+    let mut active = vec![false; g.nodes.len().max(output + 1)];
+    for id in 0..=output {
+        active[id] = match g.op(id) {
+            Op::Arg(k) => *k < g.args.len(),
+            Op::Const(_) => false,
+            op => op.operands().iter().any(|&o| active[o]),
+        };
+    }
+    active
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::eval;
+    use crate::ir::graph;
+    use crate::simplify::simplify;
+
+    /// The simplified adjoints of `text` with `dy = 1`, printed.
+    fn gradient(args: &str, text: &str) -> Vec<String> {
+        let mut g = graph(args);
+        let y = g.parse(text).unwrap();
+        let one = g.konst(1.0);
+        let adj = differentiate(&mut g, y, one).unwrap();
+        let (s, roots) = simplify(&g, &adj);
+        roots.iter().map(|&r| s.print(r)).collect()
+    }
+
+    #[test]
+    fn sums_pass_the_adjoint_through() {
+        assert_eq!(gradient("a b c", "(+ (+ a b) c)"), ["1", "1", "1"]);
+        assert_eq!(gradient("a b", "(- a b)"), ["1", "-1"]);
+    }
+
+    #[test]
+    fn products_and_quotients() {
+        assert_eq!(gradient("a b", "(* a b)"), ["b", "a"]);
+        assert_eq!(gradient("a b", "(/ a b)"), ["(/ 1 b)", "(neg (/ (/ a b) b))"]);
+    }
+
+    #[test]
+    fn a_binding_used_twice_accumulates() {
+        assert_eq!(gradient("x", "(* x x)"), ["(+ x x)"]);
+        assert_eq!(gradient("x y", "(+ (* x y) (exp x))"), ["(+ y (exp x))", "x"]);
+    }
+
+    #[test]
+    fn kinks_are_selects() {
+        assert_eq!(gradient("x", "(relu x)"), ["(select > x 0 1 0)"]);
+        assert_eq!(gradient("a b", "(max a b)"), ["(select > a b 1 0)", "(select > a b 0 1)"]);
+        assert_eq!(gradient("a b", "(min a b)"), ["(select < a b 1 0)", "(select < a b 0 1)"]);
+        assert_eq!(gradient("x", "(abs x)"), ["(select > x 0 1 (select < x 0 -1 0))"]);
+    }
+
+    #[test]
+    fn the_running_example() {
+        let text = "(relu (+ (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) (* (index w 2) (index x 2))) b))";
+        let z = "(+ (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) (* (index w 2) (index x 2))) b)";
+        let mask = format!("(select > {z} 0 1 0)");
+        let [dx, dw, db] = <[String; 3]>::try_from(gradient("x:3 w:3 b", text)).unwrap();
+        assert_eq!(
+            dx,
+            format!("(pack [3] (0 (* {mask} (index w 0))) (1 (* {mask} (index w 1))) (2 (* {mask} (index w 2))))")
+        );
+        assert_eq!(
+            dw,
+            format!("(pack [3] (0 (* {mask} (index x 0))) (1 (* {mask} (index x 1))) (2 (* {mask} (index x 2))))")
+        );
+        assert_eq!(db, mask);
+    }
+
+    #[test]
+    fn array_rules_match_their_definitions() {
+        let mut g = graph("m:2x3 v:3");
+        let y = g.parse("(sum (matvec m v))").unwrap();
+        let one = g.konst(1.0);
+        let adj = differentiate(&mut g, y, one).unwrap();
+        let m = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let v = vec![0.5, -1.0, 2.0];
+        let values = eval(&g, &[m, v]).unwrap();
+        // d/dm[i][j] = v[j]; d/dv[j] = Σ_i m[i][j].
+        assert_eq!(values[adj[0]], vec![0.5, -1.0, 2.0, 0.5, -1.0, 2.0]);
+        assert_eq!(values[adj[1]], vec![5.0, 7.0, 9.0]);
+    }
+
+    #[test]
+    fn unused_arguments_get_zero() {
+        assert_eq!(gradient("x y", "(exp x)"), ["(exp x)", "0"]);
+    }
+}

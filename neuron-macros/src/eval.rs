@@ -1,0 +1,148 @@
+//! An evaluator for the IR, so tests can check lowering, differentiation and
+//! simplification numerically without compiling any generated code.
+//!
+//! Every value is a flat row-major `Vec<f64>`; a scalar has one element.
+
+use crate::ir::{Graph, NodeId, Op};
+
+/// Evaluates every node up to and including the last one, given each
+/// argument's flat value (and `dy` after them, when the graph uses it).
+pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
+    let mut values: Vec<Vec<f64>> = Vec::with_capacity(g.nodes.len());
+    for (id, node) in g.nodes.iter().enumerate() {
+        let len: usize = node.shape.iter().product();
+        let v = |n: NodeId| -> &Vec<f64> { &values[n] };
+        // Element `i` of an element-wise operand, broadcasting scalars.
+        let at = |n: NodeId, i: usize| -> f64 {
+            let x = &values[n];
+            if x.len() == 1 { x[0] } else { x[i] }
+        };
+        let value = match &node.op {
+            Op::Arg(k) => {
+                let a = args.get(*k).ok_or(format!("no value for argument {k}"))?;
+                if a.len() != len {
+                    return Err(format!("argument {k} has {} values, its shape needs {len}", a.len()));
+                }
+                a.clone()
+            }
+            Op::Const(c) => vec![c.get()],
+            Op::Fill(a) => vec![at(*a, 0); len],
+            Op::Unary(u, a) => (0..len).map(|i| u.eval(at(*a, i))).collect(),
+            Op::Binary(b, x, y) => (0..len).map(|i| b.eval(at(*x, i), at(*y, i))).collect(),
+            Op::Select { cmp, a, b, then, other } => (0..len)
+                .map(|i| if cmp.eval(at(*a, i), at(*b, i)) { at(*then, i) } else { at(*other, i) })
+                .collect(),
+            Op::Index(a, path) => {
+                let shape = g.shape(*a);
+                let mut offset = 0;
+                let mut stride: usize = shape.iter().product();
+                for (d, &i) in path.iter().enumerate() {
+                    stride /= shape[d];
+                    offset += i * stride;
+                }
+                v(*a).get(offset..offset + len).ok_or("index out of bounds")?.to_vec()
+            }
+            Op::Pack(entries) => {
+                let mut out = vec![0.0; len];
+                for (path, n) in entries {
+                    let mut offset = 0;
+                    let mut stride = len;
+                    for (d, &i) in path.iter().enumerate() {
+                        stride /= node.shape[d];
+                        offset += i * stride;
+                    }
+                    for (k, x) in v(*n).iter().enumerate() {
+                        *out.get_mut(offset + k).ok_or("pack entry out of bounds")? += x;
+                    }
+                }
+                out
+            }
+            Op::Dot(a, b) => vec![v(*a).iter().zip(v(*b)).map(|(x, y)| x * y).sum()],
+            Op::Sum(a) => vec![v(*a).iter().sum()],
+            Op::MatVec(m, x) => {
+                let n = v(*x).len();
+                (0..len).map(|i| (0..n).map(|j| v(*m)[i * n + j] * v(*x)[j]).sum()).collect()
+            }
+            Op::MatTVec(m, u) => {
+                let rows = v(*u).len();
+                (0..len).map(|j| (0..rows).map(|i| v(*m)[i * len + j] * v(*u)[i]).sum()).collect()
+            }
+            Op::Outer(a, b) => {
+                let n = v(*b).len();
+                (0..len).map(|k| v(*a)[k / n] * v(*b)[k % n]).collect()
+            }
+            Op::Softmax(a) => {
+                let x = v(*a);
+                let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = x.iter().map(|xi| (xi - max).exp()).collect();
+                let total: f64 = e.iter().sum();
+                e.iter().map(|ei| ei / total).collect()
+            }
+            Op::LogSoftmax(a) => {
+                let x = v(*a);
+                let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let log_total = x.iter().map(|xi| (xi - max).exp()).sum::<f64>().ln();
+                x.iter().map(|xi| xi - max - log_total).collect()
+            }
+            Op::Call { func, .. } => {
+                return Err(format!("node {id}: a call of `{func}` cannot be evaluated without compiling it"));
+            }
+            Op::CallGrad { .. } => {
+                return Err(format!("node {id}: the gradient of a call cannot be evaluated without compiling it"));
+            }
+        };
+        values.push(value);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::graph;
+
+    fn value(args: &str, text: &str, values: &[Vec<f64>]) -> Vec<f64> {
+        let mut g = graph(args);
+        let root = g.parse(text).unwrap();
+        eval(&g, values).unwrap().swap_remove(root)
+    }
+
+    #[test]
+    fn the_running_example_is_six() {
+        let y = value(
+            "x:3 w:3 b",
+            "(relu (+ (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) (* (index w 2) (index x 2))) b))",
+            &[vec![1.0, -2.0, 3.0], vec![-3.0, -1.0, 2.0], vec![1.0]],
+        );
+        assert_eq!(y, vec![6.0]);
+    }
+
+    #[test]
+    fn array_ops_compute_what_they_say() {
+        let m = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let x = vec![1.0, 0.0, -1.0];
+        assert_eq!(value("m:2x3 x:3", "(matvec m x)", &[m.clone(), x.clone()]), vec![-2.0, -2.0]);
+        assert_eq!(value("m:2x3 u:2", "(matvec_t m u)", &[m.clone(), vec![1.0, 1.0]]), vec![5.0, 7.0, 9.0]);
+        assert_eq!(value("a:2 x:3", "(outer a x)", &[vec![1.0, 2.0], x.clone()]), vec![1.0, 0.0, -1.0, 2.0, 0.0, -2.0]);
+        assert_eq!(value("x:3", "(sum (* x 2))", &[x.clone()]), vec![0.0]);
+        assert_eq!(value("m:2x3", "(index m 1 2)", &[m.clone()]), vec![6.0]);
+        assert_eq!(value("m:2x3", "(index m 1)", &[m]), vec![4.0, 5.0, 6.0]);
+        let s = value("x:3", "(softmax x)", &[vec![1000.0, 0.0, -1000.0]]);
+        assert_eq!(s, vec![1.0, 0.0, 0.0]);
+        let l = value("x:2", "(log_softmax x)", &[vec![0.0, 0.0]]);
+        assert!((l[0] - 0.5f64.ln()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn pack_places_entries_and_zeros_the_rest() {
+        assert_eq!(value("b", "(pack [3] (0 b) (2 (neg b)))", &[vec![2.0]]), vec![2.0, 0.0, -2.0]);
+    }
+
+    #[test]
+    fn wrong_argument_sizes_are_errors() {
+        let mut g = graph("x:3");
+        g.parse("(sum x)").unwrap();
+        assert!(eval(&g, &[vec![1.0]]).is_err());
+        assert!(eval(&g, &[]).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! Lowering: from the checked AST to the IR graph.
+//!
+//! Runs only after `check` succeeded, so every name, arity and shape is
+//! known to be valid; anything unexpected is still reported as an error
+//! rather than a panic.
+
+use crate::ast::{BinOp, Expr, Function};
+use crate::check::{Builtin, builtin};
+use crate::ir::{Graph, NodeId, Op};
+use crate::ops::{BINARY, Binary, UNARY, Unary};
+use std::collections::HashMap;
+
+/// The forward graph of `f` and the node of its result.
+pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
+    let args = f.args.iter().map(|a| (a.name.to_string(), a.shape.clone())).collect();
+    let mut lowering = Lowering { g: Graph::new(args), scope: HashMap::new() };
+    for k in 0..f.args.len() {
+        let id = lowering.g.arg(k);
+        lowering.scope.insert(f.args[k].name.to_string(), id);
+    }
+    for binding in &f.lets {
+        let id = match (&binding.value, &binding.shape) {
+            (Expr::Call { name, args, .. }, Some((shape, _))) if builtin(&name.to_string()).is_none() => {
+                let args = args.iter().map(|a| lowering.expr(a)).collect::<syn::Result<Vec<_>>>()?;
+                lowering.g.add(Op::Call { func: name.to_string(), args }, shape.clone())
+            }
+            (value, _) => lowering.expr(value)?,
+        };
+        let node = &mut lowering.g.nodes[id];
+        if node.name.is_none() && !matches!(node.op, Op::Arg(_) | Op::Const(_)) {
+            node.name = Some(binding.name.to_string());
+        }
+        lowering.scope.insert(binding.name.to_string(), id);
+    }
+    let output = lowering.expr(&f.result)?;
+    Ok((lowering.g, output))
+}
+
+struct Lowering {
+    g: Graph,
+    scope: HashMap<String, NodeId>,
+}
+
+impl Lowering {
+    fn expr(&mut self, e: &Expr) -> syn::Result<NodeId> {
+        Ok(match e {
+            Expr::Lit { value, .. } => self.g.konst(*value),
+            Expr::Var(ident) => *self
+                .scope
+                .get(&ident.to_string())
+                .ok_or_else(|| syn::Error::new(ident.span(), format!("cannot find `{ident}`")))?,
+            Expr::Neg { expr, .. } => {
+                let x = self.expr(expr)?;
+                self.g.neg(x)
+            }
+            Expr::Binary { op, lhs, rhs, .. } => {
+                let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
+                let op = match op {
+                    BinOp::Add => Binary::Add,
+                    BinOp::Sub => Binary::Sub,
+                    BinOp::Mul => Binary::Mul,
+                    BinOp::Div => Binary::Div,
+                };
+                self.g.binary(op, a, b)
+            }
+            Expr::Index { expr, index, .. } => {
+                let a = self.expr(expr)?;
+                self.g.index(a, vec![*index])
+            }
+            Expr::Array { elems, .. } => {
+                let mut entries = Vec::with_capacity(elems.len());
+                for (k, e) in elems.iter().enumerate() {
+                    entries.push((vec![k], self.expr(e)?));
+                }
+                let mut shape = vec![elems.len()];
+                if let Some((_, first)) = entries.first() {
+                    shape.extend(self.g.shape(*first).iter().copied());
+                }
+                self.g.add(Op::Pack(entries), shape)
+            }
+            Expr::Call { name, args, sp, .. } => {
+                let text = name.to_string();
+                let kind = builtin(&text).ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
+                if kind == Builtin::Powi {
+                    let base = self.expr(&args[0])?;
+                    let Expr::Lit { int: Some(n), .. } = args[1] else {
+                        return Err(args[1].sp().error("the exponent of `powi` must be an integer literal"));
+                    };
+                    let n = i32::try_from(n).map_err(|_| args[1].sp().error("this exponent is too large"))?;
+                    return Ok(self.g.unary(Unary::Powi(n), base));
+                }
+                let ids = args.iter().map(|a| self.expr(a)).collect::<syn::Result<Vec<_>>>()?;
+                match (kind, ids.as_slice()) {
+                    (Builtin::Unary, [a]) => {
+                        let u = UNARY.iter().find(|(n, _)| *n == text).map(|(_, u)| *u);
+                        let u = u.ok_or_else(|| sp.error("unknown function"))?;
+                        // `square(x)` is `x * x`.
+                        if u == Unary::Square {
+                            return Ok(self.g.unary(Unary::Powi(2), *a));
+                        }
+                        self.g.unary(u, *a)
+                    }
+                    (Builtin::Binary, [a, b]) => {
+                        let op = BINARY.iter().find(|(n, _)| *n == text).map(|(_, b)| *b);
+                        self.g.binary(op.ok_or_else(|| sp.error("unknown function"))?, *a, *b)
+                    }
+                    (Builtin::Dot, [a, b]) => self.g.add(Op::Dot(*a, *b), Vec::new()),
+                    (Builtin::Sum, [a]) => self.g.add(Op::Sum(*a), Vec::new()),
+                    (Builtin::MatVec, [m, v]) => {
+                        let rows = self.g.shape(*m)[0];
+                        self.g.add(Op::MatVec(*m, *v), vec![rows])
+                    }
+                    (Builtin::Normalize, [v]) => {
+                        let shape = self.g.shape(*v).clone();
+                        let op = if text == "softmax" { Op::Softmax(*v) } else { Op::LogSoftmax(*v) };
+                        self.g.add(op, shape)
+                    }
+                    _ => return Err(sp.error(format!("`{text}` has the wrong number of arguments"))),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+    use quote::quote;
+
+    fn lowered(item: proc_macro2::TokenStream) -> String {
+        let f = parse::function(item).unwrap();
+        crate::check::check(&f).unwrap();
+        let (g, out) = lower(&f).unwrap();
+        g.print(out)
+    }
+
+    #[test]
+    fn the_running_example() {
+        assert_eq!(
+            lowered(quote! {
+                fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                    relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+                }
+            }),
+            "(relu (+ (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) (* (index w 2) (index x 2))) b))"
+        );
+    }
+
+    #[test]
+    fn methods_literals_and_bindings() {
+        assert_eq!(
+            lowered(quote! {
+                fn f(x: f64) -> f64 {
+                    let z = x.max(0) * 2.5;
+                    z.powi(3) + square(z)
+                }
+            }),
+            "(+ (powi (* (max x 0) 2.5) 3) (powi (* (max x 0) 2.5) 2))"
+        );
+    }
+
+    #[test]
+    fn layers_and_array_literals() {
+        assert_eq!(
+            lowered(quote! {
+                fn net(x: [f64; 2], #[param] w1: [[f64; 2]; 3], #[param] b1: [f64; 3], #[param] w2: [f64; 3]) -> [f64; 2] {
+                    let h = tanh(matvec(w1, x) + b1);
+                    softmax([dot(w2, h), -sum(h)])
+                }
+            }),
+            "(softmax (pack [2] (0 (dot w2 (tanh (+ (matvec w1 x) b1)))) (1 (neg (sum (tanh (+ (matvec w1 x) b1)))))))"
+        );
+    }
+}

@@ -1,0 +1,693 @@
+//! Parsing: from `syn`'s syntax tree to our typed AST.
+//!
+//! This stage knows the grammar of the language (which Rust syntax may
+//! appear at all) and nothing about names, functions or shapes; `check`
+//! does that. Every unsupported construct is reported at its own tokens and
+//! parsing goes on, so one compile lists every mistake.
+
+use crate::ast::{Arg, BinOp, Expr, Function, Let, Options, RealType, Shape, Sp};
+use crate::ctxt::Ctxt;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+
+/// Parses the attribute's arguments: nothing, or `gradcheck`.
+pub fn options(attr: TokenStream) -> syn::Result<Options> {
+    let mut options = Options::default();
+    if attr.is_empty() {
+        return Ok(options);
+    }
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("gradcheck") {
+            options.gradcheck = true;
+            Ok(())
+        } else {
+            Err(meta.error(
+                "unknown #[neuron] option\nhelp: the only option is `gradcheck`: #[neuron(gradcheck)]",
+            ))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(options)
+}
+
+/// Parses the annotated item into a [`Function`], reporting every
+/// unsupported construct at once.
+pub fn function(item: TokenStream) -> syn::Result<Function> {
+    let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(e.span(), format!("#[neuron] applies to a free function: {e}"))
+    })?;
+    let mut cx = Ctxt::default();
+    let sig = &item.sig;
+
+    if let Some(token) = &sig.constness {
+        cx.push(syn::Error::new(token.span, "a #[neuron] function cannot be `const`"));
+    }
+    if let Some(token) = &sig.asyncness {
+        cx.push(syn::Error::new(token.span, "a #[neuron] function cannot be `async`"));
+    }
+    if !matches!(sig.safety, syn::Safety::Default) {
+        cx.push(syn::Error::new_spanned(&sig.safety, "a #[neuron] function cannot be `unsafe`"));
+    }
+    if let Some(abi) = &sig.abi {
+        cx.push(syn::Error::new_spanned(abi, "a #[neuron] function cannot have an `extern` ABI"));
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.push(syn::Error::new_spanned(variadic, "a #[neuron] function cannot be variadic"));
+    }
+
+    let real = Some(real_type(&mut cx, &sig.generics).unwrap_or_else(|| infer_real(&item)));
+    let mut args = Vec::new();
+    for input in &sig.inputs {
+        if let Some(arg) = argument(&mut cx, input, real.as_ref()) {
+            args.push(arg);
+        }
+    }
+    if sig.inputs.is_empty() {
+        cx.push(syn::Error::new(
+            sig.paren_token.span.join(),
+            "a #[neuron] function needs at least one argument to differentiate",
+        ));
+    }
+
+    let (ret, ret_shape) = match &sig.output {
+        syn::ReturnType::Default => {
+            cx.push(syn::Error::new(
+                sig.paren_token.span.close(),
+                "a #[neuron] function must return a real number or an array of them\nhelp: add a return type such as `-> f64` or `-> [f64; 3]`",
+            ));
+            (syn::parse_quote!(f64), Vec::new())
+        }
+        syn::ReturnType::Type(_, ty) => {
+            let shape = real.as_ref().and_then(|real| shape_of(&mut cx, ty, real, "return"));
+            if let Some(shape) = &shape
+                && shape.len() > 1
+            {
+                cx.push(syn::Error::new_spanned(
+                    ty,
+                    "a #[neuron] function returns a real number or a one-dimensional array\nhelp: return `[T; K]`, and take matrices as arguments",
+                ));
+            }
+            ((**ty).clone(), shape.unwrap_or_default())
+        }
+    };
+
+    let (lets, result) = body(&mut cx, &item.block, real.as_ref());
+
+    let real = real.unwrap_or(RealType::F64);
+    let attrs = item.attrs.iter().filter(|a| !a.path().is_ident("neuron")).cloned().collect();
+    let function = Function {
+        attrs,
+        vis: item.vis.clone(),
+        name: sig.ident.clone(),
+        generics: sig.generics.clone(),
+        real,
+        args,
+        ret,
+        ret_shape,
+        lets,
+        result: result.unwrap_or(Expr::Lit {
+            value: 0.0,
+            int: None,
+            sp: Sp::single(Span::call_site()),
+        }),
+    };
+    cx.finish(function)
+}
+
+/// The float type of the function: `f64` or `f32` by default, or the one
+/// type parameter, which must be bounded by `Real`.
+fn real_type(cx: &mut Ctxt, generics: &syn::Generics) -> Option<RealType> {
+    let mut found = None;
+    for param in &generics.params {
+        match param {
+            syn::GenericParam::Type(tp) if found.is_none() => {
+                let bounded = tp.bounds.iter().any(|b| match b {
+                    syn::TypeParamBound::Trait(t) => {
+                        t.path.segments.last().is_some_and(|s| s.ident == "Real")
+                    }
+                    _ => false,
+                });
+                if !bounded {
+                    cx.push(syn::Error::new_spanned(
+                        tp,
+                        format!(
+                            "the type parameter of a #[neuron] function must be bounded by `Real`\nhelp: write `{}: Real`",
+                            tp.ident
+                        ),
+                    ));
+                }
+                found = Some(RealType::Generic(tp.ident.clone()));
+            }
+            other => cx.push(syn::Error::new_spanned(
+                other,
+                "a #[neuron] function takes at most one generic parameter, a float type `T: Real`",
+            )),
+        }
+    }
+    if let Some(where_clause) = &generics.where_clause {
+        cx.push(syn::Error::new_spanned(
+            where_clause,
+            "`where` clauses are not supported in a #[neuron] function\nhelp: write the bound inline: `<T: Real>`",
+        ));
+    }
+    // Without a type parameter the float type is read off the arguments.
+    found
+}
+
+fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: Option<&RealType>) -> Option<Arg> {
+    let pat_type = match input {
+        syn::FnArg::Receiver(receiver) => {
+            cx.push(syn::Error::new_spanned(
+                receiver,
+                "a #[neuron] function is a free function; it cannot take `self`",
+            ));
+            return None;
+        }
+        syn::FnArg::Typed(pat_type) => pat_type,
+    };
+    let mut param = false;
+    for attr in &pat_type.attrs {
+        if attr.path().is_ident("param") && matches!(attr.meta, syn::Meta::Path(_)) {
+            param = true;
+        } else {
+            cx.push(syn::Error::new_spanned(
+                attr,
+                "unknown argument attribute\nhelp: the only argument attribute is `#[param]`, which marks a trainable parameter",
+            ));
+        }
+    }
+    let name = match &*pat_type.pat {
+        syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.mutability.is_none() && pi.subpat.is_none() => {
+            pi.ident.clone()
+        }
+        other => {
+            cx.push(syn::Error::new_spanned(
+                other,
+                "an argument of a #[neuron] function must be a plain name, such as `x`",
+            ));
+            return None;
+        }
+    };
+    let shape = shape_of(cx, &pat_type.ty, real?, "argument")?;
+    Some(Arg { name, shape, param, ty: (*pat_type.ty).clone() })
+}
+
+const TYPE_HELP: &str = "help: the accepted types are `f32`, `f64`, a type parameter `T: Real`, `[T; N]` and `[[T; N]; M]`, all with the same float type";
+
+/// The shape of a written type, checking that its scalar is the function's
+/// float type. `what` names the position, for the message.
+fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Option<Shape> {
+    let mut dims = Vec::new();
+    let mut ty = ty;
+    loop {
+        match ty {
+            syn::Type::Paren(p) => ty = &p.elem,
+            syn::Type::Group(g) => ty = &g.elem,
+            syn::Type::Array(array) => {
+                match array_len(&array.len) {
+                    Some(0) => {
+                        cx.push(syn::Error::new_spanned(
+                            &array.len,
+                            "an array in a #[neuron] function must have at least one element",
+                        ));
+                        return None;
+                    }
+                    Some(n) => dims.push(n),
+                    None => {
+                        cx.push(syn::Error::new_spanned(
+                            &array.len,
+                            "the length of an array in a #[neuron] function must be an integer literal, such as `[f64; 3]`",
+                        ));
+                        return None;
+                    }
+                }
+                ty = &array.elem;
+            }
+            syn::Type::Path(path) if path.qself.is_none() => {
+                let ok = match (path.path.get_ident(), real) {
+                    (Some(ident), RealType::F64) => ident == "f64",
+                    (Some(ident), RealType::F32) => ident == "f32",
+                    (Some(ident), RealType::Generic(t)) => ident == t,
+                    (None, _) => false,
+                };
+                if !ok {
+                    let expected = match real {
+                        RealType::F64 => "f64".to_string(),
+                        RealType::F32 => "f32".to_string(),
+                        RealType::Generic(t) => t.to_string(),
+                    };
+                    cx.push(syn::Error::new_spanned(
+                        path,
+                        format!(
+                            "unsupported {what} type `{}`: every real in this function is `{expected}`\n{TYPE_HELP}",
+                            path.to_token_stream().to_string().replace(' ', "")
+                        ),
+                    ));
+                    return None;
+                }
+                if dims.len() > 2 {
+                    cx.push(syn::Error::new_spanned(
+                        ty,
+                        format!("arrays nest at most two deep in a #[neuron] function\n{TYPE_HELP}"),
+                    ));
+                    return None;
+                }
+                return Some(dims);
+            }
+            other => {
+                cx.push(syn::Error::new_spanned(
+                    other,
+                    format!(
+                        "unsupported {what} type `{}`\n{TYPE_HELP}",
+                        other.to_token_stream().to_string().replace(" ;", ";").replace("& ", "&")
+                    ),
+                ));
+                return None;
+            }
+        }
+    }
+}
+
+fn array_len(len: &syn::Expr) -> Option<usize> {
+    match len {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) => int.base10_parse().ok(),
+        syn::Expr::Group(g) => array_len(&g.expr),
+        _ => None,
+    }
+}
+
+/// Fixes the float type from the first scalar type written in the signature,
+/// when the function is not generic.
+pub fn infer_real(item: &syn::ItemFn) -> RealType {
+    fn scalar(ty: &syn::Type) -> Option<&syn::Ident> {
+        match ty {
+            syn::Type::Array(a) => scalar(&a.elem),
+            syn::Type::Paren(p) => scalar(&p.elem),
+            syn::Type::Group(g) => scalar(&g.elem),
+            syn::Type::Path(p) => p.path.get_ident(),
+            _ => None,
+        }
+    }
+    let tys = item.sig.inputs.iter().filter_map(|i| match i {
+        syn::FnArg::Typed(t) => Some(&*t.ty),
+        syn::FnArg::Receiver(_) => None,
+    });
+    for ty in tys {
+        match scalar(ty) {
+            Some(i) if i == "f32" => return RealType::F32,
+            Some(i) if i == "f64" => return RealType::F64,
+            _ => {}
+        }
+    }
+    RealType::F64
+}
+
+fn body(cx: &mut Ctxt, block: &syn::Block, real: Option<&RealType>) -> (Vec<Let>, Option<Expr>) {
+    let mut lets = Vec::new();
+    let mut result = None;
+    let count = block.stmts.len();
+    for (i, stmt) in block.stmts.iter().enumerate() {
+        let last = i + 1 == count;
+        match stmt {
+            syn::Stmt::Local(local) => {
+                if let Some(l) = binding(cx, local, real) {
+                    lets.push(l);
+                }
+                if last {
+                    cx.push(syn::Error::new_spanned(
+                        local,
+                        "the body of a #[neuron] function must end with the result expression\nhelp: write the result after the last `let`, without a semicolon",
+                    ));
+                }
+            }
+            syn::Stmt::Expr(expr, None) if last => result = Some(self::expr(cx, expr)),
+            syn::Stmt::Expr(expr, semi) => {
+                // Report the construct itself when it is unsupported anyway.
+                let parsed = self::expr(cx, expr);
+                if semi.is_some() && last {
+                    cx.push(syn::Error::new_spanned(
+                        semi,
+                        "the result expression of a #[neuron] function must not end with `;`\nhelp: remove the semicolon",
+                    ));
+                    result = Some(parsed);
+                } else if !cx.has_errors() {
+                    cx.push(syn::Error::new_spanned(
+                        expr,
+                        "a #[neuron] body holds only `let` bindings followed by the result expression",
+                    ));
+                }
+            }
+            syn::Stmt::Item(item) => cx.push(syn::Error::new_spanned(
+                item,
+                "items cannot be declared inside a #[neuron] function\nhelp: declare it outside the function",
+            )),
+            syn::Stmt::Macro(mac) => cx.push(syn::Error::new_spanned(
+                &mac.mac.path,
+                "macros are not supported in a #[neuron] function",
+            )),
+        }
+    }
+    if count == 0 {
+        cx.push(syn::Error::new(
+            block.brace_token.span.join(),
+            "the body of a #[neuron] function is empty\nhelp: write the expression to differentiate",
+        ));
+    }
+    (lets, result)
+}
+
+fn binding(cx: &mut Ctxt, local: &syn::Local, real: Option<&RealType>) -> Option<Let> {
+    let (pat, ty) = match &local.pat {
+        syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+        other => (other, None),
+    };
+    let name = match pat {
+        syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+            if let Some(m) = &pi.mutability {
+                cx.push(syn::Error::new_spanned(
+                    m,
+                    "bindings in a #[neuron] function cannot be mutable\nhelp: bind each new value to a new name",
+                ));
+            }
+            pi.ident.clone()
+        }
+        other => {
+            cx.push(syn::Error::new_spanned(
+                other,
+                "a `let` in a #[neuron] function binds a single name, such as `let z = ...;`",
+            ));
+            return None;
+        }
+    };
+    let shape = match (ty, real) {
+        (Some(ty), Some(real)) => Some((shape_of(cx, ty, real, "binding")?, Sp::of(ty))),
+        _ => None,
+    };
+    let Some(init) = &local.init else {
+        cx.push(syn::Error::new_spanned(
+            local,
+            "a `let` in a #[neuron] function needs a value\nhelp: write `let name = expression;`",
+        ));
+        return None;
+    };
+    if let Some((else_token, _)) = &init.diverge {
+        cx.push(syn::Error::new_spanned(else_token, "`let ... else` is not supported in a #[neuron] function"));
+    }
+    let value = expr(cx, &init.expr);
+    Some(Let { name, shape, value })
+}
+
+/// Parses one expression; on an unsupported construct it reports the error
+/// and returns a placeholder literal so parsing can go on.
+fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
+    let sp = Sp::of(e);
+    let unsupported = |cx: &mut Ctxt, tokens: &dyn ToTokens, message: &str| {
+        cx.push(syn::Error::new_spanned(tokens.to_token_stream(), message));
+        Expr::Lit { value: 0.0, int: None, sp }
+    };
+    match e {
+        syn::Expr::Lit(lit) => literal(cx, &lit.lit, sp),
+        syn::Expr::Paren(p) => expr(cx, &p.expr),
+        syn::Expr::Group(g) => expr(cx, &g.expr),
+        syn::Expr::Path(path) => match path.path.get_ident() {
+            Some(ident) if path.qself.is_none() => Expr::Var(ident.clone()),
+            _ => unsupported(
+                cx,
+                path,
+                "paths are not supported in a #[neuron] function\nhelp: use an argument, a `let` binding or a literal",
+            ),
+        },
+        syn::Expr::Unary(u) => match u.op {
+            syn::UnOp::Neg(_) => Expr::Neg { expr: Box::new(expr(cx, &u.expr)), sp },
+            syn::UnOp::Deref(token) => unsupported(
+                cx,
+                &token,
+                "dereferencing is not supported in a #[neuron] function: arguments are passed by value",
+            ),
+            _ => unsupported(cx, &u.op, "`!` is not supported in a #[neuron] function: every value is a real number"),
+        },
+        syn::Expr::Binary(b) => {
+            let op = match b.op {
+                syn::BinOp::Add(_) => BinOp::Add,
+                syn::BinOp::Sub(_) => BinOp::Sub,
+                syn::BinOp::Mul(_) => BinOp::Mul,
+                syn::BinOp::Div(_) => BinOp::Div,
+                syn::BinOp::Lt(_)
+                | syn::BinOp::Le(_)
+                | syn::BinOp::Gt(_)
+                | syn::BinOp::Ge(_)
+                | syn::BinOp::Eq(_)
+                | syn::BinOp::Ne(_) => {
+                    return unsupported(
+                        cx,
+                        &b.op,
+                        "comparisons are not supported in a #[neuron] function\nhelp: write `max(a, b)`, `min(a, b)` or `relu(x)` instead of a branch",
+                    );
+                }
+                _ => {
+                    return unsupported(
+                        cx,
+                        &b.op,
+                        "unsupported operator in a #[neuron] function\nhelp: the operators are `+`, `-`, `*`, `/` and unary `-`",
+                    );
+                }
+            };
+            let lhs = expr(cx, &b.left);
+            let rhs = expr(cx, &b.right);
+            Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), op_sp: Sp::of(&b.op), sp }
+        }
+        syn::Expr::Index(ix) => {
+            let base = expr(cx, &ix.expr);
+            match literal_index(&ix.index) {
+                Some(index) => Expr::Index { expr: Box::new(base), index, index_sp: Sp::of(&ix.index), sp },
+                None => unsupported(
+                    cx,
+                    &ix.index,
+                    "an index in a #[neuron] function must be an integer literal, such as `x[0]`\nhelp: for a sum over all elements write `sum(x)` or `dot(w, x)`",
+                ),
+            }
+        }
+        syn::Expr::Call(call) => {
+            let args = call.args.iter().map(|a| expr(cx, a)).collect();
+            match &*call.func {
+                syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                    let name = p.path.get_ident().cloned().unwrap_or_else(|| syn::Ident::new("_", sp.first));
+                    Expr::Call { name, args, method: false, sp }
+                }
+                other => unsupported(
+                    cx,
+                    other,
+                    "only functions called by a plain name are supported in a #[neuron] function, such as `relu(z)`",
+                ),
+            }
+        }
+        syn::Expr::MethodCall(mc) => {
+            if let Some(turbofish) = &mc.turbofish {
+                cx.push(syn::Error::new_spanned(turbofish, "turbofish is not supported in a #[neuron] function"));
+            }
+            let mut args = vec![expr(cx, &mc.receiver)];
+            args.extend(mc.args.iter().map(|a| expr(cx, a)));
+            Expr::Call { name: mc.method.clone(), args, method: true, sp }
+        }
+        syn::Expr::Array(array) => {
+            Expr::Array { elems: array.elems.iter().map(|e| expr(cx, e)).collect(), sp }
+        }
+        syn::Expr::If(x) => unsupported(
+            cx,
+            &x.if_token,
+            "`if` is not supported in a #[neuron] function: its derivative would depend on the branch taken\nhelp: write `max(a, b)`, `min(a, b)`, `relu(x)` or `abs(x)`, whose kinks have fixed derivatives",
+        ),
+        syn::Expr::Match(x) => unsupported(
+            cx,
+            &x.match_token,
+            "`match` is not supported in a #[neuron] function\nhelp: write `max(a, b)`, `min(a, b)`, `relu(x)` or `abs(x)`",
+        ),
+        syn::Expr::ForLoop(x) => unsupported(
+            cx,
+            &x.for_token,
+            "loops are not supported in a #[neuron] function\nhelp: use `sum(v)`, `dot(a, b)` or `matvec(m, v)`, which stay loops in the generated code",
+        ),
+        syn::Expr::While(x) => unsupported(
+            cx,
+            &x.while_token,
+            "loops are not supported in a #[neuron] function\nhelp: use `sum(v)`, `dot(a, b)` or `matvec(m, v)`, which stay loops in the generated code",
+        ),
+        syn::Expr::Loop(x) => unsupported(
+            cx,
+            &x.loop_token,
+            "loops are not supported in a #[neuron] function\nhelp: use `sum(v)`, `dot(a, b)` or `matvec(m, v)`, which stay loops in the generated code",
+        ),
+        syn::Expr::Closure(x) => unsupported(
+            cx,
+            &x.or1_token,
+            "closures are not supported in a #[neuron] function\nhelp: write the expression inline, or make it another #[neuron] function and call it",
+        ),
+        syn::Expr::Reference(x) => unsupported(
+            cx,
+            &x.and_token,
+            "references are not supported in a #[neuron] function: every value is passed by value\nhelp: remove the `&`",
+        ),
+        syn::Expr::Cast(x) => unsupported(
+            cx,
+            &x.as_token,
+            "casts are not supported in a #[neuron] function: every value already has the function's float type",
+        ),
+        syn::Expr::Field(x) => unsupported(cx, &x.member, "field access is not supported in a #[neuron] function"),
+        syn::Expr::Tuple(x) => unsupported(cx, x, "tuples are not supported in a #[neuron] function\nhelp: use an array `[a, b]`"),
+        syn::Expr::Block(x) => unsupported(
+            cx,
+            &x.block.brace_token.span.join(),
+            "blocks are not supported in a #[neuron] function\nhelp: use `let` bindings in the function body",
+        ),
+        syn::Expr::Unsafe(x) => unsupported(cx, &x.unsafe_token, "`unsafe` is not supported in a #[neuron] function"),
+        syn::Expr::Macro(x) => unsupported(cx, &x.mac.path, "macros are not supported in a #[neuron] function"),
+        syn::Expr::Return(x) => unsupported(
+            cx,
+            &x.return_token,
+            "`return` is not supported in a #[neuron] function\nhelp: end the body with the result expression",
+        ),
+        syn::Expr::Assign(x) => unsupported(
+            cx,
+            &x.eq_token,
+            "assignment is not supported in a #[neuron] function\nhelp: bind each new value with `let`",
+        ),
+        syn::Expr::Repeat(x) => unsupported(
+            cx,
+            x,
+            "array repetition is not supported in a #[neuron] function\nhelp: write the elements out, or take the array as an argument",
+        ),
+        syn::Expr::Range(x) => unsupported(cx, x, "ranges are not supported in a #[neuron] function"),
+        syn::Expr::Try(x) => unsupported(cx, &x.question_token, "`?` is not supported in a #[neuron] function"),
+        other => unsupported(cx, other, "this expression is not supported in a #[neuron] function"),
+    }
+}
+
+fn literal_index(e: &syn::Expr) -> Option<usize> {
+    match e {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) if int.suffix().is_empty() || int.suffix() == "usize" => {
+            int.base10_parse().ok()
+        }
+        syn::Expr::Paren(p) => literal_index(&p.expr),
+        syn::Expr::Group(g) => literal_index(&g.expr),
+        _ => None,
+    }
+}
+
+fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
+    match lit {
+        syn::Lit::Int(int) if int.suffix().is_empty() => match int.base10_parse::<i64>() {
+            Ok(i) => Expr::Lit { value: i as f64, int: Some(i), sp },
+            Err(e) => {
+                cx.push(e);
+                Expr::Lit { value: 0.0, int: None, sp }
+            }
+        },
+        syn::Lit::Int(int) => {
+            cx.push(syn::Error::new_spanned(
+                int,
+                format!(
+                    "integer arithmetic is not supported in a #[neuron] function: `{}` has type `{}`\nhelp: write the literal without a suffix, such as `{}`; it is then a real",
+                    int,
+                    int.suffix(),
+                    int.base10_digits()
+                ),
+            ));
+            Expr::Lit { value: 0.0, int: None, sp }
+        }
+        syn::Lit::Float(float) if matches!(float.suffix(), "" | "f32" | "f64") => match float.base10_parse::<f64>() {
+            Ok(v) if v.is_finite() => Expr::Lit { value: v, int: None, sp },
+            _ => {
+                cx.push(syn::Error::new_spanned(float, "this literal is not a finite real number"));
+                Expr::Lit { value: 0.0, int: None, sp }
+            }
+        },
+        other => {
+            cx.push(syn::Error::new_spanned(
+                other,
+                "only numeric literals are supported in a #[neuron] function",
+            ));
+            Expr::Lit { value: 0.0, int: None, sp }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn errors(item: TokenStream) -> Vec<String> {
+        match function(item) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn parses_the_running_example() {
+        let f = function(quote! {
+            pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+            }
+        })
+        .unwrap();
+        assert_eq!(f.name, "unit");
+        assert_eq!(f.args.len(), 3);
+        assert_eq!(f.args[0].shape, vec![3]);
+        assert!(!f.args[0].param && f.args[1].param && f.args[2].param);
+        assert!(f.args[2].shape.is_empty());
+        assert!(matches!(f.result, Expr::Call { ref name, .. } if name == "relu"));
+    }
+
+    #[test]
+    fn method_calls_become_calls_with_the_receiver_first() {
+        let f = function(quote! { fn f(x: f64) -> f64 { x.powi(2) } }).unwrap();
+        match f.result {
+            Expr::Call { name, args, method, .. } => {
+                assert_eq!(name, "powi");
+                assert!(method);
+                assert!(matches!(args[1], Expr::Lit { int: Some(2), .. }));
+            }
+            other => panic!("expected a call, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reports_every_unsupported_construct_at_once() {
+        let errs = errors(quote! {
+            fn f(x: &f64, y: f64) -> f64 {
+                let a = if y > 0.0 { y } else { 0.0 };
+                let b = |t: f64| t;
+                x[y] + a % 2.0
+            }
+        });
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(errs[0].starts_with("unsupported argument type `&f64`"));
+        assert!(errs[1].starts_with("`if` is not supported"));
+        assert!(errs[2].starts_with("closures are not supported"));
+        assert!(errs[3].starts_with("an index in a #[neuron] function must be an integer literal"));
+        assert!(errs[4].starts_with("unsupported operator"));
+    }
+
+    #[test]
+    fn missing_return_type_is_an_error() {
+        let errs = errors(quote! { fn f(x: f64) { x } });
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].contains("must return a real number"));
+    }
+
+    #[test]
+    fn generic_functions_need_the_real_bound() {
+        assert!(function(quote! { fn f<T: Real>(x: T) -> T { x } }).is_ok());
+        let errs = errors(quote! { fn f<T: Copy>(x: T) -> T { x } });
+        assert!(errs[0].contains("bounded by `Real`"), "{errs:?}");
+    }
+
+    #[test]
+    fn options_accept_gradcheck_only() {
+        assert!(options(quote!(gradcheck)).unwrap().gradcheck);
+        assert!(!options(quote!()).unwrap().gradcheck);
+        assert!(options(quote!(fast)).is_err());
+    }
+}

@@ -1,0 +1,403 @@
+//! Simplification on the IR: named local rewrite rules, applied while the
+//! graph is rebuilt node by node, then dead-node elimination.
+//!
+//! Rebuilding in topological order means every operand is already in its
+//! simplest form when a node's rules run, so one pass suffices; the graph's
+//! hash-consing shares whatever the rules make equal. The rules are data
+//! (`RULES`), each with a name that tests and the architecture document
+//! refer to.
+
+use crate::ir::{Graph, NodeId, Op, Real, Shape};
+use crate::ops::{Binary, Unary};
+
+/// What a rule turns a node into.
+pub enum Rewrite {
+    /// A node that already exists in the new graph.
+    To(NodeId),
+    /// A new op, itself simplified further.
+    Op(Op, Shape),
+}
+
+pub struct Rule {
+    pub name: &'static str,
+    pub apply: fn(&mut Graph, &Op, &Shape) -> Option<Rewrite>,
+}
+
+/// Every rule, tried in order on each node.
+pub const RULES: &[Rule] = &[
+    Rule { name: "const-fold", apply: const_fold },
+    Rule { name: "fill-scalar", apply: fill_scalar },
+    Rule { name: "unfill", apply: unfill },
+    Rule { name: "add-zero", apply: add_zero },
+    Rule { name: "sub-zero", apply: sub_zero },
+    Rule { name: "mul-zero", apply: mul_zero },
+    Rule { name: "mul-one", apply: mul_one },
+    Rule { name: "mul-neg-one", apply: mul_neg_one },
+    Rule { name: "div-one", apply: div_one },
+    Rule { name: "neg-neg", apply: neg_neg },
+    Rule { name: "add-neg", apply: add_neg },
+    Rule { name: "select-same", apply: select_same },
+    Rule { name: "index-pack", apply: index_pack },
+    Rule { name: "index-fill", apply: index_fill },
+    Rule { name: "add-pack", apply: add_pack },
+];
+
+/// Simplifies the graph and keeps only what `roots` need; returns the new
+/// graph and the roots' new ids.
+pub fn simplify(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    let mut out = Graph::new(g.args.clone());
+    let mut map = Vec::with_capacity(g.nodes.len());
+    for node in &g.nodes {
+        let op = node.op.map(|o| map[o]);
+        let id = insert(&mut out, op, node.shape.clone(), 0);
+        if out.nodes[id].name.is_none() {
+            out.nodes[id].name.clone_from(&node.name);
+        }
+        map.push(id);
+    }
+    let roots: Vec<NodeId> = roots.iter().map(|&r| map[r]).collect();
+    prune(&out, &roots)
+}
+
+/// Adds `op` to `g` after applying the first rule that matches. `depth`
+/// bounds the chain of rewrites; every rule shrinks the node, so the bound
+/// is never reached in practice.
+fn insert(g: &mut Graph, op: Op, shape: Shape, depth: usize) -> NodeId {
+    if depth < 16 {
+        for rule in RULES {
+            match (rule.apply)(g, &op, &shape) {
+                Some(Rewrite::To(id)) => return id,
+                Some(Rewrite::Op(op, shape)) => return insert(g, op, shape, depth + 1),
+                None => {}
+            }
+        }
+    }
+    g.add(op, shape)
+}
+
+/// Keeps the nodes reachable from `roots`, in their order.
+pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    let mut live = vec![false; g.nodes.len()];
+    for &r in roots {
+        live[r] = true;
+    }
+    for id in (0..g.nodes.len()).rev() {
+        if live[id] {
+            for o in g.nodes[id].op.operands() {
+                live[o] = true;
+            }
+        }
+    }
+    let mut out = Graph::new(g.args.clone());
+    let mut map = vec![usize::MAX; g.nodes.len()];
+    for (id, node) in g.nodes.iter().enumerate() {
+        if live[id] {
+            let new = out.add(node.op.map(|o| map[o]), node.shape.clone());
+            out.nodes[new].name.clone_from(&node.name);
+            map[id] = new;
+        }
+    }
+    (out, roots.iter().map(|&r| map[r]).collect())
+}
+
+/// `x` as a value of `shape`: itself, or a fill when `x` is a scalar
+/// broadcast over an array.
+fn reshaped(g: &mut Graph, x: NodeId, shape: &Shape) -> Rewrite {
+    if g.shape(x) == shape { Rewrite::To(x) } else { Rewrite::Op(Op::Fill(x), shape.clone()) }
+}
+
+fn zeros(shape: &Shape) -> Rewrite {
+    if shape.is_empty() {
+        Rewrite::Op(Op::Const(Real::new(0.0)), Vec::new())
+    } else {
+        Rewrite::Op(Op::Pack(Vec::new()), shape.clone())
+    }
+}
+
+fn scalar_const(g: &Graph, id: NodeId) -> Option<f64> {
+    match g.op(id) {
+        Op::Const(c) => Some(c.get()),
+        _ => None,
+    }
+}
+
+fn finite(x: f64) -> Option<Rewrite> {
+    x.is_finite().then(|| Rewrite::Op(Op::Const(Real::new(x)), Vec::new()))
+}
+
+/// Operations on scalar constants are computed now.
+fn const_fold(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    if !shape.is_empty() {
+        return None;
+    }
+    match *op {
+        Op::Unary(u, a) => finite(u.eval(scalar_const(g, a)?)),
+        Op::Binary(b, x, y) => finite(b.eval(scalar_const(g, x)?, scalar_const(g, y)?)),
+        Op::Select { cmp, a, b, then, other } => {
+            let take = cmp.eval(g.const_value(a)?, g.const_value(b)?);
+            Some(Rewrite::To(if take { then } else { other }))
+        }
+        _ => None,
+    }
+}
+
+/// A fill of a scalar shape is the scalar; a fill of a fill is one fill.
+fn fill_scalar(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Fill(x) if shape.is_empty() => Some(Rewrite::To(x)),
+        Op::Fill(x) if g.shape(x).len() == shape.len() => Some(Rewrite::To(x)),
+        Op::Fill(x) => match g.op(x).clone() {
+            Op::Fill(inner) => Some(Rewrite::Op(Op::Fill(inner), shape.clone())),
+            Op::Pack(entries) if entries.is_empty() => Some(zeros(shape)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An element-wise op with a filled operand broadcasts the scalar instead.
+fn unfill(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let scalar = |g: &Graph, n: NodeId| match g.op(n) {
+        Op::Fill(s) if g.shape(*s).is_empty() => Some(*s),
+        _ => None,
+    };
+    match *op {
+        Op::Binary(b, x, y) => {
+            if let Some(s) = scalar(g, y)
+                && g.shape(x) == shape
+            {
+                return Some(Rewrite::Op(Op::Binary(b, x, s), shape.clone()));
+            }
+            if let Some(s) = scalar(g, x)
+                && g.shape(y) == shape
+            {
+                return Some(Rewrite::Op(Op::Binary(b, s, y), shape.clone()));
+            }
+            None
+        }
+        Op::Unary(u, x) => {
+            let s = scalar(g, x)?;
+            let inner = g.unary(u, s);
+            Some(Rewrite::Op(Op::Fill(inner), shape.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn add_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Binary(Binary::Add, x, z) if g.is_zero(z) => Some(reshaped(g, x, shape)),
+        Op::Binary(Binary::Add, z, x) if g.is_zero(z) => Some(reshaped(g, x, shape)),
+        _ => None,
+    }
+}
+
+fn sub_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Binary(Binary::Sub, x, z) if g.is_zero(z) => Some(reshaped(g, x, shape)),
+        Op::Binary(Binary::Sub, z, x) if g.is_zero(z) => {
+            let neg = g.neg(x);
+            Some(reshaped(g, neg, shape))
+        }
+        _ => None,
+    }
+}
+
+fn mul_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Binary(Binary::Mul, x, y) if g.is_zero(x) || g.is_zero(y) => Some(zeros(shape)),
+        Op::Binary(Binary::Div, z, _) if g.is_zero(z) => Some(zeros(shape)),
+        Op::Dot(x, y) if g.is_zero(x) || g.is_zero(y) => Some(zeros(shape)),
+        Op::Unary(Unary::Neg, z) if g.is_zero(z) => Some(zeros(shape)),
+        Op::MatVec(x, y) | Op::MatTVec(x, y) | Op::Outer(x, y) if g.is_zero(x) || g.is_zero(y) => {
+            Some(zeros(shape))
+        }
+        Op::Sum(z) if g.is_zero(z) => Some(zeros(shape)),
+        Op::Index(z, _) if g.is_zero(z) => Some(zeros(shape)),
+        _ => None,
+    }
+}
+
+fn mul_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Binary(Binary::Mul, x, one) if g.const_value(one) == Some(1.0) => Some(reshaped(g, x, shape)),
+        Op::Binary(Binary::Mul, one, x) if g.const_value(one) == Some(1.0) => Some(reshaped(g, x, shape)),
+        _ => None,
+    }
+}
+
+fn mul_neg_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Binary(Binary::Mul, x, m) | Op::Binary(Binary::Mul, m, x) if g.const_value(m) == Some(-1.0) => {
+            let neg = g.neg(x);
+            Some(reshaped(g, neg, shape))
+        }
+        _ => None,
+    }
+}
+
+fn div_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Binary(Binary::Div, x, one) if g.const_value(one) == Some(1.0) => Some(reshaped(g, x, shape)),
+        _ => None,
+    }
+}
+
+fn neg_neg(g: &mut Graph, op: &Op, _: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Unary(Unary::Neg, n) => match *g.op(n) {
+            Op::Unary(Unary::Neg, x) => Some(Rewrite::To(x)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `a + -b` is `a - b`, `-a + b` is `b - a` and `a - -b` is `a + b`.
+fn add_neg(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let negated = |g: &Graph, n: NodeId| match *g.op(n) {
+        Op::Unary(Unary::Neg, x) => Some(x),
+        _ => None,
+    };
+    match *op {
+        Op::Binary(Binary::Add, a, nb) if negated(g, nb).is_some() => {
+            Some(Rewrite::Op(Op::Binary(Binary::Sub, a, negated(g, nb)?), shape.clone()))
+        }
+        Op::Binary(Binary::Add, na, b) if negated(g, na).is_some() => {
+            Some(Rewrite::Op(Op::Binary(Binary::Sub, b, negated(g, na)?), shape.clone()))
+        }
+        Op::Binary(Binary::Sub, a, nb) if negated(g, nb).is_some() => {
+            Some(Rewrite::Op(Op::Binary(Binary::Add, a, negated(g, nb)?), shape.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn select_same(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Select { then, other, .. } if then == other => Some(reshaped(g, then, shape)),
+        _ => None,
+    }
+}
+
+/// Indexing a pack picks the entry, or zero where there is none.
+fn index_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let Op::Index(a, path) = op else { return None };
+    let Op::Pack(entries) = g.op(*a).clone() else { return None };
+    let mut found = Vec::new();
+    for (p, n) in entries {
+        if p.len() >= path.len() && p[..path.len()] == path[..] {
+            found.push((p[path.len()..].to_vec(), n));
+        } else if p.len() < path.len() && path[..p.len()] == p[..] {
+            // The entry is a whole row containing the element.
+            return Some(Rewrite::Op(Op::Index(n, path[p.len()..].to_vec()), shape.clone()));
+        }
+    }
+    match found.as_slice() {
+        [] => Some(zeros(shape)),
+        [(rest, n)] if rest.is_empty() => Some(Rewrite::To(*n)),
+        _ => Some(Rewrite::Op(Op::Pack(found), shape.clone())),
+    }
+}
+
+fn index_fill(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let Op::Index(a, _) = op else { return None };
+    match *g.op(*a) {
+        Op::Fill(s) => Some(reshaped(g, s, shape)),
+        _ => None,
+    }
+}
+
+/// Two packs add entry by entry, when no entry is a row holding another.
+fn add_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let Op::Binary(Binary::Add, x, y) = *op else { return None };
+    let (Op::Pack(a), Op::Pack(b)) = (g.op(x).clone(), g.op(y).clone()) else { return None };
+    let depth = a.first().or(b.first()).map(|(p, _)| p.len())?;
+    if a.iter().chain(&b).any(|(p, _)| p.len() != depth) {
+        return None;
+    }
+    let mut merged = a;
+    for (path, n) in b {
+        match merged.iter().position(|(p, _)| *p == path) {
+            Some(k) => {
+                let sum = g.add2(merged[k].1, n);
+                merged[k].1 = sum;
+            }
+            None => merged.push((path, n)),
+        }
+    }
+    merged.sort_by(|p, q| p.0.cmp(&q.0));
+    Some(Rewrite::Op(Op::Pack(merged), shape.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::graph;
+
+    /// Simplifies `input` and compares the printed result with `expected`.
+    fn check(args: &str, input: &str, expected: &str) {
+        let mut g = graph(args);
+        let root = g.parse(input).unwrap();
+        let (s, roots) = simplify(&g, &[root]);
+        assert_eq!(s.print(roots[0]), expected, "simplifying {input}");
+    }
+
+    #[test]
+    fn rules() {
+        check("x", "(* x 1)", "x");
+        check("x", "(* 1 x)", "x");
+        check("x", "(+ x 0)", "x");
+        check("x", "(+ 0 x)", "x");
+        check("x", "(- x 0)", "x");
+        check("x", "(- 0 x)", "(neg x)");
+        check("x", "(* x 0)", "0");
+        check("x", "(* x -1)", "(neg x)");
+        check("x", "(/ x 1)", "x");
+        check("x", "(neg (neg x))", "x");
+        check("x y", "(+ x (neg y))", "(- x y)");
+        check("x y", "(- x (neg y))", "(+ x y)");
+        check("x", "(+ 2 (* 3 4))", "14");
+        check("x", "(exp 0)", "1");
+        check("x y", "(select > x y 1 1)", "1");
+        check("x", "(select > 2 1 x 0)", "x");
+    }
+
+    #[test]
+    fn nothing_folds_into_a_non_finite_constant() {
+        check("x", "(/ 1 0)", "(/ 1 0)");
+        check("x", "(ln 0)", "(ln 0)");
+    }
+
+    #[test]
+    fn arrays() {
+        check("x:3", "(+ x (fill [3] 0))", "x");
+        check("x:3 s", "(* x (fill [3] s))", "(* x s)");
+        check("s", "(+ s (pack [3]))", "(fill [3] s)");
+        check("a b", "(+ (pack [2] (0 a)) (pack [2] (1 b)))", "(pack [2] (0 a) (1 b))");
+        check("a b", "(+ (pack [2] (1 a)) (pack [2] (1 b)))", "(pack [2] (1 (+ a b)))");
+        check("a b", "(index (pack [2] (0 a) (1 b)) 1)", "b");
+        check("a", "(index (pack [2] (0 a)) 1)", "0");
+        check("r:3", "(index (pack [2x3] (1 r)) 1 2)", "(index r 2)");
+        check("s", "(index (fill [4] s) 2)", "s");
+        check("x:3", "(sum (pack [3]))", "0");
+    }
+
+    #[test]
+    fn shared_subexpressions_become_one_node() {
+        let mut g = graph("x y");
+        let root = g.parse("(+ (* (* x y) 1) (* x y))").unwrap();
+        let (s, roots) = simplify(&g, &[root]);
+        assert_eq!(s.print(roots[0]), "(+ (* x y) (* x y))");
+        // x, y, the product and the sum: the product exists once.
+        assert_eq!(s.nodes.len(), 4);
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_name() {
+        let mut names: Vec<_> = RULES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+    }
+}
