@@ -9,6 +9,7 @@ pub mod gradcheck;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod params_io;
 pub mod real;
 pub mod train;
 
@@ -28,6 +29,7 @@ pub use loss::{
 pub use model::{Differentiable, Field, Model, Parameters};
 pub use neuron_macros::neuron;
 pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+pub use params_io::{ParamsError, load_params, params_from_json, params_to_json, save_params};
 pub use real::{Real, Tensor};
 pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
 
