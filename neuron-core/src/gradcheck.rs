@@ -498,6 +498,37 @@ mod tests {
         assert!(report.skipped > 0, "{report}");
     }
 
+    /// `f(x: [f32; 2]) = sigmoid(x[0] * x[1])`, to check the step size and
+    /// tolerance advice for `f32`.
+    struct SigmoidProduct;
+
+    impl Differentiable for SigmoidProduct {
+        type Real = f32;
+        const ARGS: &'static [Field] = &[Field {
+            name: "x",
+            shape: &[2],
+        }];
+        const OUTPUT_LEN: usize = 1;
+
+        fn eval_flat(a: &[f32], out: &mut [f32]) {
+            out[0] = (a[0] * a[1]).sigmoid();
+        }
+
+        fn backward_flat(a: &[f32], dy: &[f32], g: &mut [f32]) {
+            let s = (a[0] * a[1]).sigmoid();
+            let dz = dy[0] * s * (1.0 - s);
+            g[0] = dz * a[1];
+            g[1] = dz * a[0];
+        }
+    }
+
+    #[test]
+    fn f32_functions_pass_at_f32_tolerance() {
+        let report = gradcheck_random::<SigmoidProduct>(100, 0, 1e-2).unwrap();
+        assert_eq!(report.points, 100);
+        assert!(report.checked > 150, "{report}");
+    }
+
     #[test]
     fn bad_inputs_are_errors() {
         let err = gradcheck::<Unit>(&[1.0, 2.0], 1e-6).unwrap_err();

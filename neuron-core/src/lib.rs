@@ -1,8 +1,18 @@
 //! Runtime for `#[neuron]`: the float trait, the traits generated code
-//! implements, and (in later modules) losses, optimizers, training,
-//! gradient checking and data.
+//! implements, and what trains and checks it.
 //!
 //! Users depend on this crate alone; it re-exports the macro.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`real`] | [`Real`] (f32, f64) and [`Tensor`] (a scalar or array output) |
+//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements |
+//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`] |
+//! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
+//! | [`train`] | [`Trainer`]: epochs of seeded mini-batches, [`History`], [`TrainError`] |
+//! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
+//! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets and [`load_csv`] |
+//! | [`params_io`] | [`save_params`] and [`load_params`] as JSON |
 
 pub mod data;
 pub mod gradcheck;
@@ -35,6 +45,7 @@ pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::data::{spiral, vertical};
     pub use crate::gradcheck::{gradcheck, gradcheck_random};
     pub use crate::loss::{
         BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy,
@@ -42,6 +53,7 @@ pub mod prelude {
     pub use crate::model::{Differentiable, Model, Parameters};
     pub use crate::neuron;
     pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+    pub use crate::params_io::{load_params, save_params};
     pub use crate::real::{Real, Tensor};
-    pub use crate::train::{History, TrainError, Trainer};
+    pub use crate::train::{History, TrainError, Trainer, evaluate};
 }

@@ -110,7 +110,7 @@ pub trait Model {
 
 /// Every generated neuron, seen as a function of one flat vector of all its
 /// arguments (inputs and parameters alike, in declaration order), so that
-/// [`crate::gradcheck`] can perturb any argument.
+/// [`crate::gradcheck()`] can perturb any argument.
 pub trait Differentiable {
     /// The float type.
     type Real: Real;

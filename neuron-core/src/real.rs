@@ -34,7 +34,11 @@ pub trait Real:
     /// `max(x, 0)`; the kink at zero has derivative 0.
     #[inline]
     fn relu(self) -> Self {
-        if self > Self::zero() { self } else { Self::zero() }
+        if self > Self::zero() {
+            self
+        } else {
+            Self::zero()
+        }
     }
 
     /// `x` where `x > 0`, else `a * x`.
