@@ -462,6 +462,20 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn softmax_cross_entropy_is_finite_and_its_gradient_sums_to_zero(
+            logits in proptest::array::uniform4(-1e4f64..1e4),
+            target in 0usize..4,
+        ) {
+            let loss = SoftmaxCrossEntropy.loss(&logits, &target);
+            proptest::prop_assert!(loss.is_finite() && loss >= 0.0);
+            let grad = SoftmaxCrossEntropy.grad(&logits, &target);
+            proptest::prop_assert!(grad.iter().sum::<f64>().abs() < 1e-12);
+            proptest::prop_assert!(grad[target] <= 0.0);
+        }
+    }
+
     #[test]
     fn softmax_sums_to_one() {
         let s = softmax(&[1000.0f32, 0.0, -1000.0]);

@@ -524,6 +524,42 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_the_wrong_shape_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("linear.json");
+        save_params(&path, &linear()).unwrap();
+        let err = load_params::<f64, DenseParams>(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field \"w\" should have shape [3, 2], found [2]"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_finite_params_round_trip(
+            w0 in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO,
+            w1 in -1e6f64..1e6,
+            b in proptest::num::f64::ANY,
+        ) {
+            let params = LinearParams { w: [w0, w1], b };
+            match params_to_json(&params) {
+                Ok(text) => {
+                    let back: LinearParams = params_from_json(&text).unwrap();
+                    proptest::prop_assert_eq!(back.w[0].to_bits(), w0.to_bits());
+                    proptest::prop_assert_eq!(back.w[1].to_bits(), w1.to_bits());
+                    proptest::prop_assert_eq!(back.b.to_bits(), b.to_bits());
+                }
+                Err(err) => {
+                    proptest::prop_assert!(!b.is_finite());
+                    let is_non_finite = matches!(err, ParamsError::NonFinite { field: "b", .. });
+                    proptest::prop_assert!(is_non_finite);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn nan_params_are_not_saved() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("params.json");

@@ -602,6 +602,35 @@ mod tests {
     }
 
     #[test]
+    fn vertical_data_trains_saves_and_reloads() {
+        let data = crate::data::vertical(50, 3, 0);
+        let mut model = Dense {
+            params: DenseParams::zeros(),
+        };
+        let mut trainer = Trainer::new(Adam::new(0.05), SoftmaxCrossEntropy)
+            .epochs(200)
+            .batch_size(16)
+            .seed(0)
+            .progress(false);
+        let history = trainer.fit(&mut model, &data).unwrap();
+        assert_reduces(&history, 0.5);
+        let trained = evaluate(&model, &SoftmaxCrossEntropy, &data).unwrap();
+        assert!(trained.accuracy.unwrap() > 0.9, "{trained:?}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dense.json");
+        crate::params_io::save_params(&path, &model.params).unwrap();
+        let reloaded = Dense {
+            params: crate::params_io::load_params(&path).unwrap(),
+        };
+        assert_eq!(reloaded.params, model.params);
+        assert_eq!(
+            evaluate(&reloaded, &SoftmaxCrossEntropy, &data).unwrap(),
+            trained
+        );
+    }
+
+    #[test]
     fn empty_dataset_is_an_error() {
         let mut model = Linear::new([0.0, 0.0], 0.0);
         let mut trainer = Trainer::new(Sgd::new(0.1), MeanSquaredError);
