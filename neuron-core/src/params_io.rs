@@ -163,7 +163,7 @@ impl std::error::Error for ParamsError {
 }
 
 /// `w[1][0]` for the flat index 2 of a field `w` of shape `[2, 2]`.
-fn element_name(field: &Field, mut index: usize) -> String {
+pub(crate) fn element_name(field: &Field, mut index: usize) -> String {
     let mut name = field.name.to_string();
     for d in 0..field.shape.len() {
         let stride: usize = field.shape[d + 1..].iter().product();
