@@ -26,6 +26,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::{Differentiable, Field};
+use crate::params_io::element_name;
 use crate::real::Real;
 
 /// The outcome of a gradient check that passed (or, inside
@@ -118,6 +119,14 @@ pub enum GradcheckError {
         /// Its upper end.
         high: f64,
     },
+    /// `eval_flat` or `backward_flat` rejected slices of the lengths that
+    /// `ARGS` and `OUTPUT_LEN` promise: the implementation is inconsistent.
+    Inconsistent {
+        /// The sum of the arguments' lengths.
+        args: usize,
+        /// `OUTPUT_LEN`.
+        outputs: usize,
+    },
     /// Some partial derivative differs from finite differences by more
     /// than the tolerance; the report's `worst` says which.
     Mismatch(Box<GradcheckReport>),
@@ -174,6 +183,11 @@ impl fmt::Display for GradcheckError {
             GradcheckError::BadRange { low, high } => {
                 write!(f, "cannot sample points from the range {low}..={high}")
             }
+            GradcheckError::Inconsistent { args, outputs } => write!(
+                f,
+                "eval_flat or backward_flat rejected {args} argument values and {outputs} \
+                 outputs, the lengths its ARGS and OUTPUT_LEN declare"
+            ),
             GradcheckError::Mismatch(report) => {
                 let Some(w) = &report.worst else {
                     return write!(f, "gradient mismatch: {report}");
@@ -317,14 +331,7 @@ enum PointOutcome {
 fn locate(args: &'static [Field], mut i: usize) -> (&'static str, usize, String) {
     for field in args {
         if i < field.len() {
-            let mut element = field.name.to_string();
-            let mut rest = i;
-            for (d, _) in field.shape.iter().enumerate() {
-                let stride: usize = field.shape[d + 1..].iter().product();
-                element.push_str(&format!("[{}]", rest / stride));
-                rest %= stride;
-            }
-            return (field.name, i, element);
+            return (field.name, i, element_name(field, i));
         }
         i -= field.len();
     }
@@ -345,13 +352,18 @@ fn check_point<F: Differentiable>(
         });
     }
     let m = F::OUTPUT_LEN;
+    let inconsistent = || GradcheckError::Inconsistent {
+        args: n,
+        outputs: m,
+    };
+    // The slices always have the lengths `ARGS` and `OUTPUT_LEN` promise;
+    // `None` means the implementation disagrees with its own constants.
     let eval = |x: &[F::Real]| {
         let mut out = vec![F::Real::zero(); m];
-        F::eval_flat(x, &mut out);
-        out
+        F::eval_flat(x, &mut out).map(|()| out)
     };
     let all_finite = |v: &[F::Real]| v.iter().all(|x| x.is_finite());
-    let f0 = eval(args);
+    let f0 = eval(args).ok_or_else(inconsistent)?;
     if !all_finite(args) || !all_finite(&f0) {
         return Ok(PointOutcome::NotFinite);
     }
@@ -362,7 +374,7 @@ fn check_point<F: Differentiable>(
     for (j, row) in analytic.iter_mut().enumerate() {
         dy.fill(F::Real::zero());
         dy[j] = F::Real::one();
-        F::backward_flat(args, &dy, row);
+        F::backward_flat(args, &dy, row).ok_or_else(inconsistent)?;
     }
 
     let root = F::Real::epsilon().to_f64_lossy().cbrt();
@@ -372,7 +384,9 @@ fn check_point<F: Differentiable>(
     let mut shifted = |i: usize, step: f64| {
         x[i] = args[i] + F::Real::lit(step);
         let dx = (x[i] - args[i]).to_f64_lossy();
-        let out = eval(&x);
+        // Same lengths as the first call, which succeeded; NaN would only
+        // make the partial count as skipped.
+        let out = eval(&x).unwrap_or_else(|| vec![F::Real::nan(); m]);
         x[i] = args[i];
         (dx, out)
     };
@@ -510,15 +524,23 @@ mod tests {
         }];
         const OUTPUT_LEN: usize = 1;
 
-        fn eval_flat(a: &[f32], out: &mut [f32]) {
-            out[0] = (a[0] * a[1]).sigmoid();
+        fn eval_flat(a: &[f32], out: &mut [f32]) -> Option<()> {
+            let ([x0, x1], [y]) = (a, out) else {
+                return None;
+            };
+            *y = (x0 * x1).sigmoid();
+            Some(())
         }
 
-        fn backward_flat(a: &[f32], dy: &[f32], g: &mut [f32]) {
-            let s = (a[0] * a[1]).sigmoid();
-            let dz = dy[0] * s * (1.0 - s);
-            g[0] = dz * a[1];
-            g[1] = dz * a[0];
+        fn backward_flat(a: &[f32], dy: &[f32], g: &mut [f32]) -> Option<()> {
+            let ([x0, x1], [dy], [g0, g1]) = (a, dy, g) else {
+                return None;
+            };
+            let s = (x0 * x1).sigmoid();
+            let dz = dy * s * (1.0 - s);
+            *g0 = dz * x1;
+            *g1 = dz * x0;
+            Some(())
         }
     }
 
@@ -548,6 +570,14 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the function is NaN or infinite at x = [NaN, 0, 0], w = [0, 0, 0], b = 0"
+        );
+        let err = gradcheck_random::<crate::testing::Inconsistent>(3, 0, 1e-6).unwrap_err();
+        assert_eq!(
+            err,
+            GradcheckError::Inconsistent {
+                args: 2,
+                outputs: 1
+            }
         );
         assert!(matches!(
             gradcheck_random_in::<Unit>(1.0..=0.0, 3, 0, 1e-6),

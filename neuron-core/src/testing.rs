@@ -212,6 +212,31 @@ impl Model for Dense {
     }
 }
 
+/// A function whose `ARGS` promise one more scalar than `eval_flat`
+/// accepts, to check that `gradcheck` reports the inconsistency.
+pub struct Inconsistent;
+
+impl Differentiable for Inconsistent {
+    type Real = f64;
+    const ARGS: &'static [Field] = &[Field {
+        name: "x",
+        shape: &[2],
+    }];
+    const OUTPUT_LEN: usize = 1;
+
+    fn eval_flat(a: &[f64], out: &mut [f64]) -> Option<()> {
+        let ([x], [y]) = (a, out) else {
+            return None;
+        };
+        *y = *x;
+        Some(())
+    }
+
+    fn backward_flat(_: &[f64], _: &[f64], _: &mut [f64]) -> Option<()> {
+        None
+    }
+}
+
 /// The running example of the design notes:
 /// `unit(x: [f64; 3], w: [f64; 3], b: f64) = relu(w·x + b)`.
 pub struct Unit;
@@ -234,11 +259,18 @@ impl Differentiable for Unit {
     ];
     const OUTPUT_LEN: usize = 1;
 
-    fn eval_flat(a: &[f64], out: &mut [f64]) {
+    fn eval_flat(a: &[f64], out: &mut [f64]) -> Option<()> {
+        if a.len() != 7 || out.len() != 1 {
+            return None;
+        }
         out[0] = (a[0] * a[3] + a[1] * a[4] + a[2] * a[5] + a[6]).relu();
+        Some(())
     }
 
-    fn backward_flat(a: &[f64], dy: &[f64], g: &mut [f64]) {
+    fn backward_flat(a: &[f64], dy: &[f64], g: &mut [f64]) -> Option<()> {
+        if a.len() != 7 || dy.len() != 1 || g.len() != 7 {
+            return None;
+        }
         let z = a[0] * a[3] + a[1] * a[4] + a[2] * a[5] + a[6];
         let dz = if z > 0.0 { dy[0] } else { 0.0 };
         for i in 0..3 {
@@ -246,6 +278,7 @@ impl Differentiable for Unit {
             g[3 + i] = dz * a[i];
         }
         g[6] = dz;
+        Some(())
     }
 }
 
@@ -267,12 +300,19 @@ impl<const BUG: bool> Differentiable for MatvecTanhExp<BUG> {
     ];
     const OUTPUT_LEN: usize = 2;
 
-    fn eval_flat(a: &[f64], out: &mut [f64]) {
+    fn eval_flat(a: &[f64], out: &mut [f64]) -> Option<()> {
+        if a.len() != 6 || out.len() != 2 {
+            return None;
+        }
         out[0] = (a[0] * a[4] + a[1] * a[5]).tanh();
         out[1] = (a[2] * a[4] + a[3] * a[5]).exp();
+        Some(())
     }
 
-    fn backward_flat(a: &[f64], dy: &[f64], g: &mut [f64]) {
+    fn backward_flat(a: &[f64], dy: &[f64], g: &mut [f64]) -> Option<()> {
+        if a.len() != 6 || dy.len() != 2 || g.len() != 6 {
+            return None;
+        }
         let t = (a[0] * a[4] + a[1] * a[5]).tanh();
         let e = (a[2] * a[4] + a[3] * a[5]).exp();
         let d0 = dy[0] * (1.0 - t * t);
@@ -283,5 +323,6 @@ impl<const BUG: bool> Differentiable for MatvecTanhExp<BUG> {
         g[3] = d1 * a[5];
         g[4] = d0 * a[0] + d1 * a[2];
         g[5] = d0 * a[1] + d1 * a[3];
+        Some(())
     }
 }

@@ -101,7 +101,7 @@ pub enum Expr {
     Lit { value: f64, int: Option<i64>, sp: Sp },
     Var(Ident),
     Neg { expr: Box<Expr>, sp: Sp },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, op_sp: Sp, sp: Sp },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, sp: Sp },
     /// `expr[index]` with a literal index.
     Index { expr: Box<Expr>, index: usize, index_sp: Sp, sp: Sp },
     /// A function call, or a method call rewritten as one (`x.exp()` is

@@ -47,7 +47,7 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 
 /// Every function name the language knows.
 pub fn library() -> Vec<&'static str> {
-    let mut names: Vec<&str> = UNARY.iter().chain(BINARY).map(|(n, _)| *n).collect();
+    let mut names: Vec<&str> = UNARY.iter().map(|(n, _)| *n).chain(BINARY.iter().map(|(n, _)| *n)).collect();
     names.extend(["powi", "dot", "sum", "matvec", "softmax", "log_softmax"]);
     names
 }

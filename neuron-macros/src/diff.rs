@@ -8,7 +8,7 @@
 //! forward value instead of recomputing it. The element-wise rules live in
 //! `ops.rs`; the array ops' rules are here.
 
-use crate::ir::{Graph, NodeId, Op};
+use crate::ir::{Graph, NodeId, Op, default_name};
 use crate::ops::Unary;
 use std::collections::HashMap;
 
@@ -21,6 +21,12 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
     adj.insert(output, dy);
     for id in (0..=output).rev() {
         let Some(&d) = adj.get(&id) else { continue };
+        // Every user of `id` has been swept, so `d` is its final adjoint:
+        // name it after the value, `d_<name>`, unless it already has a name.
+        if g.nodes[d].name.is_none() && !matches!(g.op(d), Op::Arg(_) | Op::Const(_)) {
+            let base = g.nodes[id].name.clone().unwrap_or_else(|| default_name(g, id));
+            g.nodes[d].name = Some(format!("d_{base}"));
+        }
         let op = g.op(id).clone();
         let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
         match op {
@@ -185,7 +191,8 @@ mod tests {
     #[test]
     fn a_binding_used_twice_accumulates() {
         assert_eq!(gradient("x", "(* x x)"), ["(+ x x)"]);
-        assert_eq!(gradient("x y", "(+ (* x y) (exp x))"), ["(+ y (exp x))", "x"]);
+        // The sweep visits `exp x` (built last) before `x * y`.
+        assert_eq!(gradient("x y", "(+ (* x y) (exp x))"), ["(+ (exp x) y)", "x"]);
     }
 
     #[test]

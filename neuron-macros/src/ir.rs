@@ -10,6 +10,7 @@
 
 use crate::ops::{Binary, Cmp, Unary};
 use std::collections::HashMap;
+#[cfg(test)]
 use std::fmt::Write as _;
 
 pub use crate::ast::Shape;
@@ -261,7 +262,11 @@ impl Graph {
             self.add(Op::Sum(d), Vec::new())
         }
     }
+}
 
+/// The text form, used by tests to write graphs as s-expressions.
+#[cfg(test)]
+impl Graph {
     /// Prints node `id` as an s-expression tree.
     pub fn print(&self, id: NodeId) -> String {
         let mut out = String::new();
@@ -271,7 +276,7 @@ impl Graph {
 
     fn print_into(&self, id: NodeId, out: &mut String) {
         let node = &self.nodes[id];
-        let mut list = |head: &str, operands: &[NodeId], out: &mut String| {
+        let list = |head: &str, operands: &[NodeId], out: &mut String| {
             out.push('(');
             out.push_str(head);
             for &o in operands {
@@ -472,6 +477,7 @@ impl Graph {
     }
 }
 
+#[cfg(test)]
 fn expect(tokens: &[String], pos: &mut usize, want: &str) -> Result<(), String> {
     match tokens.get(*pos) {
         Some(t) if t == want => {
@@ -482,16 +488,19 @@ fn expect(tokens: &[String], pos: &mut usize, want: &str) -> Result<(), String> 
     }
 }
 
+#[cfg(test)]
 fn tokenize(text: &str) -> Vec<String> {
     text.replace('(', " ( ").replace(')', " ) ").split_whitespace().map(str::to_string).collect()
 }
 
+#[cfg(test)]
 /// `[3]`, `[2x3]` or `[]`.
 pub fn format_shape(shape: &Shape) -> String {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     format!("[{}]", dims.join("x"))
 }
 
+#[cfg(test)]
 fn parse_shape(text: &str) -> Result<Shape, String> {
     let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).ok_or(format!("expected a shape, found `{text}`"))?;
     if inner.is_empty() {
@@ -500,9 +509,46 @@ fn parse_shape(text: &str) -> Result<Shape, String> {
     inner.split('x').map(|d| d.parse::<usize>().map_err(|e| e.to_string())).collect()
 }
 
+#[cfg(test)]
 /// A constant as the text form writes it: `2`, `0.5`, `-1`.
 pub fn format_real(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+}
+
+/// A name for an unnamed node, from what it computes.
+pub fn default_name(g: &Graph, id: NodeId) -> String {
+    match &g.nodes[id].op {
+        Op::Arg(k) => g.args.get(*k).map_or("dy".into(), |(n, _)| n.clone()),
+        Op::Const(_) => "c".into(),
+        Op::Fill(_) => "fill".into(),
+        Op::Unary(Unary::Neg, _) => "neg".into(),
+        Op::Unary(Unary::Powi(_) | Unary::Square, _) => "pow".into(),
+        Op::Unary(u, _) => u.name().into(),
+        Op::Binary(Binary::Add, ..) => "sum".into(),
+        Op::Binary(Binary::Sub, ..) => "diff".into(),
+        Op::Binary(Binary::Mul, ..) => "prod".into(),
+        Op::Binary(Binary::Div, ..) => "quot".into(),
+        Op::Binary(Binary::Powf, ..) => "pow".into(),
+        Op::Binary(b, ..) => b.name().into(),
+        Op::Select { .. } => "mask".into(),
+        Op::Index(a, path) => {
+            let mut name = g.nodes[*a].name.clone().unwrap_or_else(|| default_name(g, *a));
+            for i in path {
+                name.push_str(&format!("_{i}"));
+            }
+            name
+        }
+        Op::Pack(_) => "array".into(),
+        Op::Dot(..) => "dot".into(),
+        Op::Sum(_) => "total".into(),
+        Op::MatVec(..) => "mv".into(),
+        Op::MatTVec(..) => "mtv".into(),
+        Op::Outer(..) => "outer".into(),
+        Op::Softmax(_) => "softmax".into(),
+        Op::LogSoftmax(_) => "log_softmax".into(),
+        Op::Call { func, .. } => func.clone(),
+        Op::CallGrad { .. } => "partial".into(),
+    }
 }
 
 /// A graph with the given arguments, written `"x:3 w:2x3 b"`.

@@ -1,8 +1,42 @@
-//! The `#[neuron]` attribute.
+//! The `#[neuron]` attribute: differentiates a Rust function at compile
+//! time and emits its gradient as straight-line Rust.
+//!
+//! Use it through `neuron_core`, which re-exports it together with the
+//! runtime that the generated code implements. The pipeline, one module per
+//! stage, is described in `ARCHITECTURE.md`: parse → check → lower →
+//! differentiate → simplify → emit.
+
+mod ast;
+mod check;
+mod ctxt;
+mod diff;
+mod emit;
+#[cfg(test)]
+mod eval;
+mod expand;
+mod ir;
+mod lower;
+mod ops;
+mod parse;
+mod simplify;
+
 use proc_macro::TokenStream;
 
 /// Differentiates a function at compile time.
+///
+/// ```text
+/// #[neuron]
+/// pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+///     relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+/// }
+/// let (y, g) = unit::gradient([1.0, -2.0, 3.0], [-3.0, -1.0, 2.0], 1.0);
+/// ```
+///
+/// Besides the function itself this generates `mod unit` holding `Grad`,
+/// `gradient`, `backward`, `Params`, `Model` and `SOURCE`; see the
+/// `neuron_core` documentation. `#[neuron(gradcheck)]` also emits a
+/// `#[test]` that checks the gradient against finite differences.
 #[proc_macro_attribute]
-pub fn neuron(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn neuron(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(attr.into(), item.into()).into()
 }

@@ -49,6 +49,7 @@ pub enum Cmp {
 }
 
 impl Cmp {
+    #[cfg(test)]
     pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Gt => ">",
@@ -93,6 +94,7 @@ impl Unary {
         }
     }
 
+    #[cfg(test)]
     pub fn from_name(name: &str) -> Option<Unary> {
         if name == "neg" {
             return Some(Unary::Neg);
@@ -204,6 +206,7 @@ impl Binary {
         }
     }
 
+    #[cfg(test)]
     pub fn from_name(name: &str) -> Option<Binary> {
         match name {
             "+" => Some(Binary::Add),

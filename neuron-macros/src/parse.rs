@@ -9,7 +9,6 @@ use crate::ast::{Arg, BinOp, Expr, Function, Let, Options, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 
 /// Parses the attribute's arguments: nothing, or `gradcheck`.
 pub fn options(attr: TokenStream) -> syn::Result<Options> {
@@ -455,7 +454,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             };
             let lhs = expr(cx, &b.left);
             let rhs = expr(cx, &b.right);
-            Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), op_sp: Sp::of(&b.op), sp }
+            Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), sp }
         }
         syn::Expr::Index(ix) => {
             let base = expr(cx, &ix.expr);
@@ -520,7 +519,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
         ),
         syn::Expr::Closure(x) => unsupported(
             cx,
-            &x.or1_token,
+            &x.inputs_begin,
             "closures are not supported in a #[neuron] function\nhelp: write the expression inline, or make it another #[neuron] function and call it",
         ),
         syn::Expr::Reference(x) => unsupported(
@@ -537,7 +536,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
         syn::Expr::Tuple(x) => unsupported(cx, x, "tuples are not supported in a #[neuron] function\nhelp: use an array `[a, b]`"),
         syn::Expr::Block(x) => unsupported(
             cx,
-            &x.block.brace_token.span.join(),
+            x,
             "blocks are not supported in a #[neuron] function\nhelp: use `let` bindings in the function body",
         ),
         syn::Expr::Unsafe(x) => unsupported(cx, &x.unsafe_token, "`unsafe` is not supported in a #[neuron] function"),

@@ -45,29 +45,43 @@ pub const RULES: &[Rule] = &[
 /// Simplifies the graph and keeps only what `roots` need; returns the new
 /// graph and the roots' new ids.
 pub fn simplify(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    let (out, roots, _) = simplify_logged(g, roots);
+    (out, roots)
+}
+
+/// [`simplify`], also returning the name of every rule that fired, in order.
+pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<&'static str>) {
+    let mut log = Vec::new();
     let mut out = Graph::new(g.args.clone());
     let mut map = Vec::with_capacity(g.nodes.len());
     for node in &g.nodes {
         let op = node.op.map(|o| map[o]);
-        let id = insert(&mut out, op, node.shape.clone(), 0);
+        let id = insert(&mut out, op, node.shape.clone(), 0, &mut log);
         if out.nodes[id].name.is_none() {
             out.nodes[id].name.clone_from(&node.name);
         }
         map.push(id);
     }
     let roots: Vec<NodeId> = roots.iter().map(|&r| map[r]).collect();
-    prune(&out, &roots)
+    let (out, roots) = prune(&out, &roots);
+    (out, roots, log)
 }
 
 /// Adds `op` to `g` after applying the first rule that matches. `depth`
 /// bounds the chain of rewrites; every rule shrinks the node, so the bound
 /// is never reached in practice.
-fn insert(g: &mut Graph, op: Op, shape: Shape, depth: usize) -> NodeId {
+fn insert(g: &mut Graph, op: Op, shape: Shape, depth: usize, log: &mut Vec<&'static str>) -> NodeId {
     if depth < 16 {
         for rule in RULES {
             match (rule.apply)(g, &op, &shape) {
-                Some(Rewrite::To(id)) => return id,
-                Some(Rewrite::Op(op, shape)) => return insert(g, op, shape, depth + 1),
+                Some(Rewrite::To(id)) => {
+                    log.push(rule.name);
+                    return id;
+                }
+                Some(Rewrite::Op(op, shape)) => {
+                    log.push(rule.name);
+                    return insert(g, op, shape, depth + 1, log);
+                }
                 None => {}
             }
         }
@@ -343,24 +357,37 @@ mod tests {
         assert_eq!(s.print(roots[0]), expected, "simplifying {input}");
     }
 
+    /// Like `check`, and the rule named `rule` is the last one that fired.
+    fn check_rule(rule: &str, args: &str, input: &str, expected: &str) {
+        let mut g = graph(args);
+        let root = g.parse(input).unwrap();
+        let (s, roots, log) = simplify_logged(&g, &[root]);
+        assert_eq!(s.print(roots[0]), expected, "simplifying {input}");
+        assert_eq!(log.last().copied(), Some(rule), "rules fired on {input}: {log:?}");
+    }
+
     #[test]
     fn rules() {
-        check("x", "(* x 1)", "x");
-        check("x", "(* 1 x)", "x");
-        check("x", "(+ x 0)", "x");
-        check("x", "(+ 0 x)", "x");
-        check("x", "(- x 0)", "x");
-        check("x", "(- 0 x)", "(neg x)");
-        check("x", "(* x 0)", "0");
-        check("x", "(* x -1)", "(neg x)");
-        check("x", "(/ x 1)", "x");
-        check("x", "(neg (neg x))", "x");
-        check("x y", "(+ x (neg y))", "(- x y)");
-        check("x y", "(- x (neg y))", "(+ x y)");
-        check("x", "(+ 2 (* 3 4))", "14");
-        check("x", "(exp 0)", "1");
-        check("x y", "(select > x y 1 1)", "1");
-        check("x", "(select > 2 1 x 0)", "x");
+        check_rule("mul-one", "x", "(* x 1)", "x");
+        check_rule("mul-one", "x", "(* 1 x)", "x");
+        check_rule("add-zero", "x", "(+ x 0)", "x");
+        check_rule("add-zero", "x", "(+ 0 x)", "x");
+        check_rule("sub-zero", "x", "(- x 0)", "x");
+        check_rule("sub-zero", "x", "(- 0 x)", "(neg x)");
+        check_rule("mul-zero", "x", "(* x 0)", "0");
+        check_rule("mul-neg-one", "x", "(* x -1)", "(neg x)");
+        check_rule("div-one", "x", "(/ x 1)", "x");
+        check_rule("neg-neg", "x", "(neg (neg x))", "x");
+        check_rule("add-neg", "x y", "(+ x (neg y))", "(- x y)");
+        check_rule("add-neg", "x y", "(- x (neg y))", "(+ x y)");
+        check_rule("const-fold", "x", "(+ 2 (* 3 4))", "14");
+        check_rule("const-fold", "x", "(exp 0)", "1");
+        check_rule("select-same", "x y", "(select > x y 1 1)", "1");
+        check_rule("const-fold", "x", "(select > 2 1 x 0)", "x");
+        check_rule("index-pack", "a b", "(index (pack [2] (0 a) (1 b)) 1)", "b");
+        check_rule("index-fill", "s", "(index (fill [4] s) 2)", "s");
+        check_rule("unfill", "x:3 s", "(* x (fill [3] s))", "(* x s)");
+        check_rule("fill-scalar", "s", "(fill [] s)", "s");
     }
 
     #[test]
@@ -374,7 +401,7 @@ mod tests {
         check("x:3", "(+ x (fill [3] 0))", "x");
         check("x:3 s", "(* x (fill [3] s))", "(* x s)");
         check("s", "(+ s (pack [3]))", "(fill [3] s)");
-        check("a b", "(+ (pack [2] (0 a)) (pack [2] (1 b)))", "(pack [2] (0 a) (1 b))");
+        check_rule("add-pack", "a b", "(+ (pack [2] (0 a)) (pack [2] (1 b)))", "(pack [2] (0 a) (1 b))");
         check("a b", "(+ (pack [2] (1 a)) (pack [2] (1 b)))", "(pack [2] (1 (+ a b)))");
         check("a b", "(index (pack [2] (0 a) (1 b)) 1)", "b");
         check("a", "(index (pack [2] (0 a)) 1)", "0");

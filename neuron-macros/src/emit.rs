@@ -1,0 +1,589 @@
+//! Emission: from a simplified graph to the statements of a Rust function
+//! body. This stage validates nothing; it trusts the graph.
+//!
+//! A node is *inlined* into its user's expression when it is used once and
+//! inlining costs nothing (a scalar into a scalar expression, an element-wise
+//! array into the loop of its user); otherwise it is *materialized* as a
+//! `let` named after the user's binding, its op, or `d_<name>` for an
+//! adjoint. Arrays stay arrays: element-wise work is one
+//! `core::array::from_fn`, reductions are one `for` loop, so the code does
+//! not grow with the length of the arrays.
+//!
+//! ```text
+//! let sum = w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b;     // scalars inline
+//! let d_sum = if sum > 0.0 { 1.0 } else { 0.0 };             // a kink: one select
+//! let mut dot = 0.0;
+//! for i in 0..1024 { dot += w[i] * x[i]; }                   // a reduction: one loop
+//! let d_w: [f64; 1024] = ::core::array::from_fn(|i| d_sum * x[i]);
+//! ```
+
+use crate::ast::RealType;
+use crate::ir::{Graph, NodeId, Op, default_name};
+use crate::ops::{Binary, Cmp, Unary};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+use std::collections::{HashMap, HashSet};
+
+/// Binding strength of an emitted expression, loosest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    /// `if a > b { x } else { y }`
+    Select,
+    /// `a + b`, `a - b`
+    Sum,
+    /// `a * b`, `a / b`
+    Product,
+    /// `-a`
+    Prefix,
+    /// names, literals, calls, method calls, indexing
+    Atom,
+}
+
+/// An emitted body: statements, then one expression per root.
+pub struct Body {
+    pub stmts: TokenStream,
+    pub roots: Vec<TokenStream>,
+    /// Whether the body calls a `neuron_core::Real` method, so that the
+    /// trait must be in scope for concrete float types.
+    pub uses_real_trait: bool,
+}
+
+/// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
+/// of the arguments (with `dy` last when the graph has it).
+pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -> Body {
+    let mut e = Emitter::new(g, roots, arg_names, real);
+    let mut stmts = TokenStream::new();
+    let mut grouped = HashSet::new();
+    for id in 0..g.nodes.len() {
+        if e.materialized[id] {
+            stmts.extend(e.statement(id));
+        }
+        // The partials of a call are bound where the first one is needed,
+        // once per upstream derivative.
+        if let Op::CallGrad { call, dy, .. } = g.nodes[id].op
+            && grouped.insert((call, dy))
+        {
+            stmts.extend(e.call_grad_statement(call, dy));
+        }
+    }
+    let roots = roots.iter().map(|&r| e.value(r)).collect();
+    Body { stmts, roots, uses_real_trait: e.uses_real_trait }
+}
+
+struct Emitter<'a> {
+    g: &'a Graph,
+    real: &'a RealType,
+    materialized: Vec<bool>,
+    names: Vec<Option<Ident>>,
+    /// Loop index names, outermost first, chosen not to clash with any
+    /// argument.
+    loop_vars: [Ident; 2],
+    /// For `CallGrad` nodes: the name bound to the callee's tuple of partials.
+    call_grads: HashMap<(NodeId, NodeId), Ident>,
+    uses_real_trait: bool,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(g: &'a Graph, roots: &[NodeId], arg_names: &[Ident], real: &'a RealType) -> Self {
+        let n = g.nodes.len();
+        let mut uses = vec![0usize; n];
+        let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); n];
+        for (id, node) in g.nodes.iter().enumerate() {
+            for o in node.op.operands() {
+                uses[o] += 1;
+                users[o].push(id);
+            }
+        }
+        for &r in roots {
+            uses[r] += 1;
+        }
+        let mut taken: HashSet<String> = arg_names.iter().map(ToString::to_string).collect();
+        taken.insert("dy".into());
+        let candidates = ["i", "j", "k", "l", "p", "q"];
+        let mut free = candidates.iter().filter(|c| !taken.contains(**c));
+        let i = free.next().copied().unwrap_or("i_");
+        let j = free.next().copied().unwrap_or("j_");
+        taken.insert(i.into());
+        taken.insert(j.into());
+        let loop_vars = [Ident::new(i, Span::call_site()), Ident::new(j, Span::call_site())];
+
+        let mut materialized = vec![false; n];
+        for (id, node) in g.nodes.iter().enumerate() {
+            materialized[id] = match &node.op {
+                Op::Arg(_) | Op::Const(_) | Op::Index(..) => false,
+                Op::Pack(entries) if entries.is_empty() => false,
+                Op::Unary(..) | Op::Binary(..) | Op::Select { .. } | Op::Fill(_) | Op::Outer(..) => {
+                    let single = uses[id] == 1 && users[id].len() == 1;
+                    let inlinable = single
+                        && users[id].first().is_some_and(|&u| {
+                            let user = &g.nodes[u].op;
+                            if node.shape.is_empty() {
+                                // A scalar is inlined only where it is evaluated
+                                // once, never into a loop body.
+                                g.nodes[u].shape.is_empty() && !matches!(user, Op::Dot(..) | Op::Sum(_))
+                                    || matches!(user, Op::Pack(_) | Op::Call { .. })
+                            } else {
+                                user.is_elementwise()
+                                    || matches!(user, Op::Dot(..) | Op::Sum(_) | Op::MatVec(..) | Op::MatTVec(..))
+                            }
+                        });
+                    // A root used by nothing else is inlined into the result
+                    // when it is a scalar.
+                    let root_only = uses[id] == 1 && users[id].is_empty() && node.shape.is_empty();
+                    !(inlinable || root_only)
+                }
+                // A call's partials are read off the tuple its group binds.
+                Op::CallGrad { .. } => false,
+                _ => true,
+            };
+        }
+
+        let mut names = vec![None; n];
+        for (k, name) in arg_names.iter().enumerate() {
+            for (id, node) in g.nodes.iter().enumerate() {
+                if node.op == Op::Arg(k) {
+                    names[id] = Some(name.clone());
+                }
+            }
+        }
+        let mut call_grads = HashMap::new();
+        for (id, node) in g.nodes.iter().enumerate() {
+            if materialized[id] {
+                let base = node.name.clone().unwrap_or_else(|| default_name(g, id));
+                names[id] = Some(fresh(&mut taken, &base));
+                if matches!(node.op, Op::Softmax(_) | Op::LogSoftmax(_)) {
+                    for suffix in ["max", "exp", "total"] {
+                        taken.insert(format!("{}_{suffix}", names[id].as_ref().map(ToString::to_string).unwrap_or_default()));
+                    }
+                }
+            }
+            if let Op::CallGrad { call, dy, .. } = node.op
+                && !call_grads.contains_key(&(call, dy))
+            {
+                let base = format!("grads_{}", g.nodes[call].name.clone().unwrap_or_else(|| default_name(g, call)));
+                call_grads.insert((call, dy), fresh(&mut taken, &base));
+            }
+        }
+        Emitter { g, real, materialized, names, loop_vars, call_grads, uses_real_trait: false }
+    }
+
+    fn name(&self, id: NodeId) -> TokenStream {
+        match &self.names[id] {
+            Some(name) => quote!(#name),
+            None => quote!(__unnamed),
+        }
+    }
+
+    /// A literal of the function's float type.
+    fn lit(&mut self, x: f64) -> (TokenStream, Prec) {
+        let magnitude = x.abs();
+        let tokens = match self.real {
+            RealType::Generic(t) if magnitude == 0.0 => quote!(#t::zero()),
+            RealType::Generic(t) if magnitude == 1.0 => quote!(#t::one()),
+            RealType::Generic(t) => {
+                let l = Literal::f64_unsuffixed(magnitude);
+                quote!(#t::lit(#l))
+            }
+            _ => {
+                let l = Literal::f64_unsuffixed(magnitude);
+                quote!(#l)
+            }
+        };
+        if x < 0.0 { (quote!(-#tokens), Prec::Prefix) } else { (tokens, Prec::Atom) }
+    }
+
+    fn zero(&mut self) -> TokenStream {
+        self.lit(0.0).0
+    }
+
+    /// The Rust type of a node of `shape`.
+    fn ty(&self, shape: &[usize]) -> TokenStream {
+        let scalar = match self.real {
+            RealType::F32 => quote!(f32),
+            RealType::F64 => quote!(f64),
+            RealType::Generic(t) => quote!(#t),
+        };
+        shape.iter().rev().fold(scalar, |inner, n| {
+            let n = Literal::usize_unsuffixed(*n);
+            quote!([#inner; #n])
+        })
+    }
+
+    /// An array of `shape` filled with `fill`.
+    fn repeat(&self, fill: TokenStream, shape: &[usize]) -> TokenStream {
+        shape.iter().rev().fold(fill, |inner, n| {
+            let n = Literal::usize_unsuffixed(*n);
+            quote!([#inner; #n])
+        })
+    }
+
+    /// The whole value of a node, as an expression.
+    fn value(&mut self, id: NodeId) -> TokenStream {
+        let node = &self.g.nodes[id];
+        if node.shape.is_empty() {
+            return self.elem(id, &[]).0;
+        }
+        match &node.op {
+            Op::Pack(entries) if entries.is_empty() => {
+                let zero = self.zero();
+                self.repeat(zero, &node.shape.clone())
+            }
+            _ if self.materialized[id] || matches!(node.op, Op::Arg(_)) => self.name(id),
+            Op::CallGrad { call, dy, arg } => {
+                let group = &self.call_grads[&(*call, *dy)];
+                let k = Literal::usize_unsuffixed(*arg);
+                quote!(#group.#k)
+            }
+            Op::Index(..) => self.elem(id, &[]).0,
+            _ => self.from_fn(id),
+        }
+    }
+
+    /// `::core::array::from_fn(|i| ...)` computing an element-wise node.
+    fn from_fn(&mut self, id: NodeId) -> TokenStream {
+        let rank = self.g.nodes[id].shape.len().min(2);
+        let vars: Vec<Ident> = self.loop_vars[..rank].to_vec();
+        let (mut body, _) = self.elem(id, &vars);
+        for var in vars.iter().rev() {
+            body = quote!(::core::array::from_fn(|#var| #body));
+        }
+        body
+    }
+
+    /// Element `idx` of node `id` (the whole node when `idx` is empty and the
+    /// node is a scalar). Scalars broadcast: their element is themselves.
+    fn elem(&mut self, id: NodeId, idx: &[Ident]) -> (TokenStream, Prec) {
+        let node = &self.g.nodes[id];
+        let idx = &idx[idx.len().saturating_sub(node.shape.len())..];
+        if self.materialized[id] || matches!(node.op, Op::Arg(_)) {
+            let name = self.name(id);
+            return (quote!(#name #([#idx])*), Prec::Atom);
+        }
+        match node.op.clone() {
+            Op::Const(c) => self.lit(c.get()),
+            Op::Fill(s) => self.elem(s, &[]),
+            Op::Pack(_) => (self.zero(), Prec::Atom),
+            Op::Index(a, path) => {
+                let base = self.value(a);
+                let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
+                (quote!(#base #([#path])* #([#idx])*), Prec::Atom)
+            }
+            Op::CallGrad { .. } => {
+                let v = self.value(id);
+                (quote!(#v #([#idx])*), Prec::Atom)
+            }
+            Op::Unary(u, a) => self.unary(u, a, idx),
+            Op::Binary(b, x, y) => self.binary(b, x, y, idx),
+            Op::Select { cmp, a, b, then, other } => {
+                let a = self.operand(a, idx, Prec::Sum);
+                let b = self.operand(b, idx, Prec::Sum);
+                let t = self.elem(then, idx).0;
+                let o = self.elem(other, idx).0;
+                let cmp = match cmp {
+                    Cmp::Gt => quote!(>),
+                    Cmp::Lt => quote!(<),
+                };
+                (quote!(if #a #cmp #b { #t } else { #o }), Prec::Select)
+            }
+            Op::Outer(a, b) => {
+                let a = self.operand(a, &idx[..1.min(idx.len())], Prec::Product);
+                let b = self.operand(b, &idx[idx.len().saturating_sub(1)..], Prec::Prefix);
+                (quote!(#a * #b), Prec::Product)
+            }
+            // Every other op is always materialized.
+            _ => (self.name(id), Prec::Atom),
+        }
+    }
+
+    /// Element of an operand, parenthesized when it binds looser than `min`.
+    fn operand(&mut self, id: NodeId, idx: &[Ident], min: Prec) -> TokenStream {
+        let (tokens, prec) = self.elem(id, idx);
+        if prec < min { quote!((#tokens)) } else { tokens }
+    }
+
+    fn method(&mut self, receiver: NodeId, idx: &[Ident], method: &str, args: &[TokenStream]) -> (TokenStream, Prec) {
+        let r = self.operand(receiver, idx, Prec::Atom);
+        let m = format_ident!("{}", method);
+        (quote!(#r.#m(#(#args),*)), Prec::Atom)
+    }
+
+    fn unary(&mut self, u: Unary, a: NodeId, idx: &[Ident]) -> (TokenStream, Prec) {
+        match u {
+            Unary::Neg => {
+                let x = self.operand(a, idx, Prec::Prefix);
+                (quote!(-#x), Prec::Prefix)
+            }
+            Unary::Relu => {
+                let zero = self.zero();
+                self.method(a, idx, "max", &[zero])
+            }
+            Unary::Square => {
+                let two = Literal::i32_unsuffixed(2);
+                self.method(a, idx, "powi", &[quote!(#two)])
+            }
+            Unary::Powi(n) => {
+                let n = Literal::i32_unsuffixed(n);
+                self.method(a, idx, "powi", &[quote!(#n)])
+            }
+            Unary::Sigmoid | Unary::Softplus => {
+                self.uses_real_trait = true;
+                self.method(a, idx, u.name(), &[])
+            }
+            Unary::Tanh | Unary::Exp | Unary::Ln | Unary::Sqrt | Unary::Abs => self.method(a, idx, u.name(), &[]),
+        }
+    }
+
+    fn binary(&mut self, b: Binary, x: NodeId, y: NodeId, idx: &[Ident]) -> (TokenStream, Prec) {
+        let infix = |e: &mut Self, op: TokenStream, prec: Prec| {
+            let l = e.operand(x, idx, prec);
+            let r = e.operand(y, idx, next(prec));
+            (quote!(#l #op #r), prec)
+        };
+        match b {
+            Binary::Add => infix(self, quote!(+), Prec::Sum),
+            Binary::Sub => infix(self, quote!(-), Prec::Sum),
+            Binary::Mul => infix(self, quote!(*), Prec::Product),
+            Binary::Div => infix(self, quote!(/), Prec::Product),
+            Binary::Max | Binary::Min | Binary::Powf | Binary::LeakyRelu => {
+                if b == Binary::LeakyRelu {
+                    self.uses_real_trait = true;
+                }
+                let arg = self.elem(y, idx).0;
+                let name = match b {
+                    Binary::Max => "max",
+                    Binary::Min => "min",
+                    Binary::Powf => "powf",
+                    _ => "leaky_relu",
+                };
+                self.method(x, idx, name, &[arg])
+            }
+        }
+    }
+
+    /// The `let` (and loop) that materializes node `id`.
+    fn statement(&mut self, id: NodeId) -> TokenStream {
+        let node = &self.g.nodes[id];
+        let shape = node.shape.clone();
+        let name = self.name(id);
+        let ty = self.ty(&shape);
+        let [i, j] = self.loop_vars.clone();
+        let zero = self.zero();
+        match node.op.clone() {
+            _ if shape.is_empty() && node.op.is_elementwise() || matches!(node.op, Op::Index(..)) => {
+                let v = self.elem_unmaterialized(id, &[]);
+                quote!(let #name = #v;)
+            }
+            Op::Fill(s) => {
+                let v = self.elem(s, &[]).0;
+                let filled = self.repeat(v, &shape);
+                quote!(let #name: #ty = #filled;)
+            }
+            Op::Unary(..) | Op::Binary(..) | Op::Select { .. } | Op::Outer(..) => {
+                self.materialized[id] = false;
+                let v = self.from_fn(id);
+                self.materialized[id] = true;
+                quote!(let #name: #ty = #v;)
+            }
+            Op::Dot(a, b) => {
+                let n = len(self.g.shape(a), 0);
+                let x = self.operand(a, std::slice::from_ref(&i), Prec::Product);
+                let y = self.operand(b, std::slice::from_ref(&i), Prec::Prefix);
+                quote! {
+                    let mut #name = #zero;
+                    for #i in 0..#n {
+                        #name += #x * #y;
+                    }
+                }
+            }
+            Op::Sum(a) => {
+                let s = self.g.shape(a).clone();
+                if s.len() == 2 {
+                    let (m, n) = (len(&s, 0), len(&s, 1));
+                    let x = self.elem(a, &[i.clone(), j.clone()]).0;
+                    quote! {
+                        let mut #name = #zero;
+                        for #i in 0..#m {
+                            for #j in 0..#n {
+                                #name += #x;
+                            }
+                        }
+                    }
+                } else {
+                    let n = len(&s, 0);
+                    let x = self.elem(a, std::slice::from_ref(&i)).0;
+                    quote! {
+                        let mut #name = #zero;
+                        for #i in 0..#n {
+                            #name += #x;
+                        }
+                    }
+                }
+            }
+            Op::MatVec(m, v) => {
+                let s = self.g.shape(m).clone();
+                let (rows, cols) = (len(&s, 0), len(&s, 1));
+                let a = self.operand(m, &[i.clone(), j.clone()], Prec::Product);
+                let x = self.operand(v, std::slice::from_ref(&j), Prec::Prefix);
+                let init = self.repeat(zero, &shape);
+                quote! {
+                    let mut #name: #ty = #init;
+                    for #i in 0..#rows {
+                        for #j in 0..#cols {
+                            #name[#i] += #a * #x;
+                        }
+                    }
+                }
+            }
+            Op::MatTVec(m, u) => {
+                let s = self.g.shape(m).clone();
+                let (rows, cols) = (len(&s, 0), len(&s, 1));
+                let a = self.operand(m, &[i.clone(), j.clone()], Prec::Product);
+                let x = self.operand(u, std::slice::from_ref(&i), Prec::Prefix);
+                let init = self.repeat(zero, &shape);
+                quote! {
+                    let mut #name: #ty = #init;
+                    for #i in 0..#rows {
+                        for #j in 0..#cols {
+                            #name[#j] += #a * #x;
+                        }
+                    }
+                }
+            }
+            Op::Softmax(v) | Op::LogSoftmax(v) => {
+                let n = len(&shape, 0);
+                let x = self.value(v);
+                let base = self.names[id].as_ref().map(ToString::to_string).unwrap_or_default();
+                let max = format_ident!("{}_max", base);
+                let exp = format_ident!("{}_exp", base);
+                let total = format_ident!("{}_total", base);
+                let max_loop = quote! {
+                    let mut #max = #x[0];
+                    for #i in 1..#n {
+                        #max = #max.max(#x[#i]);
+                    }
+                };
+                if matches!(node.op, Op::Softmax(_)) {
+                    quote! {
+                        #max_loop
+                        let #exp: #ty = ::core::array::from_fn(|#i| (#x[#i] - #max).exp());
+                        let mut #total = #zero;
+                        for #i in 0..#n {
+                            #total += #exp[#i];
+                        }
+                        let #name: #ty = ::core::array::from_fn(|#i| #exp[#i] / #total);
+                    }
+                } else {
+                    quote! {
+                        #max_loop
+                        let mut #total = #zero;
+                        for #i in 0..#n {
+                            #total += (#x[#i] - #max).exp();
+                        }
+                        let #exp = #total.ln();
+                        let #name: #ty = ::core::array::from_fn(|#i| #x[#i] - #max - #exp);
+                    }
+                }
+            }
+            Op::Pack(entries) => self.pack(id, &shape, &entries),
+            Op::Call { func, args } => {
+                let func = format_ident!("{}", func);
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
+                quote!(let #name: #ty = #func(#(#args),*);)
+            }
+            _ => {
+                let v = self.elem_unmaterialized(id, &[]);
+                quote!(let #name = #v;)
+            }
+        }
+    }
+
+    /// The expression of a materialized scalar node itself (not its name).
+    fn elem_unmaterialized(&mut self, id: NodeId, idx: &[Ident]) -> TokenStream {
+        self.materialized[id] = false;
+        let v = self.elem(id, idx).0;
+        self.materialized[id] = true;
+        v
+    }
+
+    fn pack(&mut self, id: NodeId, shape: &[usize], entries: &[(Vec<usize>, NodeId)]) -> TokenStream {
+        let name = self.name(id);
+        let ty = self.ty(shape);
+        let outer = shape.first().copied().unwrap_or(0);
+        let complete_rows =
+            entries.len() == outer && entries.iter().enumerate().all(|(k, (p, _))| p.as_slice() == [k]);
+        if complete_rows {
+            let values: Vec<TokenStream> = entries.iter().map(|(_, n)| self.value(*n)).collect();
+            return quote!(let #name: #ty = [#(#values),*];);
+        }
+        let total: usize = shape.iter().product();
+        if shape.len() == 2 && entries.len() == total && entries.iter().all(|(p, _)| p.len() == 2) {
+            let mut sorted = entries.to_vec();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            let cols = shape[1];
+            let rows: Vec<TokenStream> = sorted
+                .chunks(cols)
+                .map(|row| {
+                    let values: Vec<TokenStream> = row.iter().map(|(_, n)| self.value(*n)).collect();
+                    quote!([#(#values),*])
+                })
+                .collect();
+            return quote!(let #name: #ty = [#(#rows),*];);
+        }
+        let zero = self.zero();
+        let init = self.repeat(zero, shape);
+        let sets: Vec<TokenStream> = entries
+            .iter()
+            .map(|(path, n)| {
+                let v = self.value(*n);
+                let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
+                quote!(#name #([#path])* = #v;)
+            })
+            .collect();
+        quote! {
+            let mut #name: #ty = #init;
+            #(#sets)*
+        }
+    }
+
+    /// The statement binding the partials of `call` for upstream `dy`.
+    fn call_grad_statement(&mut self, call: NodeId, dy: NodeId) -> TokenStream {
+        let Op::Call { func, args } = self.g.nodes[call].op.clone() else { return TokenStream::new() };
+        let func = format_ident!("{}", func);
+        let group = self.call_grads[&(call, dy)].clone();
+        let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
+        let d = self.value(dy);
+        quote!(let #group = #func::backward(#(#args,)* #d).1.into_parts();)
+    }
+}
+
+/// The next tighter precedence, for right operands of left-associative
+/// operators: `a - (b - c)` keeps its parentheses, and so does `a + (b + c)`,
+/// whose rounding differs from `(a + b) + c`.
+fn next(p: Prec) -> Prec {
+    match p {
+        Prec::Select => Prec::Sum,
+        Prec::Sum => Prec::Product,
+        Prec::Product | Prec::Prefix => Prec::Prefix,
+        Prec::Atom => Prec::Atom,
+    }
+}
+
+fn len(shape: &[usize], d: usize) -> Literal {
+    Literal::usize_unsuffixed(shape.get(d).copied().unwrap_or(0))
+}
+
+/// A new name from `base`: itself, or with the first free numeric suffix.
+fn fresh(taken: &mut HashSet<String>, base: &str) -> Ident {
+    let mut name = base.to_string();
+    let mut k = 2;
+    while taken.contains(&name) || is_keyword(&name) {
+        name = format!("{base}_{k}");
+        k += 1;
+    }
+    taken.insert(name.clone());
+    Ident::new(&name, Span::call_site())
+}
+
+fn is_keyword(name: &str) -> bool {
+    syn::parse_str::<Ident>(name).is_err()
+}

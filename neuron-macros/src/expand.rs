@@ -1,0 +1,549 @@
+//! The pipeline end to end, and the items it generates around the emitted
+//! bodies: the forward function and `mod <name>` with `Grad`, `gradient`,
+//! `backward`, `Params`, `Model` and `SOURCE`.
+//!
+//! ```text
+//! pub fn unit(x: [f64; 3], w: [f64; 3], b: f64) -> f64 { ... }   // forward
+//! pub mod unit {
+//!     pub struct Grad { pub x: [f64; 3], pub w: [f64; 3], pub b: f64 }
+//!     pub fn gradient(x, w, b) -> (f64, Grad) { ... }              // dy = 1
+//!     pub fn backward(x, w, b, dy: f64) -> (f64, Grad) { ... }     // any dy
+//!     pub struct Params { pub w: [f64; 3], pub b: f64 }
+//!     pub struct Model { pub params: Params }                      // + trait impls
+//!     pub const SOURCE: &str = "...";
+//! }
+//! ```
+
+use crate::ast::{Function, Options, RealType};
+use crate::emit::{self, Body};
+use crate::ir::{Graph, NodeId, Op};
+use crate::{check, diff, lower, parse, simplify};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// The macro's output for any input: the generated items, or every error
+/// found together with stubs of the items, so that one mistake does not
+/// cascade into errors at every use of the function.
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match neuron(attr, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let mut tokens = error.into_compile_error();
+            tokens.extend(stub(item));
+            tokens
+        }
+    }
+}
+
+/// The function with its signature and an unreachable body, when the
+/// signature at least parses.
+fn stub(item: TokenStream) -> TokenStream {
+    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else { return TokenStream::new() };
+    for input in &mut f.sig.inputs {
+        if let syn::FnArg::Typed(pat) = input {
+            pat.attrs.retain(|a| !a.path().is_ident("param"));
+        }
+    }
+    f.block = Box::new(syn::parse_quote!({ ::core::unimplemented!("#[neuron] reported an error") }));
+    let name = &f.sig.ident;
+    let vis = &f.vis;
+    quote! {
+        #[allow(unused_variables)]
+        #f
+        #[allow(unused)]
+        #vis mod #name {}
+    }
+}
+
+/// Runs the whole pipeline on the attribute's arguments and the item.
+pub fn neuron(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let options = parse::options(attr)?;
+    let f = parse::function(item)?;
+    check::check(&f)?;
+    let (g, output) = lower::lower(&f)?;
+    let derived = derive(&f, &g, output)?;
+    Ok(items(&f, &options, &derived))
+}
+
+/// The three emitted bodies.
+struct Derived {
+    forward: Body,
+    gradient: Option<Body>,
+    backward: Body,
+}
+
+fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
+    let arg_names: Vec<Ident> = f.args.iter().map(|a| a.name.clone()).collect();
+    let internal = |message: String| syn::Error::new(f.name.span(), format!("internal error in #[neuron]: {message}"));
+
+    let (fg, roots) = simplify::simplify(g, &[output]);
+    let forward = emit::body(&fg, &roots, &arg_names, &f.real);
+
+    // backward: the upstream derivative is an extra argument, `dy`.
+    let mut bg = g.clone();
+    let dy = bg.add(Op::Arg(f.args.len()), f.ret_shape.clone());
+    let adjoints = diff::differentiate(&mut bg, output, dy).map_err(internal)?;
+    let mut roots = vec![output];
+    roots.extend(adjoints);
+    let (sg, roots) = simplify::simplify(&bg, &roots);
+    let mut names = arg_names.clone();
+    names.push(Ident::new("dy", Span::call_site()));
+    let backward = emit::body(&sg, &roots, &names, &f.real);
+
+    // gradient: the same with dy = 1, so that the simplifier removes every
+    // multiplication by it.
+    let gradient = if f.ret_shape.is_empty() {
+        let mut gg = g.clone();
+        let one = gg.konst(1.0);
+        let adjoints = diff::differentiate(&mut gg, output, one).map_err(internal)?;
+        let mut roots = vec![output];
+        roots.extend(adjoints);
+        let (sg, roots) = simplify::simplify(&gg, &roots);
+        Some(emit::body(&sg, &roots, &arg_names, &f.real))
+    } else {
+        None
+    };
+    Ok(Derived { forward, gradient, backward })
+}
+
+/// Everything the signature determines, as tokens.
+struct Sig {
+    real: TokenStream,
+    /// `<T: ::neuron_core::Real>` or nothing.
+    generics: TokenStream,
+    /// `<T>` or nothing.
+    ty_args: TokenStream,
+    args: Vec<Ident>,
+    tys: Vec<syn::Type>,
+    ret: syn::Type,
+}
+
+fn signature(f: &Function) -> Sig {
+    let (real, generics, ty_args) = match &f.real {
+        RealType::F32 => (quote!(f32), quote!(), quote!()),
+        RealType::F64 => (quote!(f64), quote!(), quote!()),
+        RealType::Generic(t) => (quote!(#t), quote!(<#t: ::neuron_core::Real>), quote!(<#t>)),
+    };
+    Sig {
+        real,
+        generics,
+        ty_args,
+        args: f.args.iter().map(|a| a.name.clone()).collect(),
+        tys: f.args.iter().map(|a| a.ty.clone()).collect(),
+        ret: f.ret.clone(),
+    }
+}
+
+fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream {
+    let stmts = &body.stmts;
+    let import = if body.uses_real_trait && !matches!(real, RealType::Generic(_)) {
+        quote!(use ::neuron_core::Real as _;)
+    } else {
+        quote!()
+    };
+    quote!({ #import #stmts #root })
+}
+
+fn items(f: &Function, options: &Options, d: &Derived) -> TokenStream {
+    let s = signature(f);
+    let Sig { real, generics, ty_args, args, tys, ret } = &s;
+    let name = &f.name;
+    let vis = &f.vis;
+    let attrs = &f.attrs;
+    let user_generics = &f.generics;
+
+    // The forward function, as written but with its body generated.
+    let forward_body = function_body(&d.forward, d.forward.roots[0].clone(), &f.real);
+    let forward = quote! {
+        #vis fn #name #user_generics (#(#args: #tys),*) -> #ret #forward_body
+    };
+
+    // Grad: one field per argument.
+    let grad_fields: Vec<TokenStream> = args
+        .iter()
+        .zip(tys)
+        .map(|(a, t)| {
+            let doc = format!("∂{name}/∂{a}: the derivative of the output with respect to `{a}`, shaped like it.");
+            quote!(#[doc = #doc] pub #a: #t)
+        })
+        .collect();
+    let grad_value = |body: &Body| {
+        let parts = &body.roots[1..];
+        quote!(Grad { #(#args: #parts),* })
+    };
+
+    let gradient = d.gradient.as_ref().map(|body| {
+        let y = &body.roots[0];
+        let grad = grad_value(body);
+        let fn_body = function_body(body, quote!((#y, #grad)), &f.real);
+        quote! {
+            pub fn gradient #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args) #fn_body
+        }
+    });
+    let backward = {
+        let y = &d.backward.roots[0];
+        let grad = grad_value(&d.backward);
+        let fn_body = function_body(&d.backward, quote!((#y, #grad)), &f.real);
+        quote! {
+            pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #fn_body
+        }
+    };
+
+    let source = source_text(&forward, gradient.as_ref(), &backward);
+    let gradient_doc = gradient.as_ref().map(|g| formulas(f, g));
+    let gradient = gradient.map(|g| {
+        let summary = format!(
+            "The value of [`{name}`](fn@super::{name}) and its derivative with respect to every argument."
+        );
+        let doc = gradient_doc.unwrap_or_default();
+        quote! {
+            #[doc = #summary]
+            #[doc = ""]
+            #[doc = #doc]
+            #[must_use]
+            #g
+        }
+    });
+    let backward_doc = format!(
+        "The value of [`{name}`](fn@super::{name}) and the vector-Jacobian product: `dy` is the derivative of \
+         what follows with respect to the output, and each field of the returned [`Grad`] is `dy` carried back \
+         to that argument by the chain rule."
+    );
+
+    let params = params(f, &s);
+    let model = model(f, &s);
+    let mod_doc = format!(
+        "The gradient of [`{name}`](fn@{name}), generated by `#[neuron]`: [`gradient`](self::gradient), \
+         [`backward`], [`Grad`], [`Params`], [`Model`] and the generated [`SOURCE`]."
+    );
+    let gradcheck = options.gradcheck.then(|| {
+        let test = format_ident!("{}_gradcheck", name);
+        let ty = match &f.real {
+            RealType::Generic(_) => quote!(#name::Model<f64>),
+            _ => quote!(#name::Model),
+        };
+        quote! {
+            #[cfg(test)]
+            #[test]
+            fn #test() {
+                if let ::core::result::Result::Err(error) = ::neuron_core::gradcheck::gradcheck_random::<#ty>(64, 0x5eed, 1e-5) {
+                    ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
+                }
+            }
+        }
+    });
+    let _ = real;
+
+    quote! {
+        #(#attrs)*
+        #[allow(clippy::all, clippy::pedantic)]
+        #forward
+
+        #[doc = #mod_doc]
+        #[allow(clippy::all, clippy::pedantic, unused_variables)]
+        #vis mod #name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The derivative of the output with respect to each argument,
+            /// one field per argument, with the same name and type.
+            #[derive(Clone, Copy, Debug, PartialEq)]
+            pub struct Grad #generics { #(#grad_fields,)* }
+
+            impl #generics Grad #ty_args {
+                /// The fields in argument order, as a tuple.
+                pub fn into_parts(self) -> (#(#tys,)*) {
+                    (#(self.#args,)*)
+                }
+            }
+
+            #gradient
+
+            #[doc = #backward_doc]
+            #[must_use]
+            #backward
+
+            #params
+            #model
+
+            /// The generated forward, gradient and backward functions, pretty-printed.
+            pub const SOURCE: &str = #source;
+        }
+
+        #gradcheck
+    }
+}
+
+/// `Params` and its `Parameters` impl.
+fn params(f: &Function, s: &Sig) -> TokenStream {
+    let Sig { real, generics, ty_args, .. } = s;
+    let params: Vec<_> = f.args.iter().filter(|a| a.param).collect();
+    let names: Vec<&Ident> = params.iter().map(|a| &a.name).collect();
+    let tys: Vec<&syn::Type> = params.iter().map(|a| &a.ty).collect();
+    let strings: Vec<String> = names.iter().map(ToString::to_string).collect();
+    let shapes: Vec<TokenStream> = params
+        .iter()
+        .map(|a| {
+            let dims = a.shape.iter().map(|d| Literal::usize_unsuffixed(*d));
+            quote!(&[#(#dims),*])
+        })
+        .collect();
+    let lens: Vec<Literal> =
+        params.iter().map(|a| Literal::usize_unsuffixed(a.shape.iter().product::<usize>())).collect();
+    let marker = if params.is_empty() && matches!(f.real, RealType::Generic(_)) {
+        quote!(#[doc(hidden)] pub _real: ::core::marker::PhantomData<#real>,)
+    } else {
+        quote!()
+    };
+    let marker_init = if marker.is_empty() { quote!() } else { quote!(_real: ::core::marker::PhantomData,) };
+    let flat = quote!(::neuron_core::model::Flat::<#real>);
+    let docs: Vec<String> = strings.iter().map(|n| format!("The trainable parameter `{n}`.")).collect();
+    quote! {
+        /// The trainable (`#[param]`) arguments.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct Params #generics { #(#[doc = #docs] pub #names: #tys,)* #marker }
+
+        impl #generics ::core::default::Default for Params #ty_args {
+            fn default() -> Self {
+                <Self as ::neuron_core::Parameters<#real>>::zeros()
+            }
+        }
+
+        impl #generics ::neuron_core::Parameters<#real> for Params #ty_args {
+            const FIELDS: &'static [::neuron_core::Field] = &[
+                #(::neuron_core::Field { name: #strings, shape: #shapes },)*
+            ];
+            const LEN: usize = 0 #(+ #lens)*;
+
+            fn zeros() -> Self {
+                Params { #(#names: #flat::zeros(),)* #marker_init }
+            }
+
+            fn for_each(&self, mut f: impl FnMut(usize, #real)) {
+                let mut k = 0;
+                #(
+                    for &v in #flat::flat(&self.#names) {
+                        f(k, v);
+                        k += 1;
+                    }
+                )*
+                let _ = (k, &mut f);
+            }
+
+            fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut #real)) {
+                let mut k = 0;
+                #(
+                    for v in #flat::flat_mut(&mut self.#names) {
+                        f(k, v);
+                        k += 1;
+                    }
+                )*
+                let _ = (k, &mut f);
+            }
+
+            fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut #real, #real)) {
+                let mut k = 0;
+                #(
+                    for (v, &o) in #flat::flat_mut(&mut self.#names).iter_mut().zip(#flat::flat(&other.#names)) {
+                        f(k, v, o);
+                        k += 1;
+                    }
+                )*
+                let _ = (k, &mut f, other);
+            }
+        }
+    }
+}
+
+/// `Model` and its `Model` and `Differentiable` impls.
+fn model(f: &Function, s: &Sig) -> TokenStream {
+    let Sig { real, generics, ty_args, args, tys, ret } = s;
+    let name = &f.name;
+    let inputs: Vec<_> = f.args.iter().filter(|a| !a.param).collect();
+    let input_ty = match inputs.as_slice() {
+        [] => quote!(()),
+        [one] => {
+            let t = &one.ty;
+            quote!(#t)
+        }
+        many => {
+            let t = many.iter().map(|a| &a.ty);
+            quote!((#(#t,)*))
+        }
+    };
+    // Each argument, read from `input` or `self.params`.
+    let mut k = 0;
+    let call_args: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let n = &a.name;
+            if a.param {
+                quote!(self.params.#n)
+            } else if inputs.len() == 1 {
+                quote!(*input)
+            } else {
+                let i = Literal::usize_unsuffixed(k);
+                k += 1;
+                quote!(input.#i)
+            }
+        })
+        .collect();
+    let param_names: Vec<&Ident> = f.args.iter().filter(|a| a.param).map(|a| &a.name).collect();
+    let marker_init = if param_names.is_empty() && matches!(f.real, RealType::Generic(_)) {
+        quote!(_real: ::core::marker::PhantomData,)
+    } else {
+        quote!()
+    };
+    let field_names: Vec<String> = args.iter().map(ToString::to_string).collect();
+    let field_shapes: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let dims = a.shape.iter().map(|d| Literal::usize_unsuffixed(*d));
+            quote!(&[#(#dims),*])
+        })
+        .collect();
+    let total = Literal::usize_unsuffixed(f.args.iter().map(|a| a.shape.iter().product::<usize>()).sum());
+    let out_len = Literal::usize_unsuffixed(f.ret_shape.iter().product());
+    let flat = quote!(::neuron_core::model);
+    quote! {
+        /// A trainable model: the parameters of [`Params`], with the
+        /// function's other arguments as its input.
+        #[derive(Clone, Debug, PartialEq, Default)]
+        pub struct Model #generics {
+            /// The current parameters.
+            pub params: Params #ty_args,
+        }
+
+        impl #generics Model #ty_args {
+            /// A model with the given parameters.
+            pub fn new(params: Params #ty_args) -> Self {
+                Model { params }
+            }
+        }
+
+        impl #generics ::core::convert::From<Params #ty_args> for Model #ty_args {
+            fn from(params: Params #ty_args) -> Self {
+                Model { params }
+            }
+        }
+
+        impl #generics ::neuron_core::Model for Model #ty_args {
+            type Real = #real;
+            type Input = #input_ty;
+            type Output = #ret;
+            type Params = Params #ty_args;
+
+            fn params(&self) -> &Self::Params {
+                &self.params
+            }
+
+            fn params_mut(&mut self) -> &mut Self::Params {
+                &mut self.params
+            }
+
+            fn forward(&self, input: &Self::Input) -> #ret {
+                super::#name(#(#call_args),*)
+            }
+
+            fn backward(&self, input: &Self::Input, dy: &#ret, grads: &mut Self::Params) -> #ret {
+                let (y, g) = backward(#(#call_args,)* *dy);
+                let g = Params { #(#param_names: g.#param_names,)* #marker_init };
+                ::neuron_core::Parameters::zip_mut(grads, &g, |_, acc, d| *acc += d);
+                y
+            }
+        }
+
+        impl #generics ::neuron_core::Differentiable for Model #ty_args {
+            type Real = #real;
+            const ARGS: &'static [::neuron_core::Field] = &[
+                #(::neuron_core::Field { name: #field_names, shape: #field_shapes },)*
+            ];
+            const OUTPUT_LEN: usize = #out_len;
+
+            fn eval_flat(flat_args: &[#real], out: &mut [#real]) -> ::core::option::Option<()> {
+                if flat_args.len() != #total || out.len() != #out_len {
+                    return ::core::option::Option::None;
+                }
+                let mut offset = 0;
+                #(let #args: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
+                let y: #ret = super::#name(#(#args),*);
+                #flat::write_flat(&y, out, &mut 0)
+            }
+
+            fn backward_flat(flat_args: &[#real], dy: &[#real], grad: &mut [#real]) -> ::core::option::Option<()> {
+                if flat_args.len() != #total || dy.len() != #out_len || grad.len() != #total {
+                    return ::core::option::Option::None;
+                }
+                let mut offset = 0;
+                #(let #args: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
+                let dy: #ret = #flat::read_flat(dy, &mut 0)?;
+                let (_, g) = backward(#(#args,)* dy);
+                let mut offset = 0;
+                #(#flat::write_flat(&g.#args, grad, &mut offset)?;)*
+                ::core::option::Option::Some(())
+            }
+        }
+    }
+}
+
+/// The pretty-printed generated functions.
+fn source_text(forward: &TokenStream, gradient: Option<&TokenStream>, backward: &TokenStream) -> String {
+    let file = quote!(#forward #gradient #backward);
+    match syn::parse2::<syn::File>(file.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => file.to_string(),
+    }
+}
+
+/// The doc text of `gradient`: its body as formulas, one partial per line.
+fn formulas(f: &Function, gradient: &TokenStream) -> String {
+    let text = match syn::parse2::<syn::File>(gradient.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => gradient.to_string(),
+    };
+    // The statements between the signature and the returned tuple.
+    let lines: Vec<&str> = text.lines().collect();
+    let body: Vec<String> = lines
+        .iter()
+        .skip(1)
+        .take(lines.len().saturating_sub(2))
+        .map(|l| l.strip_prefix("    ").unwrap_or(l).to_string())
+        .filter(|l| !l.starts_with("use "))
+        .collect();
+    let mut doc = format!(
+        "# Partial derivatives\n\nComputed once, at compile time, by the chain rule on the body of `{}`:\n\n```text\n",
+        f.name
+    );
+    for line in body {
+        doc.push_str(&line);
+        doc.push('\n');
+    }
+    doc.push_str("```\n");
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_the_running_example() {
+        let out = neuron(
+            TokenStream::new(),
+            quote! {
+                pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                    relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+                }
+            },
+        )
+        .unwrap();
+        let file: syn::File = syn::parse2(out).unwrap();
+        let text = prettyplease::unparse(&file);
+        assert!(text.contains("pub fn unit(x: [f64; 3], w: [f64; 3], b: f64) -> f64"), "{text}");
+        assert!(text.contains("pub mod unit"));
+        assert!(text.contains("pub fn gradient("));
+        assert!(text.contains("pub fn backward("));
+    }
+}
