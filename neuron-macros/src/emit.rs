@@ -123,8 +123,18 @@ impl<'a> Emitter<'a> {
                                 g.nodes[u].shape.is_empty() && !matches!(user, Op::Dot(..) | Op::Sum(_))
                                     || matches!(user, Op::Pack(_) | Op::Call { .. })
                             } else {
-                                user.is_elementwise()
-                                    || matches!(user, Op::Dot(..) | Op::Sum(_) | Op::MatVec(..) | Op::MatTVec(..))
+                                // An array is inlined only where each of its
+                                // elements is computed once: an element-wise
+                                // user of the same shape, a reduction, or the
+                                // matrix of a matrix-vector product. The
+                                // vector of `matvec` is read once per row, so
+                                // it is materialized.
+                                match user {
+                                    Op::Dot(..) | Op::Sum(_) => true,
+                                    Op::MatVec(m, _) | Op::MatTVec(m, _) => *m == id,
+                                    Op::Outer(..) => false,
+                                    _ => user.is_elementwise() && g.nodes[u].shape == node.shape,
+                                }
                             }
                         });
                     // A root used by nothing else is inlined into the result
@@ -152,7 +162,7 @@ impl<'a> Emitter<'a> {
                 let base = node.name.clone().unwrap_or_else(|| default_name(g, id));
                 names[id] = Some(fresh(&mut taken, &base));
                 if matches!(node.op, Op::Softmax(_) | Op::LogSoftmax(_)) {
-                    for suffix in ["max", "exp", "total"] {
+                    for suffix in ["max", "exp", "total", "log_total"] {
                         taken.insert(format!("{}_{suffix}", names[id].as_ref().map(ToString::to_string).unwrap_or_default()));
                     }
                 }
@@ -278,12 +288,17 @@ impl<'a> Emitter<'a> {
                 let a = self.operand(a, idx, Prec::Sum);
                 let b = self.operand(b, idx, Prec::Sum);
                 let t = self.elem(then, idx).0;
-                let o = self.elem(other, idx).0;
+                let (o, o_prec) = self.elem(other, idx);
                 let cmp = match cmp {
                     Cmp::Gt => quote!(>),
                     Cmp::Lt => quote!(<),
                 };
-                (quote!(if #a #cmp #b { #t } else { #o }), Prec::Select)
+                // A select in the `else` branch reads as `else if`.
+                if o_prec == Prec::Select && !self.materialized[other] {
+                    (quote!(if #a #cmp #b { #t } else #o), Prec::Select)
+                } else {
+                    (quote!(if #a #cmp #b { #t } else { #o }), Prec::Select)
+                }
             }
             Op::Outer(a, b) => {
                 let a = self.operand(a, &idx[..1.min(idx.len())], Prec::Product);
@@ -455,6 +470,7 @@ impl<'a> Emitter<'a> {
                 let base = self.names[id].as_ref().map(ToString::to_string).unwrap_or_default();
                 let max = format_ident!("{}_max", base);
                 let exp = format_ident!("{}_exp", base);
+                let log_total = format_ident!("{}_log_total", base);
                 let total = format_ident!("{}_total", base);
                 let max_loop = quote! {
                     let mut #max = #x[0];
@@ -479,8 +495,8 @@ impl<'a> Emitter<'a> {
                         for #i in 0..#n {
                             #total += (#x[#i] - #max).exp();
                         }
-                        let #exp = #total.ln();
-                        let #name: #ty = ::core::array::from_fn(|#i| #x[#i] - #max - #exp);
+                        let #log_total = #total.ln();
+                        let #name: #ty = ::core::array::from_fn(|#i| #x[#i] - #max - #log_total);
                     }
                 }
             }

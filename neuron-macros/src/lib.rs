@@ -18,6 +18,8 @@ mod ir;
 mod lower;
 mod ops;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod simplify;
 
 use proc_macro::TokenStream;
