@@ -72,6 +72,17 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
     fn set_zero(&mut self) {
         self.for_each_mut(|_, v| *v = T::zero());
     }
+
+    /// Parameters drawn independently from a normal distribution with mean
+    /// zero and standard deviation `scale`, reproducibly from `seed`: the
+    /// usual starting point for training (the "Neural Networks from
+    /// Scratch" book uses `0.01 * randn` for weights).
+    fn random(scale: f64, seed: u64) -> Self {
+        let mut normal = crate::data::NormalSampler::new(seed);
+        let mut params = Self::zeros();
+        params.for_each_mut(|_, v| *v = T::lit(scale * normal.sample()));
+        params
+    }
 }
 
 /// A model that can be trained: a generated `Model` type.
