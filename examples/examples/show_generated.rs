@@ -15,7 +15,12 @@ pub fn logistic(x: [f64; 2], #[param] w: [f64; 2], #[param] b: f64) -> f64 {
 /// A dense layer of 8 tanh units read out by a dot product: arrays stay
 /// loops in the generated code.
 #[neuron]
-pub fn tiny_net(x: [f64; 4], #[param] w1: [[f64; 4]; 8], #[param] b1: [f64; 8], #[param] w2: [f64; 8]) -> f64 {
+pub fn tiny_net(
+    x: [f64; 4],
+    #[param] w1: [[f64; 4]; 8],
+    #[param] b1: [f64; 8],
+    #[param] w2: [f64; 8],
+) -> f64 {
     let h = tanh(matvec(w1, x) + b1);
     dot(w2, h)
 }

@@ -14,7 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = std::time::Instant::now();
     let (model, history) = train_spiral(epochs, true)?;
     let seconds = start.elapsed().as_secs_f64();
-    for stats in history.epochs.iter().filter(|s| s.epoch % 300 == 0 || s.epoch == 1) {
+    for stats in history
+        .epochs
+        .iter()
+        .filter(|s| s.epoch % 300 == 0 || s.epoch == 1)
+    {
         println!(
             "epoch {:5}  loss {:.4}  accuracy {:.3}  lr {:.5}",
             stats.epoch,
@@ -33,7 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let accuracies = history.accuracies();
-    plot::loss_curve(Path::new("spiral_loss.png"), &history.losses(), accuracies.as_deref())?;
+    plot::loss_curve(
+        Path::new("spiral_loss.png"),
+        &history.losses(),
+        accuracies.as_deref(),
+    )?;
     plot::decision_boundary::<spiral_net::Model, 3>(
         Path::new("spiral_boundary.png"),
         &model,

@@ -14,7 +14,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let score = evaluate(&model, &BinaryCrossEntropy, &xor_data())?;
     println!("final loss {:.5}", score.loss);
     for (x, target) in xor_data() {
-        println!("xor({}, {}) = {:.4}  (target {target})", x[0], x[1], model.forward(&x));
+        println!(
+            "xor({}, {}) = {:.4}  (target {target})",
+            x[0],
+            x[1],
+            model.forward(&x)
+        );
     }
     Ok(())
 }

@@ -35,7 +35,12 @@ pub fn xor_net(
 
 /// The four XOR cases, as `(input, target)`.
 pub fn xor_data() -> Vec<([f64; 2], f64)> {
-    vec![([0.0, 0.0], 0.0), ([0.0, 1.0], 1.0), ([1.0, 0.0], 1.0), ([1.0, 1.0], 0.0)]
+    vec![
+        ([0.0, 0.0], 0.0),
+        ([0.0, 1.0], 1.0),
+        ([1.0, 0.0], 1.0),
+        ([1.0, 1.0], 0.0),
+    ]
 }
 
 /// Trains the spiral classifier as the spiral example does: 100 points of
@@ -44,7 +49,10 @@ pub fn xor_data() -> Vec<([f64; 2], f64)> {
 /// # Errors
 ///
 /// A [`TrainError`] if training diverges.
-pub fn train_spiral(epochs: usize, progress: bool) -> Result<(spiral_net::Model, History), TrainError> {
+pub fn train_spiral(
+    epochs: usize,
+    progress: bool,
+) -> Result<(spiral_net::Model, History), TrainError> {
     let data = spiral(100, 3, 0);
     let mut model = spiral_net::Model::new(spiral_net::Params::random(0.5, 1));
     let mut trainer = Trainer::new(Adam::new(0.02).with_decay(1e-5), SoftmaxCrossEntropy)
@@ -71,10 +79,17 @@ pub fn train_xor(epochs: usize, progress: bool) -> Result<(xor_net::Model, Histo
 /// # Errors
 ///
 /// A [`TrainError`] if training diverges.
-pub fn train_xor_from(seed: u64, epochs: usize, progress: bool) -> Result<(xor_net::Model, History), TrainError> {
+pub fn train_xor_from(
+    seed: u64,
+    epochs: usize,
+    progress: bool,
+) -> Result<(xor_net::Model, History), TrainError> {
     let data = xor_data();
     let mut model = xor_net::Model::new(xor_net::Params::random(1.0, seed));
-    let mut trainer = Trainer::new(Adam::new(0.05), BinaryCrossEntropy).epochs(epochs).seed(4).progress(progress);
+    let mut trainer = Trainer::new(Adam::new(0.05), BinaryCrossEntropy)
+        .epochs(epochs)
+        .seed(4)
+        .progress(progress);
     let history = trainer.fit(&mut model, &data)?;
     Ok((model, history))
 }

@@ -9,14 +9,22 @@ use std::path::Path;
 use std::sync::Once;
 
 /// Colors of classes 0, 1, 2, … (cycled), as full-strength points.
-const CLASS_COLORS: [RGBColor; 3] = [RGBColor(214, 39, 40), RGBColor(31, 119, 180), RGBColor(44, 160, 44)];
+const CLASS_COLORS: [RGBColor; 3] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+];
 
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // DejaVu Sans is a valid TrueType font, so registration succeeds;
         // if it did not, text would be missing but the plot still drawn.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
@@ -26,11 +34,20 @@ fn register_font() {
 /// # Errors
 ///
 /// When the file cannot be written.
-pub fn loss_curve(path: &Path, losses: &[f64], accuracies: Option<&[f64]>) -> Result<(), Box<dyn Error>> {
+pub fn loss_curve(
+    path: &Path,
+    losses: &[f64],
+    accuracies: Option<&[f64]>,
+) -> Result<(), Box<dyn Error>> {
     register_font();
     let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
-    let top = losses.iter().copied().filter(|l| l.is_finite()).fold(1.0f64, f64::max) * 1.05;
+    let top = losses
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .fold(1.0f64, f64::max)
+        * 1.05;
     let mut chart = ChartBuilder::on(&root)
         .caption("Training: loss and accuracy per epoch", ("sans-serif", 24))
         .margin(15)
@@ -44,16 +61,26 @@ pub fn loss_curve(path: &Path, losses: &[f64], accuracies: Option<&[f64]>) -> Re
         .x_label_formatter(&|x| format!("{x:.0}"))
         .draw()?;
     chart
-        .draw_series(LineSeries::new(losses.iter().enumerate().map(|(i, l)| (i as f64 + 1.0, *l)), RED.stroke_width(2)))?
+        .draw_series(LineSeries::new(
+            losses.iter().enumerate().map(|(i, l)| (i as f64 + 1.0, *l)),
+            RED.stroke_width(2),
+        ))?
         .label("loss")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
     if let Some(acc) = accuracies {
         chart
-            .draw_series(LineSeries::new(acc.iter().enumerate().map(|(i, a)| (i as f64 + 1.0, *a)), BLUE.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                acc.iter().enumerate().map(|(i, a)| (i as f64 + 1.0, *a)),
+                BLUE.stroke_width(2),
+            ))?
             .label("accuracy")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -97,7 +124,10 @@ where
     chart.configure_mesh().disable_mesh().draw()?;
 
     let cells = 200;
-    let (dx, dy) = ((hi[0] - lo[0]) / cells as f64, (hi[1] - lo[1]) / cells as f64);
+    let (dx, dy) = (
+        (hi[0] - lo[0]) / cells as f64,
+        (hi[1] - lo[1]) / cells as f64,
+    );
     let mut regions = Vec::with_capacity(cells * cells);
     for i in 0..cells {
         for j in 0..cells {
@@ -105,12 +135,19 @@ where
             let y = lo[1] + (j as f64 + 0.5) * dy;
             let class = argmax(&model.forward(&[x, y]));
             let color = CLASS_COLORS[class % CLASS_COLORS.len()].mix(0.25);
-            regions.push(Rectangle::new([(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)], color.filled()));
+            regions.push(Rectangle::new(
+                [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                color.filled(),
+            ));
         }
     }
     chart.draw_series(regions)?;
     chart.draw_series(data.iter().map(|(x, class)| {
-        Circle::new((x[0], x[1]), 3, CLASS_COLORS[class % CLASS_COLORS.len()].filled())
+        Circle::new(
+            (x[0], x[1]),
+            3,
+            CLASS_COLORS[class % CLASS_COLORS.len()].filled(),
+        )
     }))?;
     root.present()?;
     Ok(())

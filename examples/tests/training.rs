@@ -21,17 +21,36 @@ fn spiral_reaches_ninety_percent_training_accuracy() {
     assert!(accuracy >= 0.90, "training accuracy {accuracy}");
     // The loss went down over training.
     let losses = history.losses();
-    assert!(losses[losses.len() - 1] < 0.5 * losses[0], "{} -> {}", losses[0], losses[losses.len() - 1]);
+    assert!(
+        losses[losses.len() - 1] < 0.5 * losses[0],
+        "{} -> {}",
+        losses[0],
+        losses[losses.len() - 1]
+    );
 
     let dir = tempfile_dir();
     let loss_png = dir.join("loss.png");
     let boundary_png = dir.join("boundary.png");
     plot::loss_curve(&loss_png, &losses, history.accuracies().as_deref()).unwrap();
-    plot::decision_boundary::<spiral_net::Model, 3>(&boundary_png, &model, &spiral(100, 3, 0), "spiral").unwrap();
+    plot::decision_boundary::<spiral_net::Model, 3>(
+        &boundary_png,
+        &model,
+        &spiral(100, 3, 0),
+        "spiral",
+    )
+    .unwrap();
     for png in [loss_png, boundary_png] {
         let bytes = std::fs::read(&png).unwrap();
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is not a PNG", png.display());
-        assert!(bytes.len() > 10_000, "{} is suspiciously small", png.display());
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{} is not a PNG",
+            png.display()
+        );
+        assert!(
+            bytes.len() > 10_000,
+            "{} is suspiciously small",
+            png.display()
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }

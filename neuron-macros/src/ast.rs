@@ -22,7 +22,10 @@ impl Sp {
     }
 
     pub fn single(span: Span) -> Sp {
-        Sp { first: span, last: span }
+        Sp {
+            first: span,
+            last: span,
+        }
     }
 
     /// An error underlining this source range.
@@ -98,16 +101,41 @@ pub enum BinOp {
 #[derive(Clone, Debug)]
 pub enum Expr {
     /// A numeric literal. `int` is set when it was written as an integer.
-    Lit { value: f64, int: Option<i64>, sp: Sp },
+    Lit {
+        value: f64,
+        int: Option<i64>,
+        sp: Sp,
+    },
     Var(Ident),
-    Neg { expr: Box<Expr>, sp: Sp },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, sp: Sp },
+    Neg {
+        expr: Box<Expr>,
+        sp: Sp,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        sp: Sp,
+    },
     /// `expr[index]` with a literal index.
-    Index { expr: Box<Expr>, index: usize, index_sp: Sp, sp: Sp },
+    Index {
+        expr: Box<Expr>,
+        index: usize,
+        index_sp: Sp,
+        sp: Sp,
+    },
     /// A function call, or a method call rewritten as one (`x.exp()` is
     /// `exp(x)`). `name_sp` is the function or method name.
-    Call { name: Ident, args: Vec<Expr>, method: bool, sp: Sp },
-    Array { elems: Vec<Expr>, sp: Sp },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+        method: bool,
+        sp: Sp,
+    },
+    Array {
+        elems: Vec<Expr>,
+        sp: Sp,
+    },
 }
 
 impl Expr {

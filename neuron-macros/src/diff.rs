@@ -24,7 +24,10 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         // Every user of `id` has been swept, so `d` is its final adjoint:
         // name it after the value, `d_<name>`, unless it already has a name.
         if g.nodes[d].name.is_none() && !matches!(g.op(d), Op::Arg(_) | Op::Const(_)) {
-            let base = g.nodes[id].name.clone().unwrap_or_else(|| default_name(g, id));
+            let base = g.nodes[id]
+                .name
+                .clone()
+                .unwrap_or_else(|| default_name(g, id));
             g.nodes[d].name = Some(format!("d_{base}"));
         }
         let op = g.op(id).clone();
@@ -49,11 +52,21 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
                     }
                 }
             }
-            Op::Select { cmp, a, b, then, other } => {
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            } => {
                 let zero = g.konst(0.0);
                 for (operand, taken) in [(then, true), (other, false)] {
                     if active[operand] {
-                        let c = if taken { g.select(cmp, a, b, d, zero) } else { g.select(cmp, a, b, zero, d) };
+                        let c = if taken {
+                            g.select(cmp, a, b, d, zero)
+                        } else {
+                            g.select(cmp, a, b, zero, d)
+                        };
                         let shape = g.shape(operand).clone();
                         contributions.push((operand, g.unbroadcast(c, &shape)));
                     }
@@ -114,12 +127,25 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
                 for (k, a) in args.into_iter().enumerate() {
                     if active[a] {
                         let shape = g.shape(a).clone();
-                        contributions.push((a, g.add(Op::CallGrad { call: id, dy: d, arg: k }, shape)));
+                        contributions.push((
+                            a,
+                            g.add(
+                                Op::CallGrad {
+                                    call: id,
+                                    dy: d,
+                                    arg: k,
+                                },
+                                shape,
+                            ),
+                        ));
                     }
                 }
             }
             Op::CallGrad { .. } => {
-                return Err("the gradient of a gradient cannot be taken: only first derivatives are built".into());
+                return Err(
+                    "the gradient of a gradient cannot be taken: only first derivatives are built"
+                        .into(),
+                );
             }
         }
         for (operand, c) in contributions {
@@ -185,22 +211,37 @@ mod tests {
     #[test]
     fn products_and_quotients() {
         assert_eq!(gradient("a b", "(* a b)"), ["b", "a"]);
-        assert_eq!(gradient("a b", "(/ a b)"), ["(/ 1 b)", "(neg (/ (/ a b) b))"]);
+        assert_eq!(
+            gradient("a b", "(/ a b)"),
+            ["(/ 1 b)", "(neg (/ (/ a b) b))"]
+        );
     }
 
     #[test]
     fn a_binding_used_twice_accumulates() {
         assert_eq!(gradient("x", "(* x x)"), ["(+ x x)"]);
         // The sweep visits `exp x` (built last) before `x * y`.
-        assert_eq!(gradient("x y", "(+ (* x y) (exp x))"), ["(+ (exp x) y)", "x"]);
+        assert_eq!(
+            gradient("x y", "(+ (* x y) (exp x))"),
+            ["(+ (exp x) y)", "x"]
+        );
     }
 
     #[test]
     fn kinks_are_selects() {
         assert_eq!(gradient("x", "(relu x)"), ["(select > x 0 1 0)"]);
-        assert_eq!(gradient("a b", "(max a b)"), ["(select > a b 1 0)", "(select > a b 0 1)"]);
-        assert_eq!(gradient("a b", "(min a b)"), ["(select < a b 1 0)", "(select < a b 0 1)"]);
-        assert_eq!(gradient("x", "(abs x)"), ["(select > x 0 1 (select < x 0 -1 0))"]);
+        assert_eq!(
+            gradient("a b", "(max a b)"),
+            ["(select > a b 1 0)", "(select > a b 0 1)"]
+        );
+        assert_eq!(
+            gradient("a b", "(min a b)"),
+            ["(select < a b 1 0)", "(select < a b 0 1)"]
+        );
+        assert_eq!(
+            gradient("x", "(abs x)"),
+            ["(select > x 0 1 (select < x 0 -1 0))"]
+        );
     }
 
     #[test]
@@ -211,11 +252,15 @@ mod tests {
         let [dx, dw, db] = <[String; 3]>::try_from(gradient("x:3 w:3 b", text)).unwrap();
         assert_eq!(
             dx,
-            format!("(pack [3] (0 (* {mask} (index w 0))) (1 (* {mask} (index w 1))) (2 (* {mask} (index w 2))))")
+            format!(
+                "(pack [3] (0 (* {mask} (index w 0))) (1 (* {mask} (index w 1))) (2 (* {mask} (index w 2))))"
+            )
         );
         assert_eq!(
             dw,
-            format!("(pack [3] (0 (* {mask} (index x 0))) (1 (* {mask} (index x 1))) (2 (* {mask} (index x 2))))")
+            format!(
+                "(pack [3] (0 (* {mask} (index x 0))) (1 (* {mask} (index x 1))) (2 (* {mask} (index x 2))))"
+            )
         );
         assert_eq!(db, mask);
     }

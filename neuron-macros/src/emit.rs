@@ -67,7 +67,11 @@ pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -
         }
     }
     let roots = roots.iter().map(|&r| e.value(r)).collect();
-    Body { stmts, roots, uses_real_trait: e.uses_real_trait }
+    Body {
+        stmts,
+        roots,
+        uses_real_trait: e.uses_real_trait,
+    }
 }
 
 struct Emitter<'a> {
@@ -105,14 +109,21 @@ impl<'a> Emitter<'a> {
         let j = free.next().copied().unwrap_or("j_");
         taken.insert(i.into());
         taken.insert(j.into());
-        let loop_vars = [Ident::new(i, Span::call_site()), Ident::new(j, Span::call_site())];
+        let loop_vars = [
+            Ident::new(i, Span::call_site()),
+            Ident::new(j, Span::call_site()),
+        ];
 
         let mut materialized = vec![false; n];
         for (id, node) in g.nodes.iter().enumerate() {
             materialized[id] = match &node.op {
                 Op::Arg(_) | Op::Const(_) | Op::Index(..) => false,
                 Op::Pack(entries) if entries.is_empty() => false,
-                Op::Unary(..) | Op::Binary(..) | Op::Select { .. } | Op::Fill(_) | Op::Outer(..) => {
+                Op::Unary(..)
+                | Op::Binary(..)
+                | Op::Select { .. }
+                | Op::Fill(_)
+                | Op::Outer(..) => {
                     let single = uses[id] == 1 && users[id].len() == 1;
                     let inlinable = single
                         && users[id].first().is_some_and(|&u| {
@@ -120,7 +131,8 @@ impl<'a> Emitter<'a> {
                             if node.shape.is_empty() {
                                 // A scalar is inlined only where it is evaluated
                                 // once, never into a loop body.
-                                g.nodes[u].shape.is_empty() && !matches!(user, Op::Dot(..) | Op::Sum(_))
+                                g.nodes[u].shape.is_empty()
+                                    && !matches!(user, Op::Dot(..) | Op::Sum(_))
                                     || matches!(user, Op::Pack(_) | Op::Call { .. })
                             } else {
                                 // An array is inlined only where each of its
@@ -163,18 +175,38 @@ impl<'a> Emitter<'a> {
                 names[id] = Some(fresh(&mut taken, &base));
                 if matches!(node.op, Op::Softmax(_) | Op::LogSoftmax(_)) {
                     for suffix in ["max", "exp", "total", "log_total"] {
-                        taken.insert(format!("{}_{suffix}", names[id].as_ref().map(ToString::to_string).unwrap_or_default()));
+                        taken.insert(format!(
+                            "{}_{suffix}",
+                            names[id]
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default()
+                        ));
                     }
                 }
             }
             if let Op::CallGrad { call, dy, .. } = node.op
                 && !call_grads.contains_key(&(call, dy))
             {
-                let base = format!("grads_{}", g.nodes[call].name.clone().unwrap_or_else(|| default_name(g, call)));
+                let base = format!(
+                    "grads_{}",
+                    g.nodes[call]
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| default_name(g, call))
+                );
                 call_grads.insert((call, dy), fresh(&mut taken, &base));
             }
         }
-        Emitter { g, real, materialized, names, loop_vars, call_grads, uses_real_trait: false }
+        Emitter {
+            g,
+            real,
+            materialized,
+            names,
+            loop_vars,
+            call_grads,
+            uses_real_trait: false,
+        }
     }
 
     fn name(&self, id: NodeId) -> TokenStream {
@@ -199,7 +231,11 @@ impl<'a> Emitter<'a> {
                 quote!(#l)
             }
         };
-        if x < 0.0 { (quote!(-#tokens), Prec::Prefix) } else { (tokens, Prec::Atom) }
+        if x < 0.0 {
+            (quote!(-#tokens), Prec::Prefix)
+        } else {
+            (tokens, Prec::Atom)
+        }
     }
 
     fn zero(&mut self) -> TokenStream {
@@ -245,12 +281,12 @@ impl<'a> Emitter<'a> {
                 quote!(#group.#k)
             }
             Op::Index(..) => self.elem(id, &[]).0,
-            _ => self.from_fn(id),
+            _ => self.array_from_fn(id),
         }
     }
 
     /// `::core::array::from_fn(|i| ...)` computing an element-wise node.
-    fn from_fn(&mut self, id: NodeId) -> TokenStream {
+    fn array_from_fn(&mut self, id: NodeId) -> TokenStream {
         let rank = self.g.nodes[id].shape.len().min(2);
         let vars: Vec<Ident> = self.loop_vars[..rank].to_vec();
         let (mut body, _) = self.elem(id, &vars);
@@ -284,7 +320,13 @@ impl<'a> Emitter<'a> {
             }
             Op::Unary(u, a) => self.unary(u, a, idx),
             Op::Binary(b, x, y) => self.binary(b, x, y, idx),
-            Op::Select { cmp, a, b, then, other } => {
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            } => {
                 let a = self.operand(a, idx, Prec::Sum);
                 let b = self.operand(b, idx, Prec::Sum);
                 let t = self.elem(then, idx).0;
@@ -313,10 +355,20 @@ impl<'a> Emitter<'a> {
     /// Element of an operand, parenthesized when it binds looser than `min`.
     fn operand(&mut self, id: NodeId, idx: &[Ident], min: Prec) -> TokenStream {
         let (tokens, prec) = self.elem(id, idx);
-        if prec < min { quote!((#tokens)) } else { tokens }
+        if prec < min {
+            quote!((#tokens))
+        } else {
+            tokens
+        }
     }
 
-    fn method(&mut self, receiver: NodeId, idx: &[Ident], method: &str, args: &[TokenStream]) -> (TokenStream, Prec) {
+    fn method(
+        &mut self,
+        receiver: NodeId,
+        idx: &[Ident],
+        method: &str,
+        args: &[TokenStream],
+    ) -> (TokenStream, Prec) {
         let r = self.operand(receiver, idx, Prec::Atom);
         let m = format_ident!("{}", method);
         (quote!(#r.#m(#(#args),*)), Prec::Atom)
@@ -344,7 +396,9 @@ impl<'a> Emitter<'a> {
                 self.uses_real_trait = true;
                 self.method(a, idx, u.name(), &[])
             }
-            Unary::Tanh | Unary::Exp | Unary::Ln | Unary::Sqrt | Unary::Abs => self.method(a, idx, u.name(), &[]),
+            Unary::Tanh | Unary::Exp | Unary::Ln | Unary::Sqrt | Unary::Abs => {
+                self.method(a, idx, u.name(), &[])
+            }
         }
     }
 
@@ -384,7 +438,9 @@ impl<'a> Emitter<'a> {
         let [i, j] = self.loop_vars.clone();
         let zero = self.zero();
         match node.op.clone() {
-            _ if shape.is_empty() && node.op.is_elementwise() || matches!(node.op, Op::Index(..)) => {
+            _ if shape.is_empty() && node.op.is_elementwise()
+                || matches!(node.op, Op::Index(..)) =>
+            {
                 let v = self.elem_unmaterialized(id, &[]);
                 quote!(let #name = #v;)
             }
@@ -395,7 +451,7 @@ impl<'a> Emitter<'a> {
             }
             Op::Unary(..) | Op::Binary(..) | Op::Select { .. } | Op::Outer(..) => {
                 self.materialized[id] = false;
-                let v = self.from_fn(id);
+                let v = self.array_from_fn(id);
                 self.materialized[id] = true;
                 quote!(let #name: #ty = #v;)
             }
@@ -467,7 +523,10 @@ impl<'a> Emitter<'a> {
             Op::Softmax(v) | Op::LogSoftmax(v) => {
                 let n = len(&shape, 0);
                 let x = self.value(v);
-                let base = self.names[id].as_ref().map(ToString::to_string).unwrap_or_default();
+                let base = self.names[id]
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 let max = format_ident!("{}_max", base);
                 let exp = format_ident!("{}_exp", base);
                 let log_total = format_ident!("{}_log_total", base);
@@ -521,12 +580,20 @@ impl<'a> Emitter<'a> {
         v
     }
 
-    fn pack(&mut self, id: NodeId, shape: &[usize], entries: &[(Vec<usize>, NodeId)]) -> TokenStream {
+    fn pack(
+        &mut self,
+        id: NodeId,
+        shape: &[usize],
+        entries: &[(Vec<usize>, NodeId)],
+    ) -> TokenStream {
         let name = self.name(id);
         let ty = self.ty(shape);
         let outer = shape.first().copied().unwrap_or(0);
-        let complete_rows =
-            entries.len() == outer && entries.iter().enumerate().all(|(k, (p, _))| p.as_slice() == [k]);
+        let complete_rows = entries.len() == outer
+            && entries
+                .iter()
+                .enumerate()
+                .all(|(k, (p, _))| p.as_slice() == [k]);
         if complete_rows {
             let values: Vec<TokenStream> = entries.iter().map(|(_, n)| self.value(*n)).collect();
             return quote!(let #name: #ty = [#(#values),*];);
@@ -539,7 +606,8 @@ impl<'a> Emitter<'a> {
             let rows: Vec<TokenStream> = sorted
                 .chunks(cols)
                 .map(|row| {
-                    let values: Vec<TokenStream> = row.iter().map(|(_, n)| self.value(*n)).collect();
+                    let values: Vec<TokenStream> =
+                        row.iter().map(|(_, n)| self.value(*n)).collect();
                     quote!([#(#values),*])
                 })
                 .collect();
@@ -563,7 +631,9 @@ impl<'a> Emitter<'a> {
 
     /// The statement binding the partials of `call` for upstream `dy`.
     fn call_grad_statement(&mut self, call: NodeId, dy: NodeId) -> TokenStream {
-        let Op::Call { func, args } = self.g.nodes[call].op.clone() else { return TokenStream::new() };
+        let Op::Call { func, args } = self.g.nodes[call].op.clone() else {
+            return TokenStream::new();
+        };
         let func = format_ident!("{}", func);
         let group = self.call_grads[&(call, dy)].clone();
         let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();

@@ -21,7 +21,10 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
             Op::Arg(k) => {
                 let a = args.get(*k).ok_or(format!("no value for argument {k}"))?;
                 if a.len() != len {
-                    return Err(format!("argument {k} has {} values, its shape needs {len}", a.len()));
+                    return Err(format!(
+                        "argument {k} has {} values, its shape needs {len}",
+                        a.len()
+                    ));
                 }
                 a.clone()
             }
@@ -29,8 +32,20 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
             Op::Fill(a) => vec![at(*a, 0); len],
             Op::Unary(u, a) => (0..len).map(|i| u.eval(at(*a, i))).collect(),
             Op::Binary(b, x, y) => (0..len).map(|i| b.eval(at(*x, i), at(*y, i))).collect(),
-            Op::Select { cmp, a, b, then, other } => (0..len)
-                .map(|i| if cmp.eval(at(*a, i), at(*b, i)) { at(*then, i) } else { at(*other, i) })
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            } => (0..len)
+                .map(|i| {
+                    if cmp.eval(at(*a, i), at(*b, i)) {
+                        at(*then, i)
+                    } else {
+                        at(*other, i)
+                    }
+                })
                 .collect(),
             Op::Index(a, path) => {
                 let shape = g.shape(*a);
@@ -40,7 +55,10 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                     stride /= shape[d];
                     offset += i * stride;
                 }
-                v(*a).get(offset..offset + len).ok_or("index out of bounds")?.to_vec()
+                v(*a)
+                    .get(offset..offset + len)
+                    .ok_or("index out of bounds")?
+                    .to_vec()
             }
             Op::Pack(entries) => {
                 let mut out = vec![0.0; len];
@@ -61,11 +79,15 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
             Op::Sum(a) => vec![v(*a).iter().sum()],
             Op::MatVec(m, x) => {
                 let n = v(*x).len();
-                (0..len).map(|i| (0..n).map(|j| v(*m)[i * n + j] * v(*x)[j]).sum()).collect()
+                (0..len)
+                    .map(|i| (0..n).map(|j| v(*m)[i * n + j] * v(*x)[j]).sum())
+                    .collect()
             }
             Op::MatTVec(m, u) => {
                 let rows = v(*u).len();
-                (0..len).map(|j| (0..rows).map(|i| v(*m)[i * len + j] * v(*u)[i]).sum()).collect()
+                (0..len)
+                    .map(|j| (0..rows).map(|i| v(*m)[i * len + j] * v(*u)[i]).sum())
+                    .collect()
             }
             Op::Outer(a, b) => {
                 let n = v(*b).len();
@@ -85,10 +107,14 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                 x.iter().map(|xi| xi - max - log_total).collect()
             }
             Op::Call { func, .. } => {
-                return Err(format!("node {id}: a call of `{func}` cannot be evaluated without compiling it"));
+                return Err(format!(
+                    "node {id}: a call of `{func}` cannot be evaluated without compiling it"
+                ));
             }
             Op::CallGrad { .. } => {
-                return Err(format!("node {id}: the gradient of a call cannot be evaluated without compiling it"));
+                return Err(format!(
+                    "node {id}: the gradient of a call cannot be evaluated without compiling it"
+                ));
             }
         };
         values.push(value);
@@ -121,11 +147,26 @@ mod tests {
     fn array_ops_compute_what_they_say() {
         let m = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let x = vec![1.0, 0.0, -1.0];
-        assert_eq!(value("m:2x3 x:3", "(matvec m x)", &[m.clone(), x.clone()]), vec![-2.0, -2.0]);
-        assert_eq!(value("m:2x3 u:2", "(matvec_t m u)", &[m.clone(), vec![1.0, 1.0]]), vec![5.0, 7.0, 9.0]);
-        assert_eq!(value("a:2 x:3", "(outer a x)", &[vec![1.0, 2.0], x.clone()]), vec![1.0, 0.0, -1.0, 2.0, 0.0, -2.0]);
-        assert_eq!(value("x:3", "(sum (* x 2))", &[x.clone()]), vec![0.0]);
-        assert_eq!(value("m:2x3", "(index m 1 2)", &[m.clone()]), vec![6.0]);
+        assert_eq!(
+            value("m:2x3 x:3", "(matvec m x)", &[m.clone(), x.clone()]),
+            vec![-2.0, -2.0]
+        );
+        assert_eq!(
+            value("m:2x3 u:2", "(matvec_t m u)", &[m.clone(), vec![1.0, 1.0]]),
+            vec![5.0, 7.0, 9.0]
+        );
+        assert_eq!(
+            value("a:2 x:3", "(outer a x)", &[vec![1.0, 2.0], x.clone()]),
+            vec![1.0, 0.0, -1.0, 2.0, 0.0, -2.0]
+        );
+        assert_eq!(
+            value("x:3", "(sum (* x 2))", std::slice::from_ref(&x)),
+            vec![0.0]
+        );
+        assert_eq!(
+            value("m:2x3", "(index m 1 2)", std::slice::from_ref(&m)),
+            vec![6.0]
+        );
         assert_eq!(value("m:2x3", "(index m 1)", &[m]), vec![4.0, 5.0, 6.0]);
         let s = value("x:3", "(softmax x)", &[vec![1000.0, 0.0, -1000.0]]);
         assert_eq!(s, vec![1.0, 0.0, 0.0]);
@@ -135,7 +176,10 @@ mod tests {
 
     #[test]
     fn pack_places_entries_and_zeros_the_rest() {
-        assert_eq!(value("b", "(pack [3] (0 b) (2 (neg b)))", &[vec![2.0]]), vec![2.0, 0.0, -2.0]);
+        assert_eq!(
+            value("b", "(pack [3] (0 b) (2 (neg b)))", &[vec![2.0]]),
+            vec![2.0, 0.0, -2.0]
+        );
     }
 
     #[test]

@@ -35,24 +35,19 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// The function with its signature and an unreachable body, when the
-/// signature at least parses.
+/// The items with their signatures and unreachable bodies, when at least
+/// the signature is sound: uses of `f`, `f::gradient` or `f::Model` then
+/// compile, and the only errors shown are the macro's own.
 fn stub(item: TokenStream) -> TokenStream {
-    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else { return TokenStream::new() };
-    for input in &mut f.sig.inputs {
-        if let syn::FnArg::Typed(pat) = input {
-            pat.attrs.retain(|a| !a.path().is_ident("param"));
-        }
-    }
-    f.block = Box::new(syn::parse_quote!({ ::core::unimplemented!("#[neuron] reported an error") }));
-    let name = &f.sig.ident;
-    let vis = &f.vis;
-    quote! {
-        #[allow(unused_variables)]
-        #f
-        #[allow(unused)]
-        #vis mod #name {}
-    }
+    let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else {
+        return TokenStream::new();
+    };
+    // Parse the signature alone: the body is what had the error.
+    *f.block = syn::parse_quote!({ 0 });
+    let Ok(function) = parse::function(quote!(#f)) else {
+        return TokenStream::new();
+    };
+    items(&function, &Options::default(), None)
 }
 
 /// Runs the whole pipeline on the attribute's arguments and the item.
@@ -62,7 +57,7 @@ pub fn neuron(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     check::check(&f)?;
     let (g, output) = lower::lower(&f)?;
     let derived = derive(&f, &g, output)?;
-    Ok(items(&f, &options, &derived))
+    Ok(items(&f, &options, Some(&derived)))
 }
 
 /// The three emitted bodies.
@@ -74,7 +69,12 @@ struct Derived {
 
 fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     let arg_names: Vec<Ident> = f.args.iter().map(|a| a.name.clone()).collect();
-    let internal = |message: String| syn::Error::new(f.name.span(), format!("internal error in #[neuron]: {message}"));
+    let internal = |message: String| {
+        syn::Error::new(
+            f.name.span(),
+            format!("internal error in #[neuron]: {message}"),
+        )
+    };
 
     let (fg, roots) = simplify::simplify(g, &[output]);
     let forward = emit::body(&fg, &roots, &arg_names, &f.real);
@@ -103,7 +103,11 @@ fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     } else {
         None
     };
-    Ok(Derived { forward, gradient, backward })
+    Ok(Derived {
+        forward,
+        gradient,
+        backward,
+    })
 }
 
 /// Everything the signature determines, as tokens.
@@ -137,24 +141,48 @@ fn signature(f: &Function) -> Sig {
 fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream {
     let stmts = &body.stmts;
     let import = if body.uses_real_trait && !matches!(real, RealType::Generic(_)) {
-        quote!(use ::neuron_core::Real as _;)
+        quote!(
+            use ::neuron_core::Real as _;
+        )
     } else {
         quote!()
     };
     quote!({ #import #stmts #root })
 }
 
-fn items(f: &Function, options: &Options, d: &Derived) -> TokenStream {
+/// The generated items; with `d` absent, stubs whose bodies are
+/// unreachable, emitted next to an error.
+fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
     let s = signature(f);
-    let Sig { real, generics, ty_args, args, tys, ret } = &s;
+    let Sig {
+        real,
+        generics,
+        ty_args,
+        args,
+        tys,
+        ret,
+    } = &s;
     let name = &f.name;
     let vis = &f.vis;
     let attrs = &f.attrs;
     let user_generics = &f.generics;
 
+    // A stub's bodies never run: the compile error stops the build.
+    let unreachable =
+        quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") });
+
     // The forward function, as written but with its body generated.
-    let forward_body = function_body(&d.forward, d.forward.roots[0].clone(), &f.real);
+    let forward_body = match d {
+        Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), &f.real),
+        None => unreachable.clone(),
+    };
+    let stub_allow = if d.is_none() {
+        quote!(#[allow(unused_variables)])
+    } else {
+        quote!()
+    };
     let forward = quote! {
+        #stub_allow
         #vis fn #name #user_generics (#(#args: #tys),*) -> #ret #forward_body
     };
 
@@ -163,30 +191,36 @@ fn items(f: &Function, options: &Options, d: &Derived) -> TokenStream {
         .iter()
         .zip(tys)
         .map(|(a, t)| {
-            let doc = format!("∂{name}/∂{a}: the derivative of the output with respect to `{a}`, shaped like it.");
+            let doc = format!(
+                "∂{name}/∂{a}: the derivative of the output with respect to `{a}`, shaped like it."
+            );
             quote!(#[doc = #doc] pub #a: #t)
         })
         .collect();
-    let grad_value = |body: &Body| {
+    // `(y, Grad { .. })` at the end of a body whose roots are the output
+    // and then each argument's adjoint.
+    let value_and_grad = |body: &Body| {
+        let y = &body.roots[0];
         let parts = &body.roots[1..];
-        quote!(Grad { #(#args: #parts),* })
+        function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f.real)
     };
 
-    let gradient = d.gradient.as_ref().map(|body| {
-        let y = &body.roots[0];
-        let grad = grad_value(body);
-        let fn_body = function_body(body, quote!((#y, #grad)), &f.real);
+    let gradient_body = match d {
+        Some(d) => d.gradient.as_ref().map(value_and_grad),
+        None if f.ret_shape.is_empty() => Some(unreachable.clone()),
+        None => None,
+    };
+    let gradient = gradient_body.map(|fn_body| {
         quote! {
             pub fn gradient #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args) #fn_body
         }
     });
-    let backward = {
-        let y = &d.backward.roots[0];
-        let grad = grad_value(&d.backward);
-        let fn_body = function_body(&d.backward, quote!((#y, #grad)), &f.real);
-        quote! {
-            pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #fn_body
-        }
+    let backward_body = match d {
+        Some(d) => value_and_grad(&d.backward),
+        None => unreachable,
+    };
+    let backward = quote! {
+        pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_body
     };
 
     let source = source_text(&forward, gradient.as_ref(), &backward);
@@ -279,7 +313,12 @@ fn items(f: &Function, options: &Options, d: &Derived) -> TokenStream {
 
 /// `Params` and its `Parameters` impl.
 fn params(f: &Function, s: &Sig) -> TokenStream {
-    let Sig { real, generics, ty_args, .. } = s;
+    let Sig {
+        real,
+        generics,
+        ty_args,
+        ..
+    } = s;
     let params: Vec<_> = f.args.iter().filter(|a| a.param).collect();
     let names: Vec<&Ident> = params.iter().map(|a| &a.name).collect();
     let tys: Vec<&syn::Type> = params.iter().map(|a| &a.ty).collect();
@@ -291,16 +330,25 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
             quote!(&[#(#dims),*])
         })
         .collect();
-    let lens: Vec<Literal> =
-        params.iter().map(|a| Literal::usize_unsuffixed(a.shape.iter().product::<usize>())).collect();
+    let lens: Vec<Literal> = params
+        .iter()
+        .map(|a| Literal::usize_unsuffixed(a.shape.iter().product::<usize>()))
+        .collect();
     let marker = if params.is_empty() && matches!(f.real, RealType::Generic(_)) {
         quote!(#[doc(hidden)] pub _real: ::core::marker::PhantomData<#real>,)
     } else {
         quote!()
     };
-    let marker_init = if marker.is_empty() { quote!() } else { quote!(_real: ::core::marker::PhantomData,) };
+    let marker_init = if marker.is_empty() {
+        quote!()
+    } else {
+        quote!(_real: ::core::marker::PhantomData,)
+    };
     let flat = quote!(::neuron_core::model::Flat::<#real>);
-    let docs: Vec<String> = strings.iter().map(|n| format!("The trainable parameter `{n}`.")).collect();
+    let docs: Vec<String> = strings
+        .iter()
+        .map(|n| format!("The trainable parameter `{n}`."))
+        .collect();
     quote! {
         /// The trainable (`#[param]`) arguments.
         #[derive(Clone, Copy, Debug, PartialEq)]
@@ -360,7 +408,14 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
 
 /// `Model` and its `Model` and `Differentiable` impls.
 fn model(f: &Function, s: &Sig) -> TokenStream {
-    let Sig { real, generics, ty_args, args, tys, ret } = s;
+    let Sig {
+        real,
+        generics,
+        ty_args,
+        args,
+        tys,
+        ret,
+    } = s;
     let name = &f.name;
     let inputs: Vec<_> = f.args.iter().filter(|a| !a.param).collect();
     let input_ty = match inputs.as_slice() {
@@ -407,7 +462,12 @@ fn model(f: &Function, s: &Sig) -> TokenStream {
             quote!(&[#(#dims),*])
         })
         .collect();
-    let total = Literal::usize_unsuffixed(f.args.iter().map(|a| a.shape.iter().product::<usize>()).sum());
+    let total = Literal::usize_unsuffixed(
+        f.args
+            .iter()
+            .map(|a| a.shape.iter().product::<usize>())
+            .sum(),
+    );
     let out_len = Literal::usize_unsuffixed(f.ret_shape.iter().product());
     let flat = quote!(::neuron_core::model);
     quote! {
@@ -492,7 +552,11 @@ fn model(f: &Function, s: &Sig) -> TokenStream {
 }
 
 /// The pretty-printed generated functions.
-fn source_text(forward: &TokenStream, gradient: Option<&TokenStream>, backward: &TokenStream) -> String {
+fn source_text(
+    forward: &TokenStream,
+    gradient: Option<&TokenStream>,
+    backward: &TokenStream,
+) -> String {
     let file = quote!(#forward #gradient #backward);
     match syn::parse2::<syn::File>(file.clone()) {
         Ok(file) => prettyplease::unparse(&file),
@@ -544,7 +608,10 @@ mod tests {
         .unwrap();
         let file: syn::File = syn::parse2(out).unwrap();
         let text = prettyplease::unparse(&file);
-        assert!(text.contains("pub fn unit(x: [f64; 3], w: [f64; 3], b: f64) -> f64"), "{text}");
+        assert!(
+            text.contains("pub fn unit(x: [f64; 3], w: [f64; 3], b: f64) -> f64"),
+            "{text}"
+        );
         assert!(text.contains("pub mod unit"));
         assert!(text.contains("pub fn gradient("));
         assert!(text.contains("pub fn backward("));

@@ -25,7 +25,11 @@ pub struct Real(u64);
 impl Real {
     pub fn new(x: f64) -> Real {
         // -0.0 and 0.0 are the same constant.
-        Real(if x == 0.0 { 0.0f64.to_bits() } else { x.to_bits() })
+        Real(if x == 0.0 {
+            0.0f64.to_bits()
+        } else {
+            x.to_bits()
+        })
     }
     pub fn get(self) -> f64 {
         f64::from_bits(self.0)
@@ -46,7 +50,13 @@ pub enum Op {
     Unary(Unary, NodeId),
     Binary(Binary, NodeId, NodeId),
     /// Element-wise `if a <cmp> b { then } else { other }`: the kink rules.
-    Select { cmp: Cmp, a: NodeId, b: NodeId, then: NodeId, other: NodeId },
+    Select {
+        cmp: Cmp,
+        a: NodeId,
+        b: NodeId,
+        then: NodeId,
+        other: NodeId,
+    },
     /// An element or a row, at literal indices.
     Index(NodeId, Vec<usize>),
     /// An array with the given entries (scalars or rows, at index paths) and
@@ -63,10 +73,17 @@ pub enum Op {
     Softmax(NodeId),
     LogSoftmax(NodeId),
     /// A call of another `#[neuron]` function of the caller's crate.
-    Call { func: String, args: Vec<NodeId> },
+    Call {
+        func: String,
+        args: Vec<NodeId>,
+    },
     /// The adjoint of argument `arg` of a `Call` node, given the upstream
     /// derivative `dy` of the call's result.
-    CallGrad { call: NodeId, dy: NodeId, arg: usize },
+    CallGrad {
+        call: NodeId,
+        dy: NodeId,
+        arg: usize,
+    },
 }
 
 impl Op {
@@ -74,7 +91,12 @@ impl Op {
     pub fn operands(&self) -> Vec<NodeId> {
         match self {
             Op::Arg(_) | Op::Const(_) => vec![],
-            Op::Fill(a) | Op::Unary(_, a) | Op::Index(a, _) | Op::Sum(a) | Op::Softmax(a) | Op::LogSoftmax(a) => {
+            Op::Fill(a)
+            | Op::Unary(_, a)
+            | Op::Index(a, _)
+            | Op::Sum(a)
+            | Op::Softmax(a)
+            | Op::LogSoftmax(a) => {
                 vec![*a]
             }
             Op::Binary(_, a, b)
@@ -82,7 +104,9 @@ impl Op {
             | Op::MatVec(a, b)
             | Op::MatTVec(a, b)
             | Op::Outer(a, b) => vec![*a, *b],
-            Op::Select { a, b, then, other, .. } => vec![*a, *b, *then, *other],
+            Op::Select {
+                a, b, then, other, ..
+            } => vec![*a, *b, *then, *other],
             Op::Pack(entries) => entries.iter().map(|(_, n)| *n).collect(),
             Op::Call { args, .. } => args.clone(),
             Op::CallGrad { call, dy, .. } => vec![*call, *dy],
@@ -96,11 +120,23 @@ impl Op {
             Op::Fill(a) => Op::Fill(f(*a)),
             Op::Unary(u, a) => Op::Unary(*u, f(*a)),
             Op::Binary(o, a, b) => Op::Binary(*o, f(*a), f(*b)),
-            Op::Select { cmp, a, b, then, other } => {
-                Op::Select { cmp: *cmp, a: f(*a), b: f(*b), then: f(*then), other: f(*other) }
-            }
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            } => Op::Select {
+                cmp: *cmp,
+                a: f(*a),
+                b: f(*b),
+                then: f(*then),
+                other: f(*other),
+            },
             Op::Index(a, path) => Op::Index(f(*a), path.clone()),
-            Op::Pack(entries) => Op::Pack(entries.iter().map(|(p, n)| (p.clone(), f(*n))).collect()),
+            Op::Pack(entries) => {
+                Op::Pack(entries.iter().map(|(p, n)| (p.clone(), f(*n))).collect())
+            }
             Op::Dot(a, b) => Op::Dot(f(*a), f(*b)),
             Op::Sum(a) => Op::Sum(f(*a)),
             Op::MatVec(a, b) => Op::MatVec(f(*a), f(*b)),
@@ -108,8 +144,15 @@ impl Op {
             Op::Outer(a, b) => Op::Outer(f(*a), f(*b)),
             Op::Softmax(a) => Op::Softmax(f(*a)),
             Op::LogSoftmax(a) => Op::LogSoftmax(f(*a)),
-            Op::Call { func, args } => Op::Call { func: func.clone(), args: args.iter().map(|a| f(*a)).collect() },
-            Op::CallGrad { call, dy, arg } => Op::CallGrad { call: f(*call), dy: f(*dy), arg: *arg },
+            Op::Call { func, args } => Op::Call {
+                func: func.clone(),
+                args: args.iter().map(|a| f(*a)).collect(),
+            },
+            Op::CallGrad { call, dy, arg } => Op::CallGrad {
+                call: f(*call),
+                dy: f(*dy),
+                arg: *arg,
+            },
         }
     }
 
@@ -118,7 +161,13 @@ impl Op {
     pub fn is_elementwise(&self) -> bool {
         matches!(
             self,
-            Op::Arg(_) | Op::Const(_) | Op::Fill(_) | Op::Unary(..) | Op::Binary(..) | Op::Select { .. } | Op::Outer(..)
+            Op::Arg(_)
+                | Op::Const(_)
+                | Op::Fill(_)
+                | Op::Unary(..)
+                | Op::Binary(..)
+                | Op::Select { .. }
+                | Op::Outer(..)
         )
     }
 }
@@ -142,7 +191,11 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(args: Vec<(String, Shape)>) -> Graph {
-        Graph { nodes: Vec::new(), args, memo: HashMap::new() }
+        Graph {
+            nodes: Vec::new(),
+            args,
+            memo: HashMap::new(),
+        }
     }
 
     /// Adds a node, or returns the identical one that already exists.
@@ -152,7 +205,11 @@ impl Graph {
             return id;
         }
         let id = self.nodes.len();
-        self.nodes.push(Node { op: key.0.clone(), shape: key.1.clone(), name: None });
+        self.nodes.push(Node {
+            op: key.0.clone(),
+            shape: key.1.clone(),
+            name: None,
+        });
         self.memo.insert(key, id);
         id
     }
@@ -195,14 +252,22 @@ impl Graph {
     /// Zero of the given shape.
     pub fn zeros(&mut self, shape: Shape) -> NodeId {
         let zero = self.konst(0.0);
-        if shape.is_empty() { zero } else { self.add(Op::Fill(zero), shape) }
+        if shape.is_empty() {
+            zero
+        } else {
+            self.add(Op::Fill(zero), shape)
+        }
     }
 
     /// The shape of an element-wise result: equal shapes, or a scalar
     /// broadcast over the other operand.
     pub fn broadcast(&self, a: NodeId, b: NodeId) -> Shape {
         let (sa, sb) = (self.shape(a), self.shape(b));
-        if sa.is_empty() { sb.clone() } else { sa.clone() }
+        if sa.is_empty() {
+            sb.clone()
+        } else {
+            sa.clone()
+        }
     }
 
     pub fn unary(&mut self, op: Unary, a: NodeId) -> NodeId {
@@ -231,13 +296,29 @@ impl Graph {
         self.unary(Unary::Neg, a)
     }
 
-    pub fn select(&mut self, cmp: Cmp, a: NodeId, b: NodeId, then: NodeId, other: NodeId) -> NodeId {
+    pub fn select(
+        &mut self,
+        cmp: Cmp,
+        a: NodeId,
+        b: NodeId,
+        then: NodeId,
+        other: NodeId,
+    ) -> NodeId {
         let shape = [a, b, then, other]
             .iter()
             .map(|&n| self.shape(n).clone())
             .find(|s| !s.is_empty())
             .unwrap_or_default();
-        self.add(Op::Select { cmp, a, b, then, other }, shape)
+        self.add(
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            },
+            shape,
+        )
     }
 
     /// Element or row of `a` at `path`, folding `a[i][j]` into one node.
@@ -250,7 +331,11 @@ impl Graph {
             full.extend(path);
             return self.index(base, full);
         }
-        let shape = self.shape(a).get(path.len()..).map(<[usize]>::to_vec).unwrap_or_default();
+        let shape = self
+            .shape(a)
+            .get(path.len()..)
+            .map(<[usize]>::to_vec)
+            .unwrap_or_default();
         self.add(Op::Index(a, path), shape)
     }
 
@@ -296,9 +381,17 @@ impl Graph {
             }
             Op::Unary(u, a) => list(u.name(), &[*a], out),
             Op::Binary(b, x, y) => list(b.name(), &[*x, *y], out),
-            Op::Select { cmp, a, b, then, other } => {
-                list(&format!("select {}", cmp.symbol()), &[*a, *b, *then, *other], out)
-            }
+            Op::Select {
+                cmp,
+                a,
+                b,
+                then,
+                other,
+            } => list(
+                &format!("select {}", cmp.symbol()),
+                &[*a, *b, *then, *other],
+                out,
+            ),
             Op::Index(a, path) => {
                 out.push_str("(index ");
                 self.print_into(*a, out);
@@ -326,7 +419,11 @@ impl Graph {
             Op::Outer(a, b) => list("outer", &[*a, *b], out),
             Op::Softmax(a) => list("softmax", &[*a], out),
             Op::LogSoftmax(a) => list("log_softmax", &[*a], out),
-            Op::Call { func, args } => list(&format!("call {func} {}", format_shape(&node.shape)), args, out),
+            Op::Call { func, args } => list(
+                &format!("call {func} {}", format_shape(&node.shape)),
+                args,
+                out,
+            ),
             Op::CallGrad { call, dy, arg } => list(&format!("call_grad {arg}"), &[*call, *dy], out),
         }
     }
@@ -354,7 +451,11 @@ impl Graph {
                 let k = self.args.len();
                 return Ok(self.add(Op::Arg(k), Vec::new()));
             }
-            let k = self.args.iter().position(|(n, _)| *n == token).ok_or(format!("unknown name `{token}`"))?;
+            let k = self
+                .args
+                .iter()
+                .position(|(n, _)| *n == token)
+                .ok_or(format!("unknown name `{token}`"))?;
             return Ok(self.arg(k));
         }
         let head = tokens.get(*pos).ok_or("unexpected end of input")?.clone();
@@ -362,7 +463,8 @@ impl Graph {
         let number = |tokens: &[String], pos: &mut usize| -> Result<i64, String> {
             let t = tokens.get(*pos).ok_or("expected a number")?;
             *pos += 1;
-            t.parse::<i64>().map_err(|_| format!("expected an integer, found `{t}`"))
+            t.parse::<i64>()
+                .map_err(|_| format!("expected an integer, found `{t}`"))
         };
         let shape = |tokens: &[String], pos: &mut usize| -> Result<Shape, String> {
             let t = tokens.get(*pos).ok_or("expected a shape")?;
@@ -435,15 +537,11 @@ impl Graph {
 
     /// Builds the op named `head` (its text-form name) on `operands`.
     fn build(&mut self, head: &str, operands: &[NodeId]) -> Result<NodeId, String> {
-        if let Some(u) = Unary::from_name(head) {
-            if let [a] = operands {
-                return Ok(self.unary(u, *a));
-            }
+        if let (Some(u), [a]) = (Unary::from_name(head), operands) {
+            return Ok(self.unary(u, *a));
         }
-        if let Some(b) = Binary::from_name(head) {
-            if let [x, y] = operands {
-                return Ok(self.binary(b, *x, *y));
-            }
+        if let (Some(b), [x, y]) = (Binary::from_name(head), operands) {
+            return Ok(self.binary(b, *x, *y));
         }
         let shape_of = |g: &Graph, n: NodeId| g.shape(n).clone();
         match (head, operands) {
@@ -472,7 +570,10 @@ impl Graph {
                 let s = shape_of(self, *a);
                 Ok(self.add(Op::LogSoftmax(*a), s))
             }
-            _ => Err(format!("unknown op `{head}` with {} operands", operands.len())),
+            _ => Err(format!(
+                "unknown op `{head}` with {} operands",
+                operands.len()
+            )),
         }
     }
 }
@@ -490,7 +591,11 @@ fn expect(tokens: &[String], pos: &mut usize, want: &str) -> Result<(), String> 
 
 #[cfg(test)]
 fn tokenize(text: &str) -> Vec<String> {
-    text.replace('(', " ( ").replace(')', " ) ").split_whitespace().map(str::to_string).collect()
+    text.replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -502,17 +607,27 @@ pub fn format_shape(shape: &Shape) -> String {
 
 #[cfg(test)]
 fn parse_shape(text: &str) -> Result<Shape, String> {
-    let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).ok_or(format!("expected a shape, found `{text}`"))?;
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .ok_or(format!("expected a shape, found `{text}`"))?;
     if inner.is_empty() {
         return Ok(Vec::new());
     }
-    inner.split('x').map(|d| d.parse::<usize>().map_err(|e| e.to_string())).collect()
+    inner
+        .split('x')
+        .map(|d| d.parse::<usize>().map_err(|e| e.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
 /// A constant as the text form writes it: `2`, `0.5`, `-1`.
 pub fn format_real(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 /// A name for an unnamed node, from what it computes.
@@ -532,7 +647,10 @@ pub fn default_name(g: &Graph, id: NodeId) -> String {
         Op::Binary(b, ..) => b.name().into(),
         Op::Select { .. } => "mask".into(),
         Op::Index(a, path) => {
-            let mut name = g.nodes[*a].name.clone().unwrap_or_else(|| default_name(g, *a));
+            let mut name = g.nodes[*a]
+                .name
+                .clone()
+                .unwrap_or_else(|| default_name(g, *a));
             for i in path {
                 name.push_str(&format!("_{i}"));
             }
@@ -557,7 +675,10 @@ pub fn graph(args: &str) -> Graph {
     let args = args
         .split_whitespace()
         .map(|a| match a.split_once(':') {
-            Some((name, dims)) => (name.to_string(), dims.split('x').map(|d| d.parse().unwrap()).collect()),
+            Some((name, dims)) => (
+                name.to_string(),
+                dims.split('x').map(|d| d.parse().unwrap()).collect(),
+            ),
             None => (a.to_string(), Vec::new()),
         })
         .collect();

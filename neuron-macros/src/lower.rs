@@ -12,17 +12,35 @@ use std::collections::HashMap;
 
 /// The forward graph of `f` and the node of its result.
 pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
-    let args = f.args.iter().map(|a| (a.name.to_string(), a.shape.clone())).collect();
-    let mut lowering = Lowering { g: Graph::new(args), scope: HashMap::new() };
+    let args = f
+        .args
+        .iter()
+        .map(|a| (a.name.to_string(), a.shape.clone()))
+        .collect();
+    let mut lowering = Lowering {
+        g: Graph::new(args),
+        scope: HashMap::new(),
+    };
     for k in 0..f.args.len() {
         let id = lowering.g.arg(k);
         lowering.scope.insert(f.args[k].name.to_string(), id);
     }
     for binding in &f.lets {
         let id = match (&binding.value, &binding.shape) {
-            (Expr::Call { name, args, .. }, Some((shape, _))) if builtin(&name.to_string()).is_none() => {
-                let args = args.iter().map(|a| lowering.expr(a)).collect::<syn::Result<Vec<_>>>()?;
-                lowering.g.add(Op::Call { func: name.to_string(), args }, shape.clone())
+            (Expr::Call { name, args, .. }, Some((shape, _)))
+                if builtin(&name.to_string()).is_none() =>
+            {
+                let args = args
+                    .iter()
+                    .map(|a| lowering.expr(a))
+                    .collect::<syn::Result<Vec<_>>>()?;
+                lowering.g.add(
+                    Op::Call {
+                        func: name.to_string(),
+                        args,
+                    },
+                    shape.clone(),
+                )
             }
             (value, _) => lowering.expr(value)?,
         };
@@ -80,16 +98,23 @@ impl Lowering {
             }
             Expr::Call { name, args, sp, .. } => {
                 let text = name.to_string();
-                let kind = builtin(&text).ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
+                let kind =
+                    builtin(&text).ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
                 if kind == Builtin::Powi {
                     let base = self.expr(&args[0])?;
                     let Expr::Lit { int: Some(n), .. } = args[1] else {
-                        return Err(args[1].sp().error("the exponent of `powi` must be an integer literal"));
+                        return Err(args[1]
+                            .sp()
+                            .error("the exponent of `powi` must be an integer literal"));
                     };
-                    let n = i32::try_from(n).map_err(|_| args[1].sp().error("this exponent is too large"))?;
+                    let n = i32::try_from(n)
+                        .map_err(|_| args[1].sp().error("this exponent is too large"))?;
                     return Ok(self.g.unary(Unary::Powi(n), base));
                 }
-                let ids = args.iter().map(|a| self.expr(a)).collect::<syn::Result<Vec<_>>>()?;
+                let ids = args
+                    .iter()
+                    .map(|a| self.expr(a))
+                    .collect::<syn::Result<Vec<_>>>()?;
                 match (kind, ids.as_slice()) {
                     (Builtin::Unary, [a]) => {
                         let u = UNARY.iter().find(|(n, _)| *n == text).map(|(_, u)| *u);
@@ -102,7 +127,8 @@ impl Lowering {
                     }
                     (Builtin::Binary, [a, b]) => {
                         let op = BINARY.iter().find(|(n, _)| *n == text).map(|(_, b)| *b);
-                        self.g.binary(op.ok_or_else(|| sp.error("unknown function"))?, *a, *b)
+                        self.g
+                            .binary(op.ok_or_else(|| sp.error("unknown function"))?, *a, *b)
                     }
                     (Builtin::Dot, [a, b]) => self.g.add(Op::Dot(*a, *b), Vec::new()),
                     (Builtin::Sum, [a]) => self.g.add(Op::Sum(*a), Vec::new()),
@@ -112,10 +138,16 @@ impl Lowering {
                     }
                     (Builtin::Normalize, [v]) => {
                         let shape = self.g.shape(*v).clone();
-                        let op = if text == "softmax" { Op::Softmax(*v) } else { Op::LogSoftmax(*v) };
+                        let op = if text == "softmax" {
+                            Op::Softmax(*v)
+                        } else {
+                            Op::LogSoftmax(*v)
+                        };
                         self.g.add(op, shape)
                     }
-                    _ => return Err(sp.error(format!("`{text}` has the wrong number of arguments"))),
+                    _ => {
+                        return Err(sp.error(format!("`{text}` has the wrong number of arguments")));
+                    }
                 }
             }
         })

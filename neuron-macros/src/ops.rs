@@ -90,7 +90,10 @@ impl Unary {
         match self {
             Unary::Neg => "neg",
             Unary::Powi(_) => "powi",
-            other => UNARY.iter().find(|(_, u)| *u == other).map_or("?", |(n, _)| n),
+            other => UNARY
+                .iter()
+                .find(|(_, u)| *u == other)
+                .map_or("?", |(n, _)| n),
         }
     }
 
@@ -202,7 +205,10 @@ impl Binary {
             Binary::Sub => "-",
             Binary::Mul => "*",
             Binary::Div => "/",
-            other => BINARY.iter().find(|(_, b)| *b == other).map_or("?", |(n, _)| n),
+            other => BINARY
+                .iter()
+                .find(|(_, b)| *b == other)
+                .map_or("?", |(n, _)| n),
         }
     }
 
@@ -238,7 +244,14 @@ impl Binary {
 
     /// The element-wise adjoint contributions to `a` and `b` of
     /// `y = op(a, b)` with upstream `d`, before any broadcast is summed.
-    pub fn adjoint(self, g: &mut Graph, a: NodeId, b: NodeId, y: NodeId, d: NodeId) -> (NodeId, NodeId) {
+    pub fn adjoint(
+        self,
+        g: &mut Graph,
+        a: NodeId,
+        b: NodeId,
+        y: NodeId,
+        d: NodeId,
+    ) -> (NodeId, NodeId) {
         match self {
             // No derivative of a plain sum: the adjoint passes through.
             Binary::Add => (d, d),
@@ -254,12 +267,18 @@ impl Binary {
             // The gradient goes to `a` only where a > b.
             Binary::Max => {
                 let zero = g.konst(0.0);
-                (g.select(Cmp::Gt, a, b, d, zero), g.select(Cmp::Gt, a, b, zero, d))
+                (
+                    g.select(Cmp::Gt, a, b, d, zero),
+                    g.select(Cmp::Gt, a, b, zero, d),
+                )
             }
             // The gradient goes to `a` only where a < b.
             Binary::Min => {
                 let zero = g.konst(0.0);
-                (g.select(Cmp::Lt, a, b, d, zero), g.select(Cmp::Lt, a, b, zero, d))
+                (
+                    g.select(Cmp::Lt, a, b, d, zero),
+                    g.select(Cmp::Lt, a, b, zero, d),
+                )
             }
             // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a.
             Binary::Powf => {

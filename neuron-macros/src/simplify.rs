@@ -25,21 +25,66 @@ pub struct Rule {
 
 /// Every rule, tried in order on each node.
 pub const RULES: &[Rule] = &[
-    Rule { name: "const-fold", apply: const_fold },
-    Rule { name: "fill-scalar", apply: fill_scalar },
-    Rule { name: "unfill", apply: unfill },
-    Rule { name: "add-zero", apply: add_zero },
-    Rule { name: "sub-zero", apply: sub_zero },
-    Rule { name: "mul-zero", apply: mul_zero },
-    Rule { name: "mul-one", apply: mul_one },
-    Rule { name: "mul-neg-one", apply: mul_neg_one },
-    Rule { name: "div-one", apply: div_one },
-    Rule { name: "neg-neg", apply: neg_neg },
-    Rule { name: "add-neg", apply: add_neg },
-    Rule { name: "select-same", apply: select_same },
-    Rule { name: "index-pack", apply: index_pack },
-    Rule { name: "index-fill", apply: index_fill },
-    Rule { name: "add-pack", apply: add_pack },
+    Rule {
+        name: "const-fold",
+        apply: const_fold,
+    },
+    Rule {
+        name: "fill-scalar",
+        apply: fill_scalar,
+    },
+    Rule {
+        name: "unfill",
+        apply: unfill,
+    },
+    Rule {
+        name: "add-zero",
+        apply: add_zero,
+    },
+    Rule {
+        name: "sub-zero",
+        apply: sub_zero,
+    },
+    Rule {
+        name: "mul-zero",
+        apply: mul_zero,
+    },
+    Rule {
+        name: "mul-one",
+        apply: mul_one,
+    },
+    Rule {
+        name: "mul-neg-one",
+        apply: mul_neg_one,
+    },
+    Rule {
+        name: "div-one",
+        apply: div_one,
+    },
+    Rule {
+        name: "neg-neg",
+        apply: neg_neg,
+    },
+    Rule {
+        name: "add-neg",
+        apply: add_neg,
+    },
+    Rule {
+        name: "select-same",
+        apply: select_same,
+    },
+    Rule {
+        name: "index-pack",
+        apply: index_pack,
+    },
+    Rule {
+        name: "index-fill",
+        apply: index_fill,
+    },
+    Rule {
+        name: "add-pack",
+        apply: add_pack,
+    },
 ];
 
 /// Simplifies the graph and keeps only what `roots` need; returns the new
@@ -70,7 +115,13 @@ pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<
 /// Adds `op` to `g` after applying the first rule that matches. `depth`
 /// bounds the chain of rewrites; every rule shrinks the node, so the bound
 /// is never reached in practice.
-fn insert(g: &mut Graph, op: Op, shape: Shape, depth: usize, log: &mut Vec<&'static str>) -> NodeId {
+fn insert(
+    g: &mut Graph,
+    op: Op,
+    shape: Shape,
+    depth: usize,
+    log: &mut Vec<&'static str>,
+) -> NodeId {
     if depth < 16 {
         for rule in RULES {
             match (rule.apply)(g, &op, &shape) {
@@ -117,7 +168,11 @@ pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
 /// `x` as a value of `shape`: itself, or a fill when `x` is a scalar
 /// broadcast over an array.
 fn reshaped(g: &mut Graph, x: NodeId, shape: &Shape) -> Rewrite {
-    if g.shape(x) == shape { Rewrite::To(x) } else { Rewrite::Op(Op::Fill(x), shape.clone()) }
+    if g.shape(x) == shape {
+        Rewrite::To(x)
+    } else {
+        Rewrite::Op(Op::Fill(x), shape.clone())
+    }
 }
 
 fn zeros(shape: &Shape) -> Rewrite {
@@ -136,7 +191,8 @@ fn scalar_const(g: &Graph, id: NodeId) -> Option<f64> {
 }
 
 fn finite(x: f64) -> Option<Rewrite> {
-    x.is_finite().then(|| Rewrite::Op(Op::Const(Real::new(x)), Vec::new()))
+    x.is_finite()
+        .then(|| Rewrite::Op(Op::Const(Real::new(x)), Vec::new()))
 }
 
 /// Operations on scalar constants are computed now.
@@ -147,7 +203,13 @@ fn const_fold(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     match *op {
         Op::Unary(u, a) => finite(u.eval(scalar_const(g, a)?)),
         Op::Binary(b, x, y) => finite(b.eval(scalar_const(g, x)?, scalar_const(g, y)?)),
-        Op::Select { cmp, a, b, then, other } => {
+        Op::Select {
+            cmp,
+            a,
+            b,
+            then,
+            other,
+        } => {
             let take = cmp.eval(g.const_value(a)?, g.const_value(b)?);
             Some(Rewrite::To(if take { then } else { other }))
         }
@@ -234,15 +296,21 @@ fn mul_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 
 fn mul_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     match *op {
-        Op::Binary(Binary::Mul, x, one) if g.const_value(one) == Some(1.0) => Some(reshaped(g, x, shape)),
-        Op::Binary(Binary::Mul, one, x) if g.const_value(one) == Some(1.0) => Some(reshaped(g, x, shape)),
+        Op::Binary(Binary::Mul, x, one) if g.const_value(one) == Some(1.0) => {
+            Some(reshaped(g, x, shape))
+        }
+        Op::Binary(Binary::Mul, one, x) if g.const_value(one) == Some(1.0) => {
+            Some(reshaped(g, x, shape))
+        }
         _ => None,
     }
 }
 
 fn mul_neg_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     match *op {
-        Op::Binary(Binary::Mul, x, m) | Op::Binary(Binary::Mul, m, x) if g.const_value(m) == Some(-1.0) => {
+        Op::Binary(Binary::Mul, x, m) | Op::Binary(Binary::Mul, m, x)
+            if g.const_value(m) == Some(-1.0) =>
+        {
             let neg = g.neg(x);
             Some(reshaped(g, neg, shape))
         }
@@ -252,7 +320,9 @@ fn mul_neg_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 
 fn div_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     match *op {
-        Op::Binary(Binary::Div, x, one) if g.const_value(one) == Some(1.0) => Some(reshaped(g, x, shape)),
+        Op::Binary(Binary::Div, x, one) if g.const_value(one) == Some(1.0) => {
+            Some(reshaped(g, x, shape))
+        }
         _ => None,
     }
 }
@@ -274,15 +344,18 @@ fn add_neg(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
         _ => None,
     };
     match *op {
-        Op::Binary(Binary::Add, a, nb) if negated(g, nb).is_some() => {
-            Some(Rewrite::Op(Op::Binary(Binary::Sub, a, negated(g, nb)?), shape.clone()))
-        }
-        Op::Binary(Binary::Add, na, b) if negated(g, na).is_some() => {
-            Some(Rewrite::Op(Op::Binary(Binary::Sub, b, negated(g, na)?), shape.clone()))
-        }
-        Op::Binary(Binary::Sub, a, nb) if negated(g, nb).is_some() => {
-            Some(Rewrite::Op(Op::Binary(Binary::Add, a, negated(g, nb)?), shape.clone()))
-        }
+        Op::Binary(Binary::Add, a, nb) if negated(g, nb).is_some() => Some(Rewrite::Op(
+            Op::Binary(Binary::Sub, a, negated(g, nb)?),
+            shape.clone(),
+        )),
+        Op::Binary(Binary::Add, na, b) if negated(g, na).is_some() => Some(Rewrite::Op(
+            Op::Binary(Binary::Sub, b, negated(g, na)?),
+            shape.clone(),
+        )),
+        Op::Binary(Binary::Sub, a, nb) if negated(g, nb).is_some() => Some(Rewrite::Op(
+            Op::Binary(Binary::Add, a, negated(g, nb)?),
+            shape.clone(),
+        )),
         _ => None,
     }
 }
@@ -297,14 +370,19 @@ fn select_same(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 /// Indexing a pack picks the entry, or zero where there is none.
 fn index_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     let Op::Index(a, path) = op else { return None };
-    let Op::Pack(entries) = g.op(*a).clone() else { return None };
+    let Op::Pack(entries) = g.op(*a).clone() else {
+        return None;
+    };
     let mut found = Vec::new();
     for (p, n) in entries {
         if p.len() >= path.len() && p[..path.len()] == path[..] {
             found.push((p[path.len()..].to_vec(), n));
         } else if p.len() < path.len() && path[..p.len()] == p[..] {
             // The entry is a whole row containing the element.
-            return Some(Rewrite::Op(Op::Index(n, path[p.len()..].to_vec()), shape.clone()));
+            return Some(Rewrite::Op(
+                Op::Index(n, path[p.len()..].to_vec()),
+                shape.clone(),
+            ));
         }
     }
     match found.as_slice() {
@@ -324,8 +402,12 @@ fn index_fill(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 
 /// Two packs add entry by entry, when no entry is a row holding another.
 fn add_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    let Op::Binary(Binary::Add, x, y) = *op else { return None };
-    let (Op::Pack(a), Op::Pack(b)) = (g.op(x).clone(), g.op(y).clone()) else { return None };
+    let Op::Binary(Binary::Add, x, y) = *op else {
+        return None;
+    };
+    let (Op::Pack(a), Op::Pack(b)) = (g.op(x).clone(), g.op(y).clone()) else {
+        return None;
+    };
     let depth = a.first().or(b.first()).map(|(p, _)| p.len())?;
     if a.iter().chain(&b).any(|(p, _)| p.len() != depth) {
         return None;
@@ -363,7 +445,11 @@ mod tests {
         let root = g.parse(input).unwrap();
         let (s, roots, log) = simplify_logged(&g, &[root]);
         assert_eq!(s.print(roots[0]), expected, "simplifying {input}");
-        assert_eq!(log.last().copied(), Some(rule), "rules fired on {input}: {log:?}");
+        assert_eq!(
+            log.last().copied(),
+            Some(rule),
+            "rules fired on {input}: {log:?}"
+        );
     }
 
     #[test]
@@ -401,8 +487,17 @@ mod tests {
         check("x:3", "(+ x (fill [3] 0))", "x");
         check("x:3 s", "(* x (fill [3] s))", "(* x s)");
         check("s", "(+ s (pack [3]))", "(fill [3] s)");
-        check_rule("add-pack", "a b", "(+ (pack [2] (0 a)) (pack [2] (1 b)))", "(pack [2] (0 a) (1 b))");
-        check("a b", "(+ (pack [2] (1 a)) (pack [2] (1 b)))", "(pack [2] (1 (+ a b)))");
+        check_rule(
+            "add-pack",
+            "a b",
+            "(+ (pack [2] (0 a)) (pack [2] (1 b)))",
+            "(pack [2] (0 a) (1 b))",
+        );
+        check(
+            "a b",
+            "(+ (pack [2] (1 a)) (pack [2] (1 b)))",
+            "(pack [2] (1 (+ a b)))",
+        );
         check("a b", "(index (pack [2] (0 a) (1 b)) 1)", "b");
         check("a", "(index (pack [2] (0 a)) 1)", "0");
         check("r:3", "(index (pack [2x3] (1 r)) 1 2)", "(index r 2)");

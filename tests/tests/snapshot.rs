@@ -22,7 +22,11 @@ fn generated_source_matches_the_snapshot() {
         std::fs::write(&path, unit::SOURCE).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(unit::SOURCE, expected, "unit::SOURCE differs from {SNAPSHOT}");
+    assert_eq!(
+        unit::SOURCE,
+        expected,
+        "unit::SOURCE differs from {SNAPSHOT}"
+    );
 }
 
 /// The properties the snapshot is meant to show, checked on their own so a
@@ -36,8 +40,14 @@ fn generated_source_is_simplified() {
     // The ReLU mask is computed once.
     assert_eq!(gradient.matches("if sum > 0.0").count(), 1, "{gradient}");
     // No multiplication by one, no addition of zero.
-    assert!(!gradient.contains("* 1.0") && !gradient.contains("1.0 *"), "{gradient}");
-    assert!(!gradient.contains("+ 0.0") && !gradient.contains("0.0 +"), "{gradient}");
+    assert!(
+        !gradient.contains("* 1.0") && !gradient.contains("1.0 *"),
+        "{gradient}"
+    );
+    assert!(
+        !gradient.contains("+ 0.0") && !gradient.contains("0.0 +"),
+        "{gradient}"
+    );
     // The output is computed once, from the named sum, not recomputed.
     assert_eq!(gradient.matches("max(0.0)").count(), 1, "{gradient}");
 }
