@@ -9,6 +9,7 @@
 use crate::ast::{Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use crate::ops::{BINARY, UNARY};
+use crate::parse::{POISONED, is_poison};
 use std::collections::HashMap;
 
 /// What a name in the function library takes and returns.
@@ -47,7 +48,11 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 
 /// Every function name the language knows.
 pub fn library() -> Vec<&'static str> {
-    let mut names: Vec<&str> = UNARY.iter().map(|(n, _)| *n).chain(BINARY.iter().map(|(n, _)| *n)).collect();
+    let mut names: Vec<&str> = UNARY
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(BINARY.iter().map(|(n, _)| *n))
+        .collect();
     names.extend(["powi", "dot", "sum", "matvec", "softmax", "log_softmax"]);
     names
 }
@@ -68,7 +73,10 @@ pub fn type_name(shape: &[usize], real: &RealType) -> String {
         RealType::F64 => "f64".to_string(),
         RealType::Generic(t) => t.to_string(),
     };
-    shape.iter().rev().fold(scalar, |inner, n| format!("[{inner}; {n}]"))
+    shape
+        .iter()
+        .rev()
+        .fold(scalar, |inner, n| format!("[{inner}; {n}]"))
 }
 
 struct Checker<'a> {
@@ -79,16 +87,29 @@ struct Checker<'a> {
 
 /// Checks the whole function.
 pub fn check(f: &Function) -> syn::Result<()> {
-    let mut checker = Checker { cx: Ctxt::default(), real: &f.real, scope: HashMap::new() };
+    let mut checker = Checker {
+        cx: Ctxt::default(),
+        real: &f.real,
+        scope: HashMap::new(),
+    };
     for arg in &f.args {
-        checker.scope.insert(arg.name.to_string(), arg.shape.clone());
+        checker
+            .scope
+            .insert(arg.name.to_string(), arg.shape.clone());
     }
     for binding in &f.lets {
-        let declared = binding.shape.as_ref();
-        let shape = match (&binding.value, declared) {
+        // A written type that failed to parse was reported already; the
+        // value is still checked, and the name is poisoned.
+        let declared = binding
+            .shape
+            .as_ref()
+            .filter(|(s, _)| s.first() != Some(&POISONED));
+        let shape = match (&binding.value, &binding.shape) {
             // A call of another #[neuron] function: its result is the type
             // written on the binding, which rustc checks against the callee.
-            (Expr::Call { name, args, .. }, Some((shape, _))) if builtin(&name.to_string()).is_none() => {
+            (Expr::Call { name, args, .. }, Some((shape, _)))
+                if builtin(&name.to_string()).is_none() =>
+            {
                 for a in args {
                     checker.shape(a);
                 }
@@ -106,12 +127,20 @@ pub fn check(f: &Function) -> syn::Result<()> {
                 type_name(found, checker.real)
             )));
         }
-        // A binding whose value had an error keeps a marker, so that its
-        // uses do not report the same mistake again.
-        let shape = shape.or_else(|| declared.map(|(s, _)| s.clone())).unwrap_or(vec![usize::MAX]);
+        // The written type is what the user meant, so later uses are checked
+        // against it even when the value disagrees. A binding without one
+        // whose value had an error (or whose type failed to parse) is
+        // poisoned, so that its uses do not report the same mistake again.
+        let shape = match (binding.shape.as_ref(), declared) {
+            (_, Some((want, _))) => want.clone(),
+            (Some(_), None) => vec![POISONED],
+            (None, None) => shape.unwrap_or(vec![POISONED]),
+        };
         checker.scope.insert(binding.name.to_string(), shape);
     }
+    // A return type that failed to parse was reported already.
     if let Some(found) = checker.shape(&f.result)
+        && f.ret_shape.first() != Some(&POISONED)
         && found != f.ret_shape
     {
         checker.cx.push(f.result.sp().error(format!(
@@ -131,18 +160,23 @@ impl Checker<'_> {
     /// The shape of `e`, or `None` after reporting why it has none.
     fn shape(&mut self, e: &Expr) -> Option<Shape> {
         match e {
+            // The placeholder of an expression that failed to parse.
+            Expr::Lit { .. } if is_poison(e) => None,
             Expr::Lit { .. } => Some(Vec::new()),
             Expr::Var(ident) => {
                 let name = ident.to_string();
                 match self.scope.get(&name) {
-                    // A binding whose value had an error: already reported.
-                    Some(s) if s.first() == Some(&usize::MAX) => None,
+                    // A name whose type or value had an error: already reported.
+                    Some(s) if s.first() == Some(&POISONED) => None,
                     Some(s) => Some(s.clone()),
                     None => {
                         let known: Vec<String> = self.scope.keys().cloned().collect();
-                        let mut message = format!("cannot find `{name}` in this #[neuron] function");
+                        let mut message =
+                            format!("cannot find `{name}` in this #[neuron] function");
                         if let Some(near) = nearest(&name, known.iter().map(String::as_str)) {
-                            message.push_str(&format!("\nhelp: a binding with a similar name exists: `{near}`"));
+                            message.push_str(&format!(
+                                "\nhelp: a binding with a similar name exists: `{near}`"
+                            ));
                         }
                         self.cx.push(syn::Error::new(ident.span(), message));
                         None
@@ -150,7 +184,9 @@ impl Checker<'_> {
                 }
             }
             Expr::Neg { expr, .. } => self.shape(expr),
-            Expr::Binary { op, lhs, rhs, sp, .. } => {
+            Expr::Binary {
+                op, lhs, rhs, sp, ..
+            } => {
                 let (a, b) = (self.shape(lhs), self.shape(rhs));
                 let verb = match op {
                     crate::ast::BinOp::Add => "add",
@@ -160,7 +196,12 @@ impl Checker<'_> {
                 };
                 self.elementwise(*sp, verb, &a?, &b?)
             }
-            Expr::Index { expr, index, index_sp, .. } => {
+            Expr::Index {
+                expr,
+                index,
+                index_sp,
+                ..
+            } => {
                 let base = self.shape(expr)?;
                 match base.first() {
                     None => {
@@ -184,7 +225,9 @@ impl Checker<'_> {
             Expr::Array { elems, sp } => {
                 let shapes: Vec<Option<Shape>> = elems.iter().map(|e| self.shape(e)).collect();
                 if elems.is_empty() {
-                    self.cx.push(sp.error("an array in a #[neuron] function must have at least one element"));
+                    self.cx.push(
+                        sp.error("an array in a #[neuron] function must have at least one element"),
+                    );
                     return None;
                 }
                 let shapes: Vec<Shape> = shapes.into_iter().collect::<Option<_>>()?;
@@ -200,14 +243,20 @@ impl Checker<'_> {
                     }
                 }
                 if first.len() >= 2 {
-                    self.cx.push(sp.error("arrays nest at most two deep in a #[neuron] function"));
+                    self.cx
+                        .push(sp.error("arrays nest at most two deep in a #[neuron] function"));
                     return None;
                 }
                 let mut shape = vec![elems.len()];
                 shape.extend(first);
                 Some(shape)
             }
-            Expr::Call { name, args, method, sp } => self.call(name, args, *method, *sp),
+            Expr::Call {
+                name,
+                args,
+                method,
+                sp,
+            } => self.call(name, args, *method, *sp),
         }
     }
 
@@ -232,6 +281,20 @@ impl Checker<'_> {
             for a in args {
                 self.shape(a);
             }
+            if !method && let Some(shape) = self.scope.get(&text) {
+                // A closure or other binding that failed to parse: already
+                // reported. Any other name in scope is a value.
+                if shape.first() != Some(&POISONED) {
+                    self.cx.push(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "`{text}` is a value of type `{}`, not a function",
+                            type_name(shape, self.real)
+                        ),
+                    ));
+                }
+                return None;
+            }
             let what = if method { "method" } else { "function" };
             let mut message = format!("unknown {what} `{text}` in a #[neuron] function");
             match nearest(&text, library().into_iter()) {
@@ -240,16 +303,26 @@ impl Checker<'_> {
                     "\nhelp: the methods are the library's functions: {}",
                     library().join(", ")
                 )),
-                None => message.push_str(
-                    "\nhelp: to call another #[neuron] function, bind its result with its type: `let h: [f64; 4] = layer(w, x, b);`",
-                ),
+                None => message.push_str(&format!(
+                    "\nhelp: to call another #[neuron] function, bind its result with its type written, \
+                     such as `let h: [{}; N] = {text}(...);`",
+                    type_name(&[], self.real)
+                )),
             }
             self.cx.push(syn::Error::new(name.span(), message));
             return None;
         };
         if args.len() != kind.arity() {
-            let counted = if method { args.len().saturating_sub(1) } else { args.len() };
-            let expected = if method { kind.arity() - 1 } else { kind.arity() };
+            let counted = if method {
+                args.len().saturating_sub(1)
+            } else {
+                args.len()
+            };
+            let expected = if method {
+                kind.arity() - 1
+            } else {
+                kind.arity()
+            };
             self.cx.push(syn::Error::new(
                 name.span(),
                 format!(
@@ -267,6 +340,8 @@ impl Checker<'_> {
             let base = self.shape(&args[0]);
             return match &args[1] {
                 Expr::Lit { int: Some(n), .. } if i32::try_from(*n).is_ok() => base,
+                // A literal that failed to parse, such as `2i32`: already reported.
+                other if is_poison(other) => None,
                 other => {
                     self.cx.push(other.sp().error(
                         "the exponent of `powi` must be an integer literal, such as `powi(x, 2)`\nhelp: for a real exponent write `powf(x, y)`",
@@ -279,7 +354,9 @@ impl Checker<'_> {
         let shapes: Vec<Shape> = shapes.into_iter().collect::<Option<_>>()?;
         match kind {
             Builtin::Unary => Some(shapes[0].clone()),
-            Builtin::Binary => self.elementwise(sp, &format!("apply `{text}` to"), &shapes[0], &shapes[1]),
+            Builtin::Binary => {
+                self.elementwise(sp, &format!("apply `{text}` to"), &shapes[0], &shapes[1])
+            }
             Builtin::Dot => {
                 let (a, b) = (&shapes[0], &shapes[1]);
                 if a.len() == 1 && a == b {
@@ -310,7 +387,10 @@ impl Checker<'_> {
                     Some(vec![m[0]])
                 } else {
                     let help = if m.len() == 2 {
-                        format!("\nhelp: a matrix with {} columns needs a vector of length {}", m[1], m[1])
+                        format!(
+                            "\nhelp: a matrix with {} columns needs a vector of length {}",
+                            m[1], m[1]
+                        )
                     } else {
                         String::new()
                     };
@@ -391,7 +471,10 @@ mod tests {
     fn suggests_the_nearest_function_and_binding() {
         let errs = errors(quote! { fn f(x: f64, weight: f64) -> f64 { relux(x) * wieght } });
         assert_eq!(errs.len(), 2);
-        assert!(errs[0].contains("unknown function `relux`") && errs[0].contains("did you mean `relu`?"));
+        assert!(
+            errs[0].contains("unknown function `relux`")
+                && errs[0].contains("did you mean `relu`?")
+        );
         assert!(errs[1].contains("cannot find `wieght`") && errs[1].contains("`weight`"));
     }
 
@@ -414,7 +497,8 @@ mod tests {
 
     #[test]
     fn arity_and_powi_exponent() {
-        let errs = errors(quote! { fn f(x: f64, y: f64) -> f64 { relu(x, y) + powi(x, y) + x.max() } });
+        let errs =
+            errors(quote! { fn f(x: f64, y: f64) -> f64 { relu(x, y) + powi(x, y) + x.max() } });
         assert_eq!(errs.len(), 3, "{errs:#?}");
         assert!(errs[0].contains("`relu` takes 1 argument but 2 were given"));
         assert!(errs[1].contains("exponent of `powi` must be an integer literal"));
@@ -430,6 +514,27 @@ mod tests {
             }
         });
         assert!(errs.is_empty(), "{errs:?}");
+    }
+
+    #[test]
+    fn a_binding_keeps_its_written_type_after_a_mismatch() {
+        // `sum(z)` is checked against the written `[f64; 3]`, so the one
+        // mistake is reported once.
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], w: [f64; 3]) -> f64 {
+                let z: [f64; 3] = dot(w, x);
+                sum(z)
+            }
+        });
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].contains("`z` is declared as `[f64; 3]` but its value has type `f64`"));
+    }
+
+    #[test]
+    fn calling_a_value_is_an_error() {
+        let errs = errors(quote! { fn f(x: f64, w: [f64; 2]) -> f64 { w(x) } });
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].contains("`w` is a value of type `[f64; 2]`, not a function"));
     }
 
     #[test]

@@ -34,31 +34,49 @@ pub fn options(attr: TokenStream) -> syn::Result<Options> {
 /// unsupported construct at once.
 pub fn function(item: TokenStream) -> syn::Result<Function> {
     let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
-        syn::Error::new(e.span(), format!("#[neuron] applies to a free function: {e}"))
+        syn::Error::new(
+            e.span(),
+            format!("#[neuron] applies to a free function: {e}"),
+        )
     })?;
     let mut cx = Ctxt::default();
     let sig = &item.sig;
 
     if let Some(token) = &sig.constness {
-        cx.push(syn::Error::new(token.span, "a #[neuron] function cannot be `const`"));
+        cx.push(syn::Error::new(
+            token.span,
+            "a #[neuron] function cannot be `const`",
+        ));
     }
     if let Some(token) = &sig.asyncness {
-        cx.push(syn::Error::new(token.span, "a #[neuron] function cannot be `async`"));
+        cx.push(syn::Error::new(
+            token.span,
+            "a #[neuron] function cannot be `async`",
+        ));
     }
     if !matches!(sig.safety, syn::Safety::Default) {
-        cx.push(syn::Error::new_spanned(&sig.safety, "a #[neuron] function cannot be `unsafe`"));
+        cx.push(syn::Error::new_spanned(
+            &sig.safety,
+            "a #[neuron] function cannot be `unsafe`",
+        ));
     }
     if let Some(abi) = &sig.abi {
-        cx.push(syn::Error::new_spanned(abi, "a #[neuron] function cannot have an `extern` ABI"));
+        cx.push(syn::Error::new_spanned(
+            abi,
+            "a #[neuron] function cannot have an `extern` ABI",
+        ));
     }
     if let Some(variadic) = &sig.variadic {
-        cx.push(syn::Error::new_spanned(variadic, "a #[neuron] function cannot be variadic"));
+        cx.push(syn::Error::new_spanned(
+            variadic,
+            "a #[neuron] function cannot be variadic",
+        ));
     }
 
-    let real = Some(real_type(&mut cx, &sig.generics).unwrap_or_else(|| infer_real(&item)));
+    let real = real_type(&mut cx, &sig.generics).unwrap_or_else(|| infer_real(&item));
     let mut args = Vec::new();
     for input in &sig.inputs {
-        if let Some(arg) = argument(&mut cx, input, real.as_ref()) {
+        if let Some(arg) = argument(&mut cx, input, &real) {
             args.push(arg);
         }
     }
@@ -75,26 +93,31 @@ pub fn function(item: TokenStream) -> syn::Result<Function> {
                 sig.paren_token.span.close(),
                 "a #[neuron] function must return a real number or an array of them\nhelp: add a return type such as `-> f64` or `-> [f64; 3]`",
             ));
-            (syn::parse_quote!(f64), Vec::new())
+            (syn::parse_quote!(f64), vec![POISONED])
         }
         syn::ReturnType::Type(_, ty) => {
-            let shape = real.as_ref().and_then(|real| shape_of(&mut cx, ty, real, "return"));
-            if let Some(shape) = &shape
-                && shape.len() > 1
+            let mut shape = shape_of(&mut cx, ty, &real, "return");
+            if let Some(s) = &shape
+                && s.len() > 1
             {
                 cx.push(syn::Error::new_spanned(
                     ty,
                     "a #[neuron] function returns a real number or a one-dimensional array\nhelp: return `[T; K]`, and take matrices as arguments",
                 ));
+                shape = None;
             }
-            ((**ty).clone(), shape.unwrap_or_default())
+            ((**ty).clone(), shape.unwrap_or_else(|| vec![POISONED]))
         }
     };
 
-    let (lets, result) = body(&mut cx, &item.block, real.as_ref());
+    let (lets, result) = body(&mut cx, &item.block, &real);
 
-    let real = real.unwrap_or(RealType::F64);
-    let attrs = item.attrs.iter().filter(|a| !a.path().is_ident("neuron")).cloned().collect();
+    let attrs = item
+        .attrs
+        .iter()
+        .filter(|a| !a.path().is_ident("neuron"))
+        .cloned()
+        .collect();
     let function = Function {
         attrs,
         vis: item.vis.clone(),
@@ -105,13 +128,39 @@ pub fn function(item: TokenStream) -> syn::Result<Function> {
         ret,
         ret_shape,
         lets,
-        result: result.unwrap_or(Expr::Lit {
-            value: 0.0,
-            int: None,
-            sp: Sp::single(Span::call_site()),
-        }),
+        result: result.unwrap_or_else(|| poison(Sp::single(Span::call_site()))),
     };
+    if cx.has_errors() {
+        // Check what did parse, so that one compile reports the unknown
+        // names and shape mismatches together with the unsupported syntax.
+        // Whatever failed to parse is poisoned (see `poison`), so that the
+        // checker stays silent about it instead of reporting follow-on errors.
+        if let Err(errors) = crate::check::check(&function) {
+            cx.push(errors);
+        }
+    }
     cx.finish(function)
+}
+
+/// The shape of a name whose type or value failed to parse: the checker
+/// treats it as already reported and says nothing more about its uses.
+pub const POISONED: usize = usize::MAX;
+
+/// The placeholder for an expression that failed to parse, after its error
+/// was reported: a NaN literal, which no source literal can be (non-finite
+/// literals are rejected), and which the checker gives no shape, silently.
+/// It never reaches lowering, because parsing then returns the errors.
+pub fn poison(sp: Sp) -> Expr {
+    Expr::Lit {
+        value: f64::NAN,
+        int: None,
+        sp,
+    }
+}
+
+/// Whether `e` is the placeholder of an expression that failed to parse.
+pub fn is_poison(e: &Expr) -> bool {
+    matches!(e, Expr::Lit { value, .. } if value.is_nan())
 }
 
 /// The float type of the function: `f64` or `f32` by default, or the one
@@ -154,7 +203,7 @@ fn real_type(cx: &mut Ctxt, generics: &syn::Generics) -> Option<RealType> {
     found
 }
 
-fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: Option<&RealType>) -> Option<Arg> {
+fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg> {
     let pat_type = match input {
         syn::FnArg::Receiver(receiver) => {
             cx.push(syn::Error::new_spanned(
@@ -177,7 +226,9 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: Option<&RealType>) -> Optio
         }
     }
     let name = match &*pat_type.pat {
-        syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.mutability.is_none() && pi.subpat.is_none() => {
+        syn::Pat::Ident(pi)
+            if pi.by_ref.is_none() && pi.mutability.is_none() && pi.subpat.is_none() =>
+        {
             pi.ident.clone()
         }
         other => {
@@ -188,8 +239,15 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: Option<&RealType>) -> Optio
             return None;
         }
     };
-    let shape = shape_of(cx, &pat_type.ty, real?, "argument")?;
-    Some(Arg { name, shape, param, ty: (*pat_type.ty).clone() })
+    // An argument whose type is unsupported keeps its name, poisoned, so that
+    // its uses in the body are not reported as unknown names.
+    let shape = shape_of(cx, &pat_type.ty, real, "argument").unwrap_or_else(|| vec![POISONED]);
+    Some(Arg {
+        name,
+        shape,
+        param,
+        ty: (*pat_type.ty).clone(),
+    })
 }
 
 const TYPE_HELP: &str = "help: the accepted types are `f32`, `f64`, a type parameter `T: Real`, `[T; N]` and `[[T; N]; M]`, all with the same float type";
@@ -236,31 +294,69 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
                         RealType::F32 => "f32".to_string(),
                         RealType::Generic(t) => t.to_string(),
                     };
-                    cx.push(syn::Error::new_spanned(
-                        path,
-                        format!(
-                            "unsupported {what} type `{}`: every real in this function is `{expected}`\n{TYPE_HELP}",
-                            path.to_token_stream().to_string().replace(' ', "")
+                    let written = path.to_token_stream().to_string().replace(' ', "");
+                    let ident = path.path.get_ident().map(ToString::to_string);
+                    let message = match ident.as_deref() {
+                        // The other float type: the function mixes f32 and f64.
+                        Some(float @ ("f32" | "f64")) => {
+                            let why = match real {
+                                RealType::Generic(_) => format!("the type parameter `{expected}`"),
+                                _ => format!("`{expected}`, the float type of its first argument"),
+                            };
+                            format!(
+                                "mixed float types: every real in this #[neuron] function is {why}, but this {what} type uses `{float}`\nhelp: write `{expected}` here; for a function that works with both, make it generic: `fn f<T: Real>(x: [T; 3]) -> T`"
+                            )
+                        }
+                        Some(
+                            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32"
+                            | "u64" | "u128" | "usize" | "bool",
+                        ) => format!(
+                            "unsupported {what} type `{written}`: every argument of a #[neuron] function is differentiated, so it must be real\n{TYPE_HELP}"
                         ),
-                    ));
+                        _ if path.path.segments.last().is_some_and(|s| s.ident == "Vec") => {
+                            format!(
+                                "unsupported {what} type `{written}`: shapes are fixed at compile time\nhelp: use an array with its length, such as `[{expected}; 3]`"
+                            )
+                        }
+                        _ => format!("unsupported {what} type `{written}`\n{TYPE_HELP}"),
+                    };
+                    cx.push(syn::Error::new_spanned(path, message));
                     return None;
                 }
                 if dims.len() > 2 {
                     cx.push(syn::Error::new_spanned(
                         ty,
-                        format!("arrays nest at most two deep in a #[neuron] function\n{TYPE_HELP}"),
+                        format!(
+                            "arrays nest at most two deep in a #[neuron] function\n{TYPE_HELP}"
+                        ),
                     ));
                     return None;
                 }
                 return Some(dims);
             }
             other => {
+                let written = other
+                    .to_token_stream()
+                    .to_string()
+                    .replace(" ;", ";")
+                    .replace("& ", "&");
+                let help = match other {
+                    // `&[f64]`, `&f64`, `[f64]`: pass by value, with the length.
+                    syn::Type::Reference(_) | syn::Type::Slice(_) => {
+                        let scalar = match real {
+                            RealType::F64 => "f64".to_string(),
+                            RealType::F32 => "f32".to_string(),
+                            RealType::Generic(t) => t.to_string(),
+                        };
+                        format!(
+                            ": values are passed by value, with their length fixed at compile time\nhelp: write `{scalar}` or an array such as `[{scalar}; 3]`"
+                        )
+                    }
+                    _ => format!("\n{TYPE_HELP}"),
+                };
                 cx.push(syn::Error::new_spanned(
                     other,
-                    format!(
-                        "unsupported {what} type `{}`\n{TYPE_HELP}",
-                        other.to_token_stream().to_string().replace(" ;", ";").replace("& ", "&")
-                    ),
+                    format!("unsupported {what} type `{written}`{help}"),
                 ));
                 return None;
             }
@@ -270,7 +366,10 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
 
 fn array_len(len: &syn::Expr) -> Option<usize> {
     match len {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) => int.base10_parse().ok(),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.base10_parse().ok(),
         syn::Expr::Group(g) => array_len(&g.expr),
         _ => None,
     }
@@ -302,7 +401,7 @@ pub fn infer_real(item: &syn::ItemFn) -> RealType {
     RealType::F64
 }
 
-fn body(cx: &mut Ctxt, block: &syn::Block, real: Option<&RealType>) -> (Vec<Let>, Option<Expr>) {
+fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let>, Option<Expr>) {
     let mut lets = Vec::new();
     let mut result = None;
     let count = block.stmts.len();
@@ -310,9 +409,7 @@ fn body(cx: &mut Ctxt, block: &syn::Block, real: Option<&RealType>) -> (Vec<Let>
         let last = i + 1 == count;
         match stmt {
             syn::Stmt::Local(local) => {
-                if let Some(l) = binding(cx, local, real) {
-                    lets.push(l);
-                }
+                binding(cx, local, real, &mut lets);
                 if last {
                     cx.push(syn::Error::new_spanned(
                         local,
@@ -356,7 +453,7 @@ fn body(cx: &mut Ctxt, block: &syn::Block, real: Option<&RealType>) -> (Vec<Let>
     (lets, result)
 }
 
-fn binding(cx: &mut Ctxt, local: &syn::Local, real: Option<&RealType>) -> Option<Let> {
+fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Let>) {
     let (pat, ty) = match &local.pat {
         syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
         other => (other, None),
@@ -376,25 +473,68 @@ fn binding(cx: &mut Ctxt, local: &syn::Local, real: Option<&RealType>) -> Option
                 other,
                 "a `let` in a #[neuron] function binds a single name, such as `let z = ...;`",
             ));
-            return None;
+            // The names it would bind are poisoned, so that their uses are
+            // not reported as unknown.
+            let mut names = Vec::new();
+            pattern_names(other, &mut names);
+            for name in names {
+                lets.push(Let {
+                    name,
+                    shape: Some((vec![POISONED], Sp::of(other))),
+                    value: poison(Sp::of(other)),
+                });
+            }
+            return;
         }
     };
-    let shape = match (ty, real) {
-        (Some(ty), Some(real)) => Some((shape_of(cx, ty, real, "binding")?, Sp::of(ty))),
-        _ => None,
-    };
+    // A written type that is unsupported poisons the binding.
+    let shape = ty.map(|ty| {
+        (
+            shape_of(cx, ty, real, "binding").unwrap_or_else(|| vec![POISONED]),
+            Sp::of(ty),
+        )
+    });
     let Some(init) = &local.init else {
         cx.push(syn::Error::new_spanned(
             local,
             "a `let` in a #[neuron] function needs a value\nhelp: write `let name = expression;`",
         ));
-        return None;
+        lets.push(Let {
+            name,
+            shape,
+            value: poison(Sp::of(local)),
+        });
+        return;
     };
     if let Some((else_token, _)) = &init.diverge {
-        cx.push(syn::Error::new_spanned(else_token, "`let ... else` is not supported in a #[neuron] function"));
+        cx.push(syn::Error::new_spanned(
+            else_token,
+            "`let ... else` is not supported in a #[neuron] function",
+        ));
     }
     let value = expr(cx, &init.expr);
-    Some(Let { name, shape, value })
+    lets.push(Let { name, shape, value });
+}
+
+/// The names a pattern binds, for poisoning them after it was rejected.
+fn pattern_names(pat: &syn::Pat, names: &mut Vec<syn::Ident>) {
+    match pat {
+        syn::Pat::Ident(pi) => {
+            names.push(pi.ident.clone());
+            if let Some((_, sub)) = &pi.subpat {
+                pattern_names(sub, names);
+            }
+        }
+        syn::Pat::Tuple(t) => t.elems.iter().for_each(|p| pattern_names(p, names)),
+        syn::Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pattern_names(p, names)),
+        syn::Pat::Slice(s) => s.elems.iter().for_each(|p| pattern_names(p, names)),
+        syn::Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_names(&f.pat, names)),
+        syn::Pat::Or(o) => o.cases.iter().for_each(|p| pattern_names(p, names)),
+        syn::Pat::Paren(p) => pattern_names(&p.pat, names),
+        syn::Pat::Reference(r) => pattern_names(&r.pat, names),
+        syn::Pat::Type(t) => pattern_names(&t.pat, names),
+        _ => {}
+    }
 }
 
 /// Parses one expression; on an unsupported construct it reports the error
@@ -403,7 +543,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
     let sp = Sp::of(e);
     let unsupported = |cx: &mut Ctxt, tokens: &dyn ToTokens, message: &str| {
         cx.push(syn::Error::new_spanned(tokens.to_token_stream(), message));
-        Expr::Lit { value: 0.0, int: None, sp }
+        poison(sp)
     };
     match e {
         syn::Expr::Lit(lit) => literal(cx, &lit.lit, sp),
@@ -418,13 +558,20 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             ),
         },
         syn::Expr::Unary(u) => match u.op {
-            syn::UnOp::Neg(_) => Expr::Neg { expr: Box::new(expr(cx, &u.expr)), sp },
+            syn::UnOp::Neg(_) => Expr::Neg {
+                expr: Box::new(expr(cx, &u.expr)),
+                sp,
+            },
             syn::UnOp::Deref(token) => unsupported(
                 cx,
                 &token,
                 "dereferencing is not supported in a #[neuron] function: arguments are passed by value",
             ),
-            _ => unsupported(cx, &u.op, "`!` is not supported in a #[neuron] function: every value is a real number"),
+            _ => unsupported(
+                cx,
+                &u.op,
+                "`!` is not supported in a #[neuron] function: every value is a real number",
+            ),
         },
         syn::Expr::Binary(b) => {
             let op = match b.op {
@@ -454,12 +601,22 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             };
             let lhs = expr(cx, &b.left);
             let rhs = expr(cx, &b.right);
-            Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), sp }
+            Expr::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                sp,
+            }
         }
         syn::Expr::Index(ix) => {
             let base = expr(cx, &ix.expr);
             match literal_index(&ix.index) {
-                Some(index) => Expr::Index { expr: Box::new(base), index, index_sp: Sp::of(&ix.index), sp },
+                Some(index) => Expr::Index {
+                    expr: Box::new(base),
+                    index,
+                    index_sp: Sp::of(&ix.index),
+                    sp,
+                },
                 None => unsupported(
                     cx,
                     &ix.index,
@@ -471,8 +628,17 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             let args = call.args.iter().map(|a| expr(cx, a)).collect();
             match &*call.func {
                 syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
-                    let name = p.path.get_ident().cloned().unwrap_or_else(|| syn::Ident::new("_", sp.first));
-                    Expr::Call { name, args, method: false, sp }
+                    let name = p
+                        .path
+                        .get_ident()
+                        .cloned()
+                        .unwrap_or_else(|| syn::Ident::new("_", sp.first));
+                    Expr::Call {
+                        name,
+                        args,
+                        method: false,
+                        sp,
+                    }
                 }
                 other => unsupported(
                     cx,
@@ -483,15 +649,24 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
         }
         syn::Expr::MethodCall(mc) => {
             if let Some(turbofish) = &mc.turbofish {
-                cx.push(syn::Error::new_spanned(turbofish, "turbofish is not supported in a #[neuron] function"));
+                cx.push(syn::Error::new_spanned(
+                    turbofish,
+                    "turbofish is not supported in a #[neuron] function",
+                ));
             }
             let mut args = vec![expr(cx, &mc.receiver)];
             args.extend(mc.args.iter().map(|a| expr(cx, a)));
-            Expr::Call { name: mc.method.clone(), args, method: true, sp }
+            Expr::Call {
+                name: mc.method.clone(),
+                args,
+                method: true,
+                sp,
+            }
         }
-        syn::Expr::Array(array) => {
-            Expr::Array { elems: array.elems.iter().map(|e| expr(cx, e)).collect(), sp }
-        }
+        syn::Expr::Array(array) => Expr::Array {
+            elems: array.elems.iter().map(|e| expr(cx, e)).collect(),
+            sp,
+        },
         syn::Expr::If(x) => unsupported(
             cx,
             &x.if_token,
@@ -532,15 +707,31 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             &x.as_token,
             "casts are not supported in a #[neuron] function: every value already has the function's float type",
         ),
-        syn::Expr::Field(x) => unsupported(cx, &x.member, "field access is not supported in a #[neuron] function"),
-        syn::Expr::Tuple(x) => unsupported(cx, x, "tuples are not supported in a #[neuron] function\nhelp: use an array `[a, b]`"),
+        syn::Expr::Field(x) => unsupported(
+            cx,
+            &x.member,
+            "field access is not supported in a #[neuron] function",
+        ),
+        syn::Expr::Tuple(x) => unsupported(
+            cx,
+            x,
+            "tuples are not supported in a #[neuron] function\nhelp: use an array `[a, b]`",
+        ),
         syn::Expr::Block(x) => unsupported(
             cx,
             x,
             "blocks are not supported in a #[neuron] function\nhelp: use `let` bindings in the function body",
         ),
-        syn::Expr::Unsafe(x) => unsupported(cx, &x.unsafe_token, "`unsafe` is not supported in a #[neuron] function"),
-        syn::Expr::Macro(x) => unsupported(cx, &x.mac.path, "macros are not supported in a #[neuron] function"),
+        syn::Expr::Unsafe(x) => unsupported(
+            cx,
+            &x.unsafe_token,
+            "`unsafe` is not supported in a #[neuron] function",
+        ),
+        syn::Expr::Macro(x) => unsupported(
+            cx,
+            &x.mac.path,
+            "macros are not supported in a #[neuron] function",
+        ),
         syn::Expr::Return(x) => unsupported(
             cx,
             &x.return_token,
@@ -556,17 +747,28 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             x,
             "array repetition is not supported in a #[neuron] function\nhelp: write the elements out, or take the array as an argument",
         ),
-        syn::Expr::Range(x) => unsupported(cx, x, "ranges are not supported in a #[neuron] function"),
-        syn::Expr::Try(x) => unsupported(cx, &x.question_token, "`?` is not supported in a #[neuron] function"),
-        other => unsupported(cx, other, "this expression is not supported in a #[neuron] function"),
+        syn::Expr::Range(x) => {
+            unsupported(cx, x, "ranges are not supported in a #[neuron] function")
+        }
+        syn::Expr::Try(x) => unsupported(
+            cx,
+            &x.question_token,
+            "`?` is not supported in a #[neuron] function",
+        ),
+        other => unsupported(
+            cx,
+            other,
+            "this expression is not supported in a #[neuron] function",
+        ),
     }
 }
 
 fn literal_index(e: &syn::Expr) -> Option<usize> {
     match e {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) if int.suffix().is_empty() || int.suffix() == "usize" => {
-            int.base10_parse().ok()
-        }
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) if int.suffix().is_empty() || int.suffix() == "usize" => int.base10_parse().ok(),
         syn::Expr::Paren(p) => literal_index(&p.expr),
         syn::Expr::Group(g) => literal_index(&g.expr),
         _ => None,
@@ -576,10 +778,14 @@ fn literal_index(e: &syn::Expr) -> Option<usize> {
 fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
     match lit {
         syn::Lit::Int(int) if int.suffix().is_empty() => match int.base10_parse::<i64>() {
-            Ok(i) => Expr::Lit { value: i as f64, int: Some(i), sp },
+            Ok(i) => Expr::Lit {
+                value: i as f64,
+                int: Some(i),
+                sp,
+            },
             Err(e) => {
                 cx.push(e);
-                Expr::Lit { value: 0.0, int: None, sp }
+                poison(sp)
             }
         },
         syn::Lit::Int(int) => {
@@ -592,21 +798,30 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
                     int.base10_digits()
                 ),
             ));
-            Expr::Lit { value: 0.0, int: None, sp }
+            poison(sp)
         }
-        syn::Lit::Float(float) if matches!(float.suffix(), "" | "f32" | "f64") => match float.base10_parse::<f64>() {
-            Ok(v) if v.is_finite() => Expr::Lit { value: v, int: None, sp },
-            _ => {
-                cx.push(syn::Error::new_spanned(float, "this literal is not a finite real number"));
-                Expr::Lit { value: 0.0, int: None, sp }
+        syn::Lit::Float(float) if matches!(float.suffix(), "" | "f32" | "f64") => {
+            match float.base10_parse::<f64>() {
+                Ok(v) if v.is_finite() => Expr::Lit {
+                    value: v,
+                    int: None,
+                    sp,
+                },
+                _ => {
+                    cx.push(syn::Error::new_spanned(
+                        float,
+                        "this literal is not a finite real number",
+                    ));
+                    poison(sp)
+                }
             }
-        },
+        }
         other => {
             cx.push(syn::Error::new_spanned(
                 other,
                 "only numeric literals are supported in a #[neuron] function",
             ));
-            Expr::Lit { value: 0.0, int: None, sp }
+            poison(sp)
         }
     }
 }
@@ -643,7 +858,9 @@ mod tests {
     fn method_calls_become_calls_with_the_receiver_first() {
         let f = function(quote! { fn f(x: f64) -> f64 { x.powi(2) } }).unwrap();
         match f.result {
-            Expr::Call { name, args, method, .. } => {
+            Expr::Call {
+                name, args, method, ..
+            } => {
                 assert_eq!(name, "powi");
                 assert!(method);
                 assert!(matches!(args[1], Expr::Lit { int: Some(2), .. }));
@@ -667,6 +884,70 @@ mod tests {
         assert!(errs[2].starts_with("closures are not supported"));
         assert!(errs[3].starts_with("an index in a #[neuron] function must be an integer literal"));
         assert!(errs[4].starts_with("unsupported operator"));
+    }
+
+    #[test]
+    fn syntax_and_name_errors_are_reported_in_one_compile() {
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], weight: f64) -> f64 {
+                let y = if x[0] > 0.0 { x[0] } else { 0.0 };
+                relux(y) + x[3] + wieght
+            }
+        });
+        assert_eq!(errs.len(), 4, "{errs:#?}");
+        assert!(errs[0].starts_with("`if` is not supported"));
+        assert!(errs[1].contains("unknown function `relux`"));
+        assert!(errs[2].starts_with("index 3 is out of bounds"));
+        assert!(errs[3].contains("cannot find `wieght`") && errs[3].contains("`weight`"));
+    }
+
+    #[test]
+    fn what_failed_to_parse_causes_no_follow_on_errors() {
+        // Each name below failed to parse in some way; its uses stay silent,
+        // and so does the result, whose shape is unknown.
+        let errs = errors(quote! {
+            fn f(x: &f64, y: f64) -> [f64; 2] {
+                let (a, b) = (y, y);
+                let c: Vec<f64> = y;
+                let d = if y > 0.0 { y } else { 0.0 };
+                let e = y.powi(2i32);
+                relu(x) * a + b + c + d + e
+            }
+        });
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(errs[0].starts_with("unsupported argument type `&f64`"));
+        assert!(errs[1].starts_with("a `let` in a #[neuron] function binds a single name"));
+        assert!(errs[2].starts_with("unsupported binding type `Vec<f64>`"));
+        assert!(errs[3].starts_with("`if` is not supported"));
+        assert!(errs[4].starts_with("integer arithmetic is not supported"));
+    }
+
+    #[test]
+    fn a_rejected_closure_is_not_also_an_unknown_function() {
+        let errs = errors(quote! {
+            fn f(x: f64) -> f64 {
+                let double = |t: f64| 2.0 * t;
+                double(x)
+            }
+        });
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].starts_with("closures are not supported"));
+    }
+
+    #[test]
+    fn mixed_float_types_name_the_function_float_type() {
+        let errs = errors(quote! { fn f(x: [f32; 3], w: [f64; 3]) -> f32 { dot(w, x) } });
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(
+            errs[0]
+                .starts_with("mixed float types: every real in this #[neuron] function is `f32`"),
+            "{errs:?}"
+        );
+        let errs = errors(quote! { fn f<T: Real>(x: [T; 3], w: f64) -> T { sum(x) * w } });
+        assert!(
+            errs[0].contains("is the type parameter `T`, but this argument type uses `f64`"),
+            "{errs:?}"
+        );
     }
 
     #[test]
