@@ -673,3 +673,113 @@ fn fresh(taken: &mut HashSet<String>, base: &str) -> Ident {
 fn is_keyword(name: &str) -> bool {
     syn::parse_str::<Ident>(name).is_err()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::graph;
+    use crate::simplify::simplify;
+
+    /// Emits the simplified `text` over f64 arguments `args` and
+    /// pretty-prints it as the body of a function.
+    fn emitted(args: &str, text: &str) -> String {
+        let mut g = graph(args);
+        let root = g.parse(text).unwrap();
+        let (s, roots) = simplify(&g, &[root]);
+        let names: Vec<Ident> = s
+            .args
+            .iter()
+            .map(|(n, _)| Ident::new(n, Span::call_site()))
+            .collect();
+        let body = super::body(&s, &roots, &names, &RealType::F64);
+        let (stmts, root) = (&body.stmts, &body.roots[0]);
+        let file: syn::File = syn::parse2(quote!(fn f() { #stmts #root })).unwrap();
+        let text = prettyplease::unparse(&file);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[1..lines.len() - 1]
+            .iter()
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn scalars_used_once_are_inlined() {
+        assert_eq!(
+            emitted("x y", "(relu (+ (* x y) 1))"),
+            "(x * y + 1.0).max(0.0)"
+        );
+    }
+
+    #[test]
+    fn values_used_twice_are_named_once() {
+        assert_eq!(
+            emitted("x y", "(* (exp (+ x y)) (exp (+ x y)))"),
+            "let exp = (x + y).exp();\nexp * exp"
+        );
+    }
+
+    #[test]
+    fn grouping_is_kept_where_rounding_depends_on_it() {
+        assert_eq!(emitted("a b c", "(+ a (+ b c))"), "a + (b + c)");
+        assert_eq!(emitted("a b c", "(- a (- b c))"), "a - (b - c)");
+        assert_eq!(emitted("a b c", "(* (neg a) (/ b c))"), "-a * (b / c)");
+        assert_eq!(emitted("a", "(exp (neg a))"), "(-a).exp()");
+    }
+
+    #[test]
+    fn kinks_are_if_else_chains() {
+        assert_eq!(
+            emitted("x d", "(select > x 0 d (select < x 0 (neg d) 0))"),
+            "if x > 0.0 { d } else if x < 0.0 { -d } else { 0.0 }"
+        );
+    }
+
+    #[test]
+    fn reductions_are_loops_whatever_the_length() {
+        assert_eq!(
+            emitted("w:1024 x:1024", "(dot w x)"),
+            "let mut dot = 0.0;\nfor i in 0..1024 {\ndot += w[i] * x[i];\n}\ndot"
+        );
+    }
+
+    #[test]
+    fn element_wise_arrays_are_one_from_fn() {
+        assert_eq!(
+            emitted("x:4 s", "(* (tanh x) s)"),
+            "let prod: [f64; 4] = ::core::array::from_fn(|i| x[i].tanh() * s);\nprod"
+        );
+    }
+
+    #[test]
+    fn the_vector_of_matvec_is_computed_once_not_per_row() {
+        let text = emitted("m:3x2 v:2", "(matvec m (exp v))");
+        assert!(
+            text.starts_with("let exp: [f64; 2] = ::core::array::from_fn(|i| v[i].exp());"),
+            "{text}"
+        );
+        assert!(text.contains("matvec[i] += m[i][j] * exp[j];"), "{text}");
+    }
+
+    #[test]
+    fn loop_indices_never_shadow_arguments() {
+        let text = emitted("i:3 j:3", "(sum (* i j))");
+        assert!(text.contains("for k in 0..3"), "{text}");
+        assert!(text.contains("total += i[k] * j[k];"), "{text}");
+    }
+
+    #[test]
+    fn packs_become_array_literals_or_sparse_writes() {
+        assert_eq!(
+            emitted("a b", "(sum (pack [2] (0 a) (1 b)))")
+                .lines()
+                .next(),
+            Some("let array: [f64; 2] = [a, b];")
+        );
+        let sparse = emitted("a", "(sum (pack [4] (2 a)))");
+        assert!(
+            sparse.starts_with("let mut array: [f64; 4] = [0.0; 4];\narray[2] = a;"),
+            "{sparse}"
+        );
+    }
+}

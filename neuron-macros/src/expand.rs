@@ -564,31 +564,122 @@ fn source_text(
     }
 }
 
-/// The doc text of `gradient`: its body as formulas, one partial per line.
+/// The doc text of `gradient`: one line per partial derivative, then the
+/// intermediate values they are written in.
+///
+/// ```text
+/// ∂unit/∂w = [d_sum * x[0], d_sum * x[1], d_sum * x[2]]
+/// ∂unit/∂b = d_sum
+///
+/// where
+///     sum = w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b
+///     d_sum = if sum > 0.0 { 1.0 } else { 0.0 }
+/// ```
 fn formulas(f: &Function, gradient: &TokenStream) -> String {
-    let text = match syn::parse2::<syn::File>(gradient.clone()) {
-        Ok(file) => prettyplease::unparse(&file),
-        Err(_) => gradient.to_string(),
+    let Ok(item) = syn::parse2::<syn::ItemFn>(gradient.clone()) else {
+        return String::new();
     };
-    // The statements between the signature and the returned tuple.
-    let lines: Vec<&str> = text.lines().collect();
-    let body: Vec<String> = lines
-        .iter()
-        .skip(1)
-        .take(lines.len().saturating_sub(2))
-        .map(|l| l.strip_prefix("    ").unwrap_or(l).to_string())
-        .filter(|l| !l.starts_with("use "))
-        .collect();
+    let stmts = &item.block.stmts;
+    // The returned tuple `(y, Grad { x: .., w: .. })`.
+    let mut partials: Vec<(String, syn::Expr)> = Vec::new();
+    if let Some(syn::Stmt::Expr(syn::Expr::Tuple(tuple), None)) = stmts.last()
+        && let Some(syn::Expr::Struct(grad)) = tuple.elems.iter().nth(1)
+    {
+        for field in &grad.fields {
+            if let syn::Member::Named(name) = &field.member {
+                partials.push((name.to_string(), field.expr.clone()));
+            }
+        }
+    }
+    // A binding that is exactly one partial is shown in its place.
+    let mut definitions: Vec<(String, String)> = Vec::new();
+    let mut lines = Vec::new();
+    for stmt in &stmts[..stmts.len().saturating_sub(1)] {
+        match stmt {
+            syn::Stmt::Local(local) => {
+                let pat = match &local.pat {
+                    syn::Pat::Type(t) => &*t.pat,
+                    other => other,
+                };
+                match (pat, &local.init) {
+                    (syn::Pat::Ident(pi), Some(init)) if pi.mutability.is_none() => {
+                        definitions.push((pi.ident.to_string(), pretty_expr(&init.expr)));
+                    }
+                    _ => lines.push(pretty_stmt(stmt)),
+                }
+            }
+            syn::Stmt::Item(_) => {}
+            other => lines.push(pretty_stmt(other)),
+        }
+    }
     let mut doc = format!(
-        "# Partial derivatives\n\nComputed once, at compile time, by the chain rule on the body of `{}`:\n\n```text\n",
+        "# Partial derivatives\n\nDerived at compile time by the chain rule on the body of `{}`:\n\n```text\n",
         f.name
     );
-    for line in body {
-        doc.push_str(&line);
-        doc.push('\n');
+    let written: Vec<String> = partials.iter().map(|(_, e)| pretty_expr(e)).collect();
+    let mut inlined = Vec::new();
+    for (arg, name) in partials.iter().map(|(a, _)| a).zip(&written) {
+        // Used by this partial alone, and by no other definition.
+        let alone = written.iter().filter(|w| mentions(w, name)).count() == 1;
+        let unused_elsewhere = definitions
+            .iter()
+            .all(|(n, d)| n == name || !mentions(d, name));
+        let formula = match definitions.iter().find(|(n, _)| n == name) {
+            Some((_, definition)) if alone && unused_elsewhere => {
+                inlined.push(name.clone());
+                definition.clone()
+            }
+            _ => name.clone(),
+        };
+        doc.push_str(&format!("∂{}/∂{arg} = {formula}\n", f.name));
+    }
+    definitions.retain(|(n, _)| !inlined.contains(n));
+    if !definitions.is_empty() || !lines.is_empty() {
+        doc.push_str("\nwhere\n");
+        // Loops and other statements are shown as the code that runs, in
+        // order with the definitions around them.
+        for (name, expr) in &definitions {
+            doc.push_str(&format!("    {name} = {expr}\n"));
+        }
+        for line in &lines {
+            for l in line.lines() {
+                doc.push_str(&format!("    {l}\n"));
+            }
+        }
     }
     doc.push_str("```\n");
     doc
+}
+
+/// Whether `text` uses the identifier `name`.
+fn mentions(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !ident(before) && !ident(after)
+    })
+}
+
+fn pretty_expr(expr: &syn::Expr) -> String {
+    let text = pretty_stmt(&syn::parse_quote!(let _ = #expr;));
+    let text = text.trim();
+    text.strip_prefix("let _ = ")
+        .and_then(|t| t.strip_suffix(';'))
+        .unwrap_or(text)
+        .to_string()
+}
+
+fn pretty_stmt(stmt: &syn::Stmt) -> String {
+    let file: syn::File = syn::parse_quote!(fn f() { #stmt });
+    let text = prettyplease::unparse(&file);
+    let lines: Vec<&str> = text.lines().collect();
+    let inner = &lines[1.min(lines.len())..lines.len().saturating_sub(1)];
+    inner
+        .iter()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -615,5 +706,14 @@ mod tests {
         assert!(text.contains("pub mod unit"));
         assert!(text.contains("pub fn gradient("));
         assert!(text.contains("pub fn backward("));
+        assert!(
+            text.contains("∂unit/∂x = [d_sum * w[0], d_sum * w[1], d_sum * w[2]]"),
+            "{text}"
+        );
+        assert!(text.contains("∂unit/∂b = d_sum"), "{text}");
+        assert!(
+            text.contains("d_sum = if sum > 0.0 { 1.0 } else { 0.0 }"),
+            "{text}"
+        );
     }
 }
