@@ -17,11 +17,11 @@
 //! let d_w: [f64; 1024] = ::core::array::from_fn(|i| d_sum * x[i]);
 //! ```
 
-use crate::ast::RealType;
+use crate::ast::{RealType, Sp};
 use crate::ir::{Graph, NodeId, Op, default_name};
 use crate::ops::{Binary, Cmp, Unary};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
 
 /// Binding strength of an emitted expression, loosest first.
@@ -561,9 +561,15 @@ impl<'a> Emitter<'a> {
             }
             Op::Pack(entries) => self.pack(id, &shape, &entries),
             Op::Call { func, args } => {
-                let func = format_ident!("{}", func);
+                // With the user's spans, rustc's errors about the call (a
+                // type that differs from the callee's, a callee that is not
+                // a neuron) point at the call and at the written type.
+                let (call_sp, ty_sp) = self.origin(id);
+                let func = Ident::new(&func, call_sp.first);
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
-                quote!(let #name: #ty = #func(#(#args),*);)
+                let ty = respan(ty, ty_sp.first);
+                let call = quote_spanned!(call_sp.last=> #func(#(#args),*));
+                quote!(let #name: #ty = #call;)
             }
             _ => {
                 let v = self.elem_unmaterialized(id, &[]);
@@ -634,12 +640,38 @@ impl<'a> Emitter<'a> {
         let Op::Call { func, args } = self.g.nodes[call].op.clone() else {
             return TokenStream::new();
         };
-        let func = format_ident!("{}", func);
+        let (call_sp, _) = self.origin(call);
+        let func = Ident::new(&func, call_sp.first);
+        let backward = Ident::new("backward", call_sp.first);
         let group = self.call_grads[&(call, dy)].clone();
         let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
         let d = self.value(dy);
-        quote!(let #group = #func::backward(#(#args,)* #d).1.into_parts();)
+        let call = quote_spanned!(call_sp.last=> #func::#backward(#(#args,)* #d));
+        quote!(let #group = #call.1.into_parts();)
     }
+
+    /// The spans of a call node's source: the call and its written type.
+    fn origin(&self, id: NodeId) -> (Sp, Sp) {
+        let here = Sp::single(Span::call_site());
+        self.g.nodes[id].origin.unwrap_or((here, here))
+    }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 /// The next tighter precedence, for right operands of left-associative

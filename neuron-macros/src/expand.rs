@@ -15,6 +15,7 @@
 //! ```
 
 use crate::ast::{Function, Options, RealType};
+use crate::ctxt::Ctxt;
 use crate::emit::{self, Body};
 use crate::ir::{Graph, NodeId, Op};
 use crate::{check, diff, lower, parse, simplify};
@@ -53,8 +54,17 @@ fn stub(item: TokenStream) -> TokenStream {
 /// Runs the whole pipeline on the attribute's arguments and the item.
 pub fn neuron(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = parse::options(attr)?;
-    let f = parse::function(item)?;
-    check::check(&f)?;
+    let (f, parse_errors) = parse::partial(item)?;
+    // Check what did parse even after a syntax error: its unknown names and
+    // shape mismatches belong in the same compile.
+    let mut cx = Ctxt::default();
+    if let Some(errors) = parse_errors {
+        cx.push(errors);
+    }
+    if let Err(errors) = check::check(&f) {
+        cx.push(errors);
+    }
+    cx.finish(())?;
     let (g, output) = lower::lower(&f)?;
     let derived = derive(&f, &g, output)?;
     Ok(items(&f, &options, Some(&derived)))

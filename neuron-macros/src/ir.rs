@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 pub use crate::ast::Shape;
+use crate::ast::Sp;
 
 /// An index into [`Graph::nodes`].
 pub type NodeId = usize;
@@ -178,6 +179,10 @@ pub struct Node {
     pub shape: Shape,
     /// The user's `let` name for this value, if it has one.
     pub name: Option<String>,
+    /// For a call of another neuron: the spans of the call and of the type
+    /// written on its binding, so that rustc's own errors about them (a
+    /// wrong type, an unknown function) point at the user's code.
+    pub origin: Option<(Sp, Sp)>,
 }
 
 /// The graph: nodes in topological order, plus the function's arguments.
@@ -209,6 +214,7 @@ impl Graph {
             op: key.0.clone(),
             shape: key.1.clone(),
             name: None,
+            origin: None,
         });
         self.memo.insert(key, id);
         id

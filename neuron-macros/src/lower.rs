@@ -27,20 +27,22 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
     }
     for binding in &f.lets {
         let id = match (&binding.value, &binding.shape) {
-            (Expr::Call { name, args, .. }, Some((shape, _)))
+            (Expr::Call { name, args, sp, .. }, Some((shape, ty_sp)))
                 if builtin(&name.to_string()).is_none() =>
             {
                 let args = args
                     .iter()
                     .map(|a| lowering.expr(a))
                     .collect::<syn::Result<Vec<_>>>()?;
-                lowering.g.add(
+                let id = lowering.g.add(
                     Op::Call {
                         func: name.to_string(),
                         args,
                     },
                     shape.clone(),
-                )
+                );
+                lowering.g.nodes[id].origin = Some((*sp, *ty_sp));
+                id
             }
             (value, _) => lowering.expr(value)?,
         };

@@ -33,6 +33,18 @@ pub fn options(attr: TokenStream) -> syn::Result<Options> {
 /// Parses the annotated item into a [`Function`], reporting every
 /// unsupported construct at once.
 pub fn function(item: TokenStream) -> syn::Result<Function> {
+    match partial(item)? {
+        (function, None) => Ok(function),
+        (_, Some(errors)) => Err(errors),
+    }
+}
+
+/// Parses the annotated item as far as it goes: the function, in which
+/// whatever failed to parse is poisoned (see [`POISONED`]), and the parse
+/// errors, if any. `check` can then run on the rest, so that one compile
+/// reports the unknown names and shape mismatches together with the
+/// unsupported syntax. `Err` only when the item is not a function at all.
+pub fn partial(item: TokenStream) -> syn::Result<(Function, Option<syn::Error>)> {
     let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -130,16 +142,10 @@ pub fn function(item: TokenStream) -> syn::Result<Function> {
         lets,
         result: result.unwrap_or_else(|| poison(Sp::single(Span::call_site()))),
     };
-    if cx.has_errors() {
-        // Check what did parse, so that one compile reports the unknown
-        // names and shape mismatches together with the unsupported syntax.
-        // Whatever failed to parse is poisoned (see `poison`), so that the
-        // checker stays silent about it instead of reporting follow-on errors.
-        if let Err(errors) = crate::check::check(&function) {
-            cx.push(errors);
-        }
-    }
-    cx.finish(function)
+    Ok(match cx.finish(()) {
+        Ok(()) => (function, None),
+        Err(errors) => (function, Some(errors)),
+    })
 }
 
 /// The shape of a name whose type or value failed to parse: the checker
@@ -831,8 +837,9 @@ mod tests {
     use super::*;
     use quote::quote;
 
+    /// Every error one compile reports: parsing, then checking what parsed.
     fn errors(item: TokenStream) -> Vec<String> {
-        match function(item) {
+        match crate::expand::neuron(TokenStream::new(), item) {
             Ok(_) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
         }

@@ -105,6 +105,9 @@ pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<
         if out.nodes[id].name.is_none() {
             out.nodes[id].name.clone_from(&node.name);
         }
+        if out.nodes[id].origin.is_none() {
+            out.nodes[id].origin = node.origin;
+        }
         map.push(id);
     }
     let roots: Vec<NodeId> = roots.iter().map(|&r| map[r]).collect();
@@ -159,6 +162,7 @@ pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
         if live[id] {
             let new = out.add(node.op.map(|o| map[o]), node.shape.clone());
             out.nodes[new].name.clone_from(&node.name);
+            out.nodes[new].origin = node.origin;
             map[id] = new;
         }
     }
