@@ -1,0 +1,100 @@
+//! Dot neurons `relu(dot(w, x) + b)` at N = 3, 64 and 1024: the generated
+//! gradient against a hand-written loop, forward-mode dual numbers
+//! (`num-dual`) and a reverse-mode tape (`reverse`), plus the generated
+//! forward pass for the gradient/forward ratio. One group per N, so every
+//! side of a comparison is measured in the same run.
+//!
+//! `cargo bench -p neuron-benches --bench dot`
+
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
+use neuron_benches::{dual, hand, inputs, neurons, tape};
+use std::hint::black_box;
+
+mod common;
+
+/// A generated forward function.
+type Forward<const N: usize> = fn([f64; N], [f64; N], f64) -> f64;
+
+/// The sides every N shares: generated forward and gradient, hand loop,
+/// dynamic dual numbers and both tape variants.
+fn shared<const N: usize, G>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    forward: Forward<N>,
+    gradient: fn([f64; N], [f64; N], f64) -> (f64, G),
+    hand: fn([f64; N], [f64; N], f64) -> (f64, hand::DotGrad<N>),
+) {
+    let (x, w, b) = inputs::dot_case::<N>();
+    group.bench_function("forward", |bench| {
+        bench.iter(|| forward(black_box(x), black_box(w), black_box(b)))
+    });
+    group.bench_function("generated", |bench| {
+        bench.iter(|| gradient(black_box(x), black_box(w), black_box(b)))
+    });
+    group.bench_function("hand", |bench| {
+        bench.iter(|| hand(black_box(x), black_box(w), black_box(b)))
+    });
+    group.bench_function("num-dual DualDVec64", |bench| {
+        bench.iter(|| dual::dot_gradient_dynamic(black_box(&x), black_box(&w), black_box(b)))
+    });
+    group.bench_function("reverse new tape", |bench| {
+        bench.iter(|| tape::dot_gradient(black_box(&x), black_box(&w), black_box(b)))
+    });
+    let t = reverse::Tape::new();
+    group.bench_function("reverse reused tape", |bench| {
+        bench.iter(|| tape::dot_gradient_reusing(&t, black_box(&x), black_box(&w), black_box(b)))
+    });
+}
+
+fn dot(c: &mut Criterion) {
+    {
+        let mut group = c.benchmark_group("dot/3");
+        shared::<3, _>(
+            &mut group,
+            neurons::dot3,
+            neurons::dot3::gradient,
+            hand::dot3_gradient,
+        );
+        let (x, w, b) = inputs::dot_case::<3>();
+        group.bench_function("num-dual DualSVec64", |bench| {
+            bench.iter(|| {
+                dual::dot_gradient_static::<3, 7>(black_box(&x), black_box(&w), black_box(b))
+            })
+        });
+        group.finish();
+    }
+    {
+        let mut group = c.benchmark_group("dot/64");
+        shared::<64, _>(
+            &mut group,
+            neurons::dot64,
+            neurons::dot64::gradient,
+            hand::dot64_gradient,
+        );
+        let (x, w, b) = inputs::dot_case::<64>();
+        group.bench_function("num-dual DualSVec64", |bench| {
+            bench.iter(|| {
+                dual::dot_gradient_static::<64, 129>(black_box(&x), black_box(&w), black_box(b))
+            })
+        });
+        group.finish();
+    }
+    {
+        let mut group = c.benchmark_group("dot/1024");
+        shared::<1024, _>(
+            &mut group,
+            neurons::dot1024,
+            neurons::dot1024::gradient,
+            hand::dot1024_gradient,
+        );
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config();
+    targets = dot
+}
+criterion_main!(benches);

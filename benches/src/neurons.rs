@@ -1,0 +1,57 @@
+//! The `#[neuron]` functions under test: the running example of DESIGN.md,
+//! `relu(dot(w, x) + b)` at three sizes, and the 2-64-3 spiral classifier
+//! (with `log_softmax` on its output, and as logits for training with
+//! `SoftmaxCrossEntropy`).
+
+use neuron_core::prelude::*;
+
+/// The running example: one ReLU neuron with three inputs, written out.
+#[neuron]
+pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+    relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+}
+
+/// A dot neuron with 3 inputs.
+#[neuron]
+pub fn dot3(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+    relu(dot(w, x) + b)
+}
+
+/// A dot neuron with 64 inputs.
+#[neuron]
+pub fn dot64(x: [f64; 64], #[param] w: [f64; 64], #[param] b: f64) -> f64 {
+    relu(dot(w, x) + b)
+}
+
+/// A dot neuron with 1024 inputs.
+#[neuron]
+pub fn dot1024(x: [f64; 1024], #[param] w: [f64; 1024], #[param] b: f64) -> f64 {
+    relu(dot(w, x) + b)
+}
+
+/// The 2-64-3 spiral classifier with log-probabilities as output.
+#[neuron]
+pub fn net(
+    x: [f64; 2],
+    #[param] w1: [[f64; 2]; 64],
+    #[param] b1: [f64; 64],
+    #[param] w2: [[f64; 64]; 3],
+    #[param] b2: [f64; 3],
+) -> [f64; 3] {
+    let h = relu(matvec(w1, x) + b1);
+    log_softmax(matvec(w2, h) + b2)
+}
+
+/// The 2-64-3 spiral classifier with logits as output, the shape that
+/// `SoftmaxCrossEntropy` trains (as nnfs and PyTorch's `CrossEntropyLoss`).
+#[neuron]
+pub fn spiral_net(
+    x: [f64; 2],
+    #[param] w1: [[f64; 2]; 64],
+    #[param] b1: [f64; 64],
+    #[param] w2: [[f64; 64]; 3],
+    #[param] b2: [f64; 3],
+) -> [f64; 3] {
+    let h = relu(matvec(w1, x) + b1);
+    matvec(w2, h) + b2
+}
