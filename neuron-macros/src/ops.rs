@@ -189,7 +189,11 @@ impl Unary {
                 1 => d,
                 _ => {
                     let k = g.konst(f64::from(n));
-                    let p = g.unary(Unary::Powi(n - 1), x);
+                    // n xⁿ⁻¹, or n xⁿ / x for `i32::MIN`, which has no n - 1.
+                    let p = match n.checked_sub(1) {
+                        Some(m) => g.unary(Unary::Powi(m), x),
+                        None => g.div(y, x),
+                    };
                     let slope = g.mul(k, p);
                     g.mul(d, slope)
                 }
