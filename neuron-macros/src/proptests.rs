@@ -961,9 +961,14 @@ const VALID: &[&str] = &[
     }",
     "fn chained(x: [f32; 3], #[param] w: [[f32; 3]; 4], #[param] b: [f32; 4]) -> f32 {
         let h: [f32; 4] = layer1(w, x, b);
-        sigmoid(dot(h, h)) + softmax([h[0], h[1], -x[2]])[1]
+        sigmoid(dot(h, h)) + softmax([h[0], h[1], -x[2]])[1] + b[0] * w[0][0]
     }",
 ];
+
+// Every argument of `chained` above is also indexed, so that a mutation
+// turning one into a scalar fails the check instead of reaching the known
+// stack overflow of `scalar_arguments_of_called_neurons_overflow_today`,
+// which would abort this whole test process.
 
 #[derive(Clone, Copy, Debug)]
 enum Mutation {
@@ -1135,5 +1140,48 @@ fn huge_array_types_overflow_today() {
     // A single huge dimension alone does not overflow.
     assert!(!panics(
         "fn f(x: [f64; 2]) -> [f64; 18446744073709551615] { x }"
+    ));
+}
+
+/// Runs the macro on `text` in a child process (this test binary, running
+/// only [`expand_in_child`]), because a stack overflow aborts the process
+/// and cannot be caught; returns whether the child exited cleanly.
+fn expands_in_child(text: &str) -> bool {
+    let exe = std::env::current_exe().unwrap();
+    std::process::Command::new(exe)
+        .args(["--exact", "proptests::expand_in_child", "--test-threads=1"])
+        .env("NEURON_EXPAND_CHILD", text)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The child side of [`expands_in_child`]; does nothing in a normal run.
+#[test]
+fn expand_in_child() {
+    if let Ok(text) = std::env::var("NEURON_EXPAND_CHILD") {
+        let _ = expand(TokenStream::new(), text.parse().unwrap());
+    }
+}
+
+/// Calling another `#[neuron]` with a scalar argument makes the macro
+/// recurse without end: the call's partial for a scalar argument is a
+/// scalar `CallGrad` node, and `emit.rs` turns `value` of a scalar into
+/// `elem`, whose `CallGrad` arm calls `value` again. rustc dies with
+/// SIGSEGV ("rustc unexpectedly overflowed its stack"). A layer with a
+/// scalar bias, `let h: f64 = neuron1(w, x, b);`, is enough. This asserts
+/// the gap as it is; both inputs should expand.
+#[test]
+fn scalar_arguments_of_called_neurons_overflow_today() {
+    assert!(!expands_in_child(
+        "fn chain(a: f64, b: f64) -> f64 { let s: f64 = inner(a, b); s * s }"
+    ));
+    assert!(!expands_in_child(
+        "fn net(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 { let h: f64 = unit(x, w, b); relu(h) }"
+    ));
+    // Array arguments only: the same call expands.
+    assert!(expands_in_child(
+        "fn net(x: [f64; 3], #[param] w: [f64; 3], #[param] b: [f64; 1]) -> f64 { let h: f64 = unit(x, w, b); relu(h) }"
     ));
 }
