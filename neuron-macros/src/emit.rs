@@ -314,9 +314,10 @@ impl<'a> Emitter<'a> {
                 let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
                 (quote!(#base #([#path])* #([#idx])*), Prec::Atom)
             }
-            Op::CallGrad { .. } => {
-                let v = self.value(id);
-                (quote!(#v #([#idx])*), Prec::Atom)
+            Op::CallGrad { call, dy, arg } => {
+                let group = &self.call_grads[&(call, dy)];
+                let k = Literal::usize_unsuffixed(arg);
+                (quote!(#group.#k #([#idx])*), Prec::Atom)
             }
             Op::Unary(u, a) => self.unary(u, a, idx),
             Op::Binary(b, x, y) => self.binary(b, x, y, idx),

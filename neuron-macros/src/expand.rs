@@ -186,13 +186,10 @@ fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
         Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), &f.real),
         None => unreachable.clone(),
     };
-    let stub_allow = if d.is_none() {
-        quote!(#[allow(unused_variables)])
-    } else {
-        quote!()
-    };
+    // An argument the result does not depend on (`a` in `[a, b][1]`) is
+    // unused after simplification; that is not the user's mistake.
     let forward = quote! {
-        #stub_allow
+        #[allow(unused_variables)]
         #vis fn #name #user_generics (#(#args: #tys),*) -> #ret #forward_body
     };
 

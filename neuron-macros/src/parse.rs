@@ -260,7 +260,12 @@ const TYPE_HELP: &str = "help: the accepted types are `f32`, `f64`, a type param
 
 /// The shape of a written type, checking that its scalar is the function's
 /// float type. `what` names the position, for the message.
+/// The most elements one argument, binding or result may have: `[f64; N]`
+/// lives on the stack, and element counts must not overflow.
+pub const MAX_ELEMENTS: usize = 1 << 24;
+
 fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Option<Shape> {
+    let whole = ty;
     let mut dims = Vec::new();
     let mut ty = ty;
     loop {
@@ -334,6 +339,16 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
                         ty,
                         format!(
                             "arrays nest at most two deep in a #[neuron] function\n{TYPE_HELP}"
+                        ),
+                    ));
+                    return None;
+                }
+                let count = dims.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+                if count.is_none_or(|n| n > MAX_ELEMENTS) {
+                    cx.push(syn::Error::new_spanned(
+                        whole,
+                        format!(
+                            "this array is too large for a #[neuron] function: at most {MAX_ELEMENTS} elements fit, and arrays live on the stack\nhelp: split the work over several smaller arrays"
                         ),
                     ));
                     return None;
@@ -564,9 +579,18 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             ),
         },
         syn::Expr::Unary(u) => match u.op {
-            syn::UnOp::Neg(_) => Expr::Neg {
-                expr: Box::new(expr(cx, &u.expr)),
-                sp,
+            syn::UnOp::Neg(_) => match expr(cx, &u.expr) {
+                // `-2` is one literal, so that `powi(x, -2)` has an integer
+                // literal exponent.
+                Expr::Lit { value, int, .. } if !value.is_nan() => Expr::Lit {
+                    value: -value,
+                    int: int.map(|i| -i),
+                    sp,
+                },
+                inner => Expr::Neg {
+                    expr: Box::new(inner),
+                    sp,
+                },
             },
             syn::UnOp::Deref(token) => unsupported(
                 cx,

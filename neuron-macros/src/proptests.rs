@@ -652,7 +652,7 @@ fn most_random_cases_are_checked() {
 }
 
 /// Negative and zero integer powers on the IR, which the surface language
-/// cannot spell yet (see `negative_powi_exponents_are_rejected_today`).
+/// can now spell too (see `negative_powi_exponents_expand`).
 #[test]
 fn integer_powers_on_the_ir() {
     for n in [-4, -3, -2, -1, 0, 1, 2, 3, 5] {
@@ -922,17 +922,6 @@ fn expands_without_panicking(attr: TokenStream, item: TokenStream) -> Result<(),
                 .cloned()
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            // The known gap of `huge_array_types_overflow_today`: element
-            // counts past `usize` overflow in `expand.rs`. Such inputs are
-            // set aside here so that the fuzzers keep looking for other
-            // panics; once the gap is closed this exception should go.
-            let huge = ["18446744073709551615", "4294967296"]
-                .iter()
-                .any(|n| text.contains(n));
-            prop_assume!(
-                !(huge && why.contains("with overflow")),
-                "known gap: huge array lengths"
-            );
             return Err(TestCaseError::fail(format!(
                 "the macro panicked ({why}) on: {text}"
             )));
@@ -964,11 +953,6 @@ const VALID: &[&str] = &[
         sigmoid(dot(h, h)) + softmax([h[0], h[1], -x[2]])[1] + b[0] * w[0][0]
     }",
 ];
-
-// Every argument of `chained` above is also indexed, so that a mutation
-// turning one into a scalar fails the check instead of reaching the known
-// stack overflow of `scalar_arguments_of_called_neurons_overflow_today`,
-// which would abort this whole test process.
 
 #[derive(Clone, Copy, Debug)]
 enum Mutation {
@@ -1091,56 +1075,43 @@ fn the_valid_functions_expand() {
     }
 }
 
-/// Today `powi(x, -2)` and `x.powi(-2)` are rejected: the parser reads `-2`
-/// as the negation of the literal `2`, and the checker wants a literal. The
-/// language allows integer exponents, so these should expand; when they do,
-/// this test should assert `is_ok` and `tests/tests/ops.rs` gain negative
-/// powers.
+/// `powi(x, -2)` and `x.powi(-2)` expand: `-2` is an integer literal.
 #[test]
-fn negative_powi_exponents_are_rejected_today() {
+fn negative_powi_exponents_expand() {
     for text in [
         "fn f(x: f64) -> f64 { powi(x, -2) }",
         "fn f(x: f64) -> f64 { x.powi(-2) }",
     ] {
         let out = neuron(TokenStream::new(), text.parse().unwrap());
-        let message = out.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
-            message.contains("the exponent of `powi` must be an integer literal"),
-            "{text}: {message}"
+            out.is_ok(),
+            "{text}: {}",
+            out.err().map(|e| e.to_string()).unwrap_or_default()
         );
     }
 }
 
-/// Arrays whose element count overflows `usize` should be an error, not an
-/// arithmetic overflow inside the macro. Today the two matrix types below
-/// make `expand.rs` (`model` and `params`, `shape.iter().product()`)
-/// panic with "attempt to multiply with overflow" in debug builds of the
-/// macro; rustc reports "proc macro panicked" instead of an error at the
-/// type. This asserts the gap as it is; it should become `is_ok()` for all
-/// three, with an error pointing at the length.
+/// Arrays whose element count is huge (or overflows `usize`) are an error
+/// at the type, not an arithmetic overflow inside the macro.
 #[test]
-fn huge_array_types_overflow_today() {
-    let panics = |text: &str| {
-        catch_unwind(AssertUnwindSafe(|| {
-            expand(TokenStream::new(), text.parse().unwrap())
-        }))
-        .is_err()
-    };
-    assert!(panics(
-        "fn f(m: [[f64; 18446744073709551615]; 18446744073709551615]) -> f64 { sum(m) }"
-    ));
-    assert!(panics(
-        "fn f(#[param] m: [[f64; 4294967296]; 4294967296]) -> f64 { sum(m) }"
-    ));
-    // One huge vector next to other arguments: the total length overflows.
-    assert!(panics(
+fn huge_array_types_are_errors() {
+    for text in [
+        "fn f(m: [[f64; 18446744073709551615]; 18446744073709551615]) -> f64 { sum(m) }",
+        "fn f(#[param] m: [[f64; 4294967296]; 4294967296]) -> f64 { sum(m) }",
         "pub fn unit(x: [f64; 18446744073709551615], #[param] w: [f64; 3], #[param] b: f64) -> f64 { \
-         relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b) }"
-    ));
-    // A single huge dimension alone does not overflow.
-    assert!(!panics(
-        "fn f(x: [f64; 2]) -> [f64; 18446744073709551615] { x }"
-    ));
+         relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b) }",
+        "fn f(x: [f64; 2]) -> [f64; 18446744073709551615] { x }",
+    ] {
+        let out = catch_unwind(AssertUnwindSafe(|| {
+            neuron(TokenStream::new(), text.parse().unwrap())
+        }));
+        let message = match out {
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(_)) => panic!("{text}: expanded"),
+            Err(_) => panic!("{text}: the macro panicked"),
+        };
+        assert!(message.contains("too large"), "{text}: {message}");
+    }
 }
 
 /// Runs the macro on `text` in a child process (this test binary, running
@@ -1165,22 +1136,18 @@ fn expand_in_child() {
     }
 }
 
-/// Calling another `#[neuron]` with a scalar argument makes the macro
-/// recurse without end: the call's partial for a scalar argument is a
-/// scalar `CallGrad` node, and `emit.rs` turns `value` of a scalar into
-/// `elem`, whose `CallGrad` arm calls `value` again. rustc dies with
-/// SIGSEGV ("rustc unexpectedly overflowed its stack"). A layer with a
-/// scalar bias, `let h: f64 = neuron1(w, x, b);`, is enough. This asserts
-/// the gap as it is; both inputs should expand.
+/// Calling another `#[neuron]` with scalar arguments expands (its partials
+/// for scalar arguments are read off the callee's tuple like any other).
+/// Run in a child process, so that a regression to unbounded recursion
+/// fails this test instead of aborting the whole run.
 #[test]
-fn scalar_arguments_of_called_neurons_overflow_today() {
-    assert!(!expands_in_child(
+fn scalar_arguments_of_called_neurons_expand() {
+    assert!(expands_in_child(
         "fn chain(a: f64, b: f64) -> f64 { let s: f64 = inner(a, b); s * s }"
     ));
-    assert!(!expands_in_child(
+    assert!(expands_in_child(
         "fn net(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 { let h: f64 = unit(x, w, b); relu(h) }"
     ));
-    // Array arguments only: the same call expands.
     assert!(expands_in_child(
         "fn net(x: [f64; 3], #[param] w: [f64; 3], #[param] b: [f64; 1]) -> f64 { let h: f64 = unit(x, w, b); relu(h) }"
     ));

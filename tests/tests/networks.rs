@@ -641,3 +641,30 @@ fn wide_neuron_gradient_matches_finite_differences() {
         assert_all_close("wide layer ∂w", &[], &[g.w[k % 8][k]], &[numeric], TOL);
     }
 }
+
+/// A neuron of scalar output with a scalar parameter, to be called.
+#[neuron]
+pub fn scalar_unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+    tanh(dot(w, x) + b)
+}
+
+/// Calls `scalar_unit`: the scalar partial `∂h/∂b` comes back through the
+/// callee's `backward` like the array ones.
+#[neuron]
+pub fn scalar_chain(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64, #[param] c: f64) -> f64 {
+    let h: f64 = scalar_unit(x, w, b);
+    c * h * h
+}
+
+#[test]
+fn chained_neurons_with_scalar_arguments() {
+    let report = gradcheck_random::<scalar_chain::Model>(100, 11, 1e-6).unwrap();
+    assert!(report.checked > 0);
+    // By hand: h = tanh(w·x + b), y = c h², ∂y/∂b = 2 c h (1 - h²).
+    let (x, w, b, c) = ([0.5, -1.0, 2.0], [0.3, 0.2, -0.1], 0.4, 1.5);
+    let h = (0.5f64 * 0.3 - 0.2 - 0.2 + 0.4).tanh();
+    let (y, g) = scalar_chain::gradient(x, w, b, c);
+    assert!((y - c * h * h).abs() < 1e-15);
+    assert!((g.b - 2.0 * c * h * (1.0 - h * h)).abs() < 1e-15);
+    assert!((g.c - h * h).abs() < 1e-15);
+}

@@ -526,13 +526,17 @@ fn exponentials_and_powers() {
     );
 }
 
-// Negative exponents (`powi(x, -2)`, `x.powi(-2)`) are rejected today by
-// the checker with "the exponent of `powi` must be an integer literal": the
-// parser reads `-2` as a negation of the literal `2`. The gap is asserted in
-// `neuron-macros/src/proptests.rs` (`negative_powi_exponents_are_rejected_today`),
-// and the derivative rule for negative `n` is checked there on the IR
-// against finite differences. Once the checker accepts them, they belong in
-// the table of `integer_powers` below.
+/// `powi(x, -1)`.
+#[neuron]
+pub fn powi_m1(x: f64) -> f64 {
+    powi(x, -1)
+}
+
+/// `x.powi(-2)`, in the method spelling.
+#[neuron]
+pub fn powi_m2(x: f64) -> f64 {
+    x.powi(-2)
+}
 
 /// `powi(x, 0)`: constant one, derivative zero.
 #[neuron]
@@ -566,7 +570,9 @@ pub fn powi_7(x: f64) -> f64 {
 
 #[test]
 fn integer_powers() {
-    let cases: [(i32, Scalar<1>); 5] = [
+    let cases: [(i32, Scalar<1>); 7] = [
+        (-2, unary!(powi_m2)),
+        (-1, unary!(powi_m1)),
         (0, unary!(powi_0)),
         (1, unary!(powi_1)),
         (2, unary!(powi_2)),
