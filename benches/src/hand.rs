@@ -7,6 +7,10 @@
 //! this crate, with no inlining attribute, so that the compiler treats both
 //! sides of a benchmark alike.
 
+// Index loops, as a person transcribing the formulas writes them and as
+// the generated code reads; iterator chains would compare a different style.
+#![allow(clippy::needless_range_loop)]
+
 /// The value and partials of a neuron with `N` inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DotGrad<const N: usize> {

@@ -32,9 +32,12 @@ pub fn dot_case<const N: usize>() -> ([f64; N], [f64; N], f64) {
     (x, w, 0.5 - z.min(0.0))
 }
 
+/// `(w1, b1, w2, b2)` of the 2-64-3 network.
+pub type NetParams = ([[f64; 2]; 64], [f64; 64], [[f64; 64]; 3], [f64; 3]);
+
 /// The parameters of the 2-64-3 network, scaled like nnfs's
 /// `0.01 * randn` weights but nonzero biases so that both kinks occur.
-pub fn net_params() -> ([[f64; 2]; 64], [f64; 64], [[f64; 64]; 3], [f64; 3]) {
+pub fn net_params() -> NetParams {
     let w1 = core::array::from_fn(|i| array::<2>(10 + i as u64));
     let b1 = array::<64>(100).map(|v| 0.1 * v);
     let w2 = core::array::from_fn(|k| array::<64>(200 + k as u64).map(|v| 0.1 * v));
