@@ -17,10 +17,17 @@ use std::collections::HashMap;
 /// per argument, in order. Arguments the output does not depend on get zero.
 pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
     let active = active(g, output);
+    // Contributions wait in `pending` until the sweep reaches their node,
+    // when all of them are known and are summed at once into `adj`.
+    let mut pending: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
     let mut adj: HashMap<NodeId, NodeId> = HashMap::new();
-    adj.insert(output, dy);
+    pending.insert(output, vec![dy]);
     for id in (0..=output).rev() {
-        let Some(&d) = adj.get(&id) else { continue };
+        let Some(parts) = pending.remove(&id) else {
+            continue;
+        };
+        let d = total(g, parts);
+        adj.insert(id, d);
         // Every user of `id` has been swept, so `d` is its final adjoint:
         // name it after the value, `d_<name>`, unless it already has a name.
         if g.nodes[d].name.is_none() && !matches!(g.op(d), Op::Arg(_) | Op::Const(_)) {
@@ -149,14 +156,9 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
             }
         }
         for (operand, c) in contributions {
-            if !active[operand] {
-                continue;
+            if active[operand] {
+                pending.entry(operand).or_default().push(c);
             }
-            let total = match adj.get(&operand) {
-                Some(&e) => g.add2(e, c),
-                None => c,
-            };
-            adj.insert(operand, total);
         }
     }
     let mut adjoints = Vec::with_capacity(g.args.len());
@@ -169,6 +171,48 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         });
     }
     Ok(adjoints)
+}
+
+/// The sum of a node's adjoint contributions, in the order they came.
+/// Contributions that are packs (the adjoints of indexing, one per `x[i]`)
+/// are merged into one pack first, so that `n` indexed uses of an array cost
+/// `O(n)` rather than a chain of `n` growing packs.
+fn total(g: &mut Graph, parts: Vec<NodeId>) -> NodeId {
+    let mut entries: Vec<(Vec<usize>, NodeId)> = Vec::new();
+    let mut positions: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut pack_shape = None;
+    let mut rest = Vec::new();
+    let depth = parts.iter().find_map(|&p| match g.op(p) {
+        Op::Pack(e) => e.first().map(|(path, _)| path.len()),
+        _ => None,
+    });
+    for p in parts {
+        match g.op(p).clone() {
+            // Packs merge when all their entries sit at the same depth.
+            Op::Pack(e) if e.iter().all(|(path, _)| Some(path.len()) == depth) => {
+                pack_shape = Some(g.shape(p).clone());
+                for (path, n) in e {
+                    match positions.get(&path) {
+                        Some(&k) => entries[k].1 = g.add2(entries[k].1, n),
+                        None => {
+                            positions.insert(path.clone(), entries.len());
+                            entries.push((path, n));
+                        }
+                    }
+                }
+            }
+            _ => rest.push(p),
+        }
+    }
+    if let Some(shape) = pack_shape {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        rest.push(g.add(Op::Pack(entries), shape));
+    }
+    let mut sum = rest[0];
+    for &p in &rest[1..] {
+        sum = g.add2(sum, p);
+    }
+    sum
 }
 
 /// Which nodes up to `output` depend on an argument (other than `dy`); only

@@ -374,6 +374,9 @@ fn select_same(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 /// Indexing a pack picks the entry, or zero where there is none.
 fn index_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     let Op::Index(a, path) = op else { return None };
+    if !matches!(g.op(*a), Op::Pack(_)) {
+        return None;
+    }
     let Op::Pack(entries) = g.op(*a).clone() else {
         return None;
     };
@@ -409,6 +412,9 @@ fn add_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     let Op::Binary(Binary::Add, x, y) = *op else {
         return None;
     };
+    if !matches!((g.op(x), g.op(y)), (Op::Pack(_), Op::Pack(_))) {
+        return None;
+    }
     let (Op::Pack(a), Op::Pack(b)) = (g.op(x).clone(), g.op(y).clone()) else {
         return None;
     };
