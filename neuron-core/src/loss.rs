@@ -20,6 +20,13 @@ pub trait Loss<T: Real, O: Tensor<T>> {
     /// `d loss / d output` for one sample, shaped like the output.
     fn grad(&self, output: &O, target: &Self::Target) -> O;
 
+    /// [`Loss::loss`] and [`Loss::grad`] together, which a loss may compute
+    /// in one pass (softmax cross-entropy shares its exponentials). The
+    /// training loop calls this once per sample.
+    fn loss_and_grad(&self, output: &O, target: &Self::Target) -> (T, O) {
+        (self.loss(output, target), self.grad(output, target))
+    }
+
     /// The share of this sample's predictions that are right, in `[0, 1]`,
     /// or `None` when accuracy means nothing for this loss (regression).
     fn accuracy(&self, output: &O, target: &Self::Target) -> Option<T> {
@@ -238,6 +245,25 @@ impl<T: Real, const K: usize> Loss<T, [T; K]> for SoftmaxCrossEntropy {
         g
     }
 
+    fn loss_and_grad(&self, logits: &[T; K], &target: &usize) -> (T, [T; K]) {
+        // One set of exponentials for both: loss = ln Σe - (z_t - max),
+        // grad = e / Σe - onehot(t).
+        let max = logits.iter().copied().fold(T::neg_infinity(), T::max);
+        let mut g = logits.map(|z| (z - max).exp());
+        let sum: T = g.iter().copied().sum();
+        for v in &mut g {
+            *v /= sum;
+        }
+        let loss = match logits.get(target) {
+            Some(&z) => sum.ln() - (z - max),
+            None => T::nan(),
+        };
+        if let Some(g) = g.get_mut(target) {
+            *g -= T::one();
+        }
+        (loss, g)
+    }
+
     fn accuracy(&self, logits: &[T; K], &target: &usize) -> Option<T> {
         let hit = argmax(logits) == Some(target);
         Some(if hit { T::one() } else { T::zero() })
@@ -316,6 +342,36 @@ pub fn binary_accuracy<T: Real>(outputs: &[T], targets: &[T]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fused_softmax_cross_entropy_matches_the_separate_parts() {
+        let cases: [([f64; 3], usize); 5] = [
+            ([0.5, -1.0, 2.0], 0),
+            ([0.5, -1.0, 2.0], 2),
+            ([1000.0, -1000.0, 0.0], 1),
+            ([-1000.0, -1000.0, -1000.0], 2),
+            ([3.0, 3.0, -7.5], 0),
+        ];
+        for (logits, target) in cases {
+            let (loss, grad) = SoftmaxCrossEntropy.loss_and_grad(&logits, &target);
+            let separate = SoftmaxCrossEntropy.loss(&logits, &target);
+            assert!(
+                (loss - separate).abs() <= 1e-12 * separate.abs().max(1.0),
+                "{logits:?}: {loss} vs {separate}"
+            );
+            let g = SoftmaxCrossEntropy.grad(&logits, &target);
+            for (a, b) in grad.iter().zip(&g) {
+                assert!((a - b).abs() <= 1e-15, "{logits:?}: {grad:?} vs {g:?}");
+            }
+        }
+        // Out of range: a NaN loss, which the training loop reports.
+        assert!(
+            SoftmaxCrossEntropy
+                .loss_and_grad(&[0.0f64; 3], &5)
+                .0
+                .is_nan()
+        );
+    }
 
     /// Checks `loss.grad` against central finite differences of
     /// `loss.loss`, element by element.

@@ -117,6 +117,26 @@ pub trait Model {
         dy: &Self::Output,
         grads: &mut Self::Params,
     ) -> Self::Output;
+
+    /// One training sample in one pass: computes the output, asks
+    /// `loss_grad` for the derivative of the loss with respect to it, and
+    /// adds the parameter gradients that follow into `grads`. Returns the
+    /// output.
+    ///
+    /// The default calls [`Model::forward`] then [`Model::backward`];
+    /// generated models run the forward pass once and skip the gradients of
+    /// the inputs, which training does not need.
+    fn forward_backward<F: FnOnce(&Self::Output) -> Self::Output>(
+        &self,
+        input: &Self::Input,
+        loss_grad: F,
+        grads: &mut Self::Params,
+    ) -> Self::Output {
+        let y = self.forward(input);
+        let dy = loss_grad(&y);
+        self.backward(input, &dy, grads);
+        y
+    }
 }
 
 /// Every generated neuron, seen as a function of one flat vector of all its

@@ -216,8 +216,20 @@ impl<O, L> Trainer<O, L> {
             let scale = M::Real::one() / M::Real::lit(indices.len() as f64);
             for &sample in indices {
                 let (input, target) = &data[sample];
-                let output = model.forward(input);
-                let loss = self.loss.loss(&output, target);
+                let loss_fn = &self.loss;
+                let mut loss = M::Real::nan();
+                let output = model.forward_backward(
+                    input,
+                    |output| {
+                        let (value, mut dy) = loss_fn.loss_and_grad(output, target);
+                        loss = value;
+                        for d in dy.as_mut_slice() {
+                            *d *= scale;
+                        }
+                        dy
+                    },
+                    grads,
+                );
                 if !loss.is_finite() {
                     let value = loss.to_f64_lossy();
                     return Err((batch, Divergence::Loss { sample, value }));
@@ -227,11 +239,6 @@ impl<O, L> Trainer<O, L> {
                     (Some(sum), Some(a)) => Some(sum + a.to_f64_lossy()),
                     _ => None,
                 };
-                let mut dy = self.loss.grad(&output, target);
-                for d in dy.as_mut_slice() {
-                    *d *= scale;
-                }
-                model.backward(input, &dy, grads);
             }
             self.optimizer.step(model.params_mut(), grads);
             if let Some(index) = first_non_finite(model.params()) {

@@ -43,6 +43,11 @@ enum Prec {
 pub struct Body {
     pub stmts: TokenStream,
     pub roots: Vec<TokenStream>,
+    /// With [`Options::accumulate`]: for each root that was left
+    /// unmaterialized, its element at [`Body::loop_vars`].
+    pub root_elems: Vec<Option<TokenStream>>,
+    /// The loop indices the body uses, outermost first.
+    pub loop_vars: [Ident; 2],
     /// Whether the body calls a `neuron_core::Real` method, so that the
     /// trait must be in scope for concrete float types.
     pub uses_real_trait: bool,
@@ -51,12 +56,49 @@ pub struct Body {
 /// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
 /// of the arguments (with `dy` last when the graph has it).
 pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -> Body {
-    let mut e = Emitter::new(g, roots, arg_names, real);
+    body_with(g, roots, arg_names, real, &Options::default())
+}
+
+/// How a body reaches its inputs, beyond plain by-value arguments.
+#[derive(Default)]
+pub struct Options {
+    /// Array arguments are bound as references (`let w = &self.params.w;`),
+    /// so the body indexes them in place and copies one only where its
+    /// whole value is needed.
+    pub args_by_ref: bool,
+    /// The upstream derivative `dy` is not an argument but computed from
+    /// the output once it is known: `let dy = loss_grad(&y);`.
+    pub dy_from: Option<Ident>,
+    /// Names the body must not bind (the enclosing function's parameters).
+    pub reserved: Vec<String>,
+    /// The roots after the first are to be added into accumulators: an
+    /// element-wise array root used nowhere else is not materialized, and
+    /// [`Body::root_elems`] gives its element so the caller can add it in
+    /// place.
+    pub accumulate: bool,
+}
+
+/// [`body`] with [`Options`].
+pub fn body_with(
+    g: &Graph,
+    roots: &[NodeId],
+    arg_names: &[Ident],
+    real: &RealType,
+    options: &Options,
+) -> Body {
+    let mut e = Emitter::new(g, roots, arg_names, real, options);
     let mut stmts = TokenStream::new();
     let mut grouped = HashSet::new();
     for id in 0..g.nodes.len() {
         if e.materialized[id] {
             stmts.extend(e.statement(id));
+        }
+        if let (Some(loss_grad), Op::Arg(k)) = (&options.dy_from, &g.nodes[id].op)
+            && *k == g.args.len()
+        {
+            let y = e.value(roots[0]);
+            let ty = e.ty(&g.nodes[id].shape);
+            stmts.extend(quote!(let dy: #ty = #loss_grad(&#y);));
         }
         // The partials of a call are bound where the first one is needed,
         // once per upstream derivative.
@@ -66,10 +108,22 @@ pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -
             stmts.extend(e.call_grad_statement(call, dy));
         }
     }
+    let loop_vars = e.loop_vars.clone();
+    let root_elems = roots
+        .iter()
+        .map(|&r| {
+            let node = &g.nodes[r];
+            let in_place = !e.materialized[r] && !node.shape.is_empty() && node.op.is_elementwise();
+            let in_place = in_place && !matches!(node.op, Op::Arg(_));
+            in_place.then(|| e.elem(r, &loop_vars[..node.shape.len().min(2)]).0)
+        })
+        .collect();
     let roots = roots.iter().map(|&r| e.value(r)).collect();
     Body {
         stmts,
         roots,
+        root_elems,
+        loop_vars,
         uses_real_trait: e.uses_real_trait,
     }
 }
@@ -85,10 +139,18 @@ struct Emitter<'a> {
     /// For `CallGrad` nodes: the name bound to the callee's tuple of partials.
     call_grads: HashMap<(NodeId, NodeId), Ident>,
     uses_real_trait: bool,
+    /// See [`Options::args_by_ref`].
+    args_by_ref: bool,
 }
 
 impl<'a> Emitter<'a> {
-    fn new(g: &'a Graph, roots: &[NodeId], arg_names: &[Ident], real: &'a RealType) -> Self {
+    fn new(
+        g: &'a Graph,
+        roots: &[NodeId],
+        arg_names: &[Ident],
+        real: &'a RealType,
+        options: &Options,
+    ) -> Self {
         let n = g.nodes.len();
         let mut uses = vec![0usize; n];
         let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); n];
@@ -103,6 +165,7 @@ impl<'a> Emitter<'a> {
         }
         let mut taken: HashSet<String> = arg_names.iter().map(ToString::to_string).collect();
         taken.insert("dy".into());
+        taken.extend(options.reserved.iter().cloned());
         let candidates = ["i", "j", "k", "l", "p", "q"];
         let mut free = candidates.iter().filter(|c| !taken.contains(**c));
         let i = free.next().copied().unwrap_or("i_");
@@ -159,6 +222,34 @@ impl<'a> Emitter<'a> {
                 _ => true,
             };
         }
+        // An adjoint that is only added into an accumulator is computed
+        // inside the accumulating loop instead of into an array first.
+        if options.accumulate {
+            for &r in roots.iter().skip(1) {
+                let node = &g.nodes[r];
+                let elementwise = matches!(
+                    node.op,
+                    Op::Unary(..)
+                        | Op::Binary(..)
+                        | Op::Select { .. }
+                        | Op::Fill(_)
+                        | Op::Outer(..)
+                );
+                if elementwise && !node.shape.is_empty() && uses[r] == 1 {
+                    materialized[r] = false;
+                }
+            }
+        }
+        // `loss_grad(&y)` needs the output bound to a name first.
+        if options.dy_from.is_some()
+            && let Some(&y) = roots.first()
+            && !matches!(
+                g.nodes[y].op,
+                Op::Arg(_) | Op::Const(_) | Op::Index(..) | Op::CallGrad { .. }
+            )
+        {
+            materialized[y] = true;
+        }
 
         let mut names = vec![None; n];
         for (k, name) in arg_names.iter().enumerate() {
@@ -206,6 +297,7 @@ impl<'a> Emitter<'a> {
             loop_vars,
             call_grads,
             uses_real_trait: false,
+            args_by_ref: options.args_by_ref,
         }
     }
 
@@ -274,14 +366,32 @@ impl<'a> Emitter<'a> {
                 let zero = self.zero();
                 self.repeat(zero, &node.shape.clone())
             }
+            // An array argument bound by reference is copied where its
+            // whole value is needed.
+            Op::Arg(k) if self.args_by_ref && *k < self.g.args.len() => {
+                let name = self.name(id);
+                quote!(*#name)
+            }
             _ if self.materialized[id] || matches!(node.op, Op::Arg(_)) => self.name(id),
+            Op::CallGrad { .. } => self.place(id),
+            Op::Index(..) => self.elem(id, &[]).0,
+            _ => self.array_from_fn(id),
+        }
+    }
+
+    /// A materialized array, an argument or a call's partial, as something
+    /// to index: its name, never a copy.
+    fn place(&mut self, id: NodeId) -> TokenStream {
+        match &self.g.nodes[id].op {
             Op::CallGrad { call, dy, arg } => {
                 let group = &self.call_grads[&(*call, *dy)];
                 let k = Literal::usize_unsuffixed(*arg);
                 quote!(#group.#k)
             }
-            Op::Index(..) => self.elem(id, &[]).0,
-            _ => self.array_from_fn(id),
+            _ if self.materialized[id] || matches!(self.g.nodes[id].op, Op::Arg(_)) => {
+                self.name(id)
+            }
+            _ => self.value(id),
         }
     }
 
@@ -310,7 +420,7 @@ impl<'a> Emitter<'a> {
             Op::Fill(s) => self.elem(s, &[]),
             Op::Pack(_) => (self.zero(), Prec::Atom),
             Op::Index(a, path) => {
-                let base = self.value(a);
+                let base = self.place(a);
                 let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
                 (quote!(#base #([#path])* #([#idx])*), Prec::Atom)
             }
@@ -502,11 +612,26 @@ impl<'a> Emitter<'a> {
                 let a = self.operand(m, &[i.clone(), j.clone()], Prec::Product);
                 let x = self.operand(v, std::slice::from_ref(&j), Prec::Prefix);
                 let init = self.repeat(zero, &shape);
-                quote! {
-                    let mut #name: #ty = #init;
-                    for #i in 0..#rows {
+                // Each row's sum runs over `j` in order either way, so both
+                // loop orders round alike. With few rows, sweeping columns
+                // outermost keeps one running sum per row in flight at
+                // once instead of one long chain of dependent additions.
+                if s.first().is_some_and(|&r| r <= FEW_ROWS) {
+                    quote! {
+                        let mut #name: #ty = #init;
                         for #j in 0..#cols {
-                            #name[#i] += #a * #x;
+                            for #i in 0..#rows {
+                                #name[#i] += #a * #x;
+                            }
+                        }
+                    }
+                } else {
+                    quote! {
+                        let mut #name: #ty = #init;
+                        for #i in 0..#rows {
+                            for #j in 0..#cols {
+                                #name[#i] += #a * #x;
+                            }
                         }
                     }
                 }
@@ -528,7 +653,7 @@ impl<'a> Emitter<'a> {
             }
             Op::Softmax(v) | Op::LogSoftmax(v) => {
                 let n = len(&shape, 0);
-                let x = self.value(v);
+                let x = self.place(v);
                 let base = self.names[id]
                     .as_ref()
                     .map(ToString::to_string)
@@ -662,6 +787,9 @@ impl<'a> Emitter<'a> {
         self.g.nodes[id].origin.unwrap_or((here, here))
     }
 }
+
+/// Up to this many rows, `matvec` sweeps columns in its outer loop.
+const FEW_ROWS: usize = 16;
 
 /// `tokens` with every span set to `span`.
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
