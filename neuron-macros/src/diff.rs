@@ -23,6 +23,12 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
     let mut adj: HashMap<NodeId, NodeId> = HashMap::new();
     pending.insert(output, vec![dy]);
     for id in (0..=output).rev() {
+        // Arguments have nothing to pass on; their adjoints are summed
+        // after the sweep, in argument order, so that `d_x` comes before
+        // `d_w` in the generated code as `x` does in the signature.
+        if matches!(g.op(id), Op::Arg(_)) {
+            continue;
+        }
         let Some(parts) = pending.remove(&id) else {
             continue;
         };
@@ -165,8 +171,14 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
     for k in 0..g.args.len() {
         let arg = g.arg(k);
         let shape = g.shape(arg).clone();
-        adjoints.push(match adj.get(&arg) {
-            Some(&a) => a,
+        adjoints.push(match pending.remove(&arg) {
+            Some(parts) => {
+                let d = total(g, parts);
+                if g.nodes[d].name.is_none() && !matches!(g.op(d), Op::Arg(_) | Op::Const(_)) {
+                    g.nodes[d].name = Some(format!("d_{}", g.args[k].0));
+                }
+                d
+            }
             None => g.zeros(shape),
         });
     }

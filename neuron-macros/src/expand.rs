@@ -220,10 +220,7 @@ fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
         Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), &f.real),
         None => unreachable.clone(),
     };
-    // An argument the result does not depend on (`a` in `[a, b][1]`) is
-    // unused after simplification; that is not the user's mistake.
     let forward = quote! {
-        #[allow(unused_variables)]
         #vis fn #name #user_generics (#(#args: #tys),*) -> #ret #forward_body
     };
 
@@ -314,7 +311,9 @@ fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
 
     quote! {
         #(#attrs)*
-        #[allow(clippy::all, clippy::pedantic)]
+        // An argument the result does not depend on (`a` in `[a, b][1]`)
+        // is unused after simplification; that is not the user's mistake.
+        #[allow(clippy::all, clippy::pedantic, unused_variables)]
         #forward
 
         #[doc = #mod_doc]
