@@ -164,70 +164,25 @@ pub trait Differentiable {
     -> Option<()>;
 }
 
-/// A scalar, vector or matrix of `T` seen as a flat row-major slice.
-///
-/// Generated code uses it to walk parameter fields of any shape; it is
-/// public so that hand-written [`Parameters`] implementations can too.
-pub trait Flat<T>: Copy {
-    /// The value with every scalar zero.
-    fn zeros() -> Self;
-    /// The scalars, row-major.
-    fn flat(&self) -> &[T];
-    /// The scalars, row-major, mutably.
-    fn flat_mut(&mut self) -> &mut [T];
-}
-
-impl<T: Real> Flat<T> for T {
-    fn zeros() -> Self {
-        T::zero()
-    }
-    fn flat(&self) -> &[T] {
-        core::slice::from_ref(self)
-    }
-    fn flat_mut(&mut self) -> &mut [T] {
-        core::slice::from_mut(self)
-    }
-}
-
-impl<T: Real, const N: usize> Flat<T> for [T; N] {
-    fn zeros() -> Self {
-        [T::zero(); N]
-    }
-    fn flat(&self) -> &[T] {
-        self
-    }
-    fn flat_mut(&mut self) -> &mut [T] {
-        self
-    }
-}
-
-impl<T: Real, const N: usize, const M: usize> Flat<T> for [[T; N]; M] {
-    fn zeros() -> Self {
-        [[T::zero(); N]; M]
-    }
-    fn flat(&self) -> &[T] {
-        self.as_flattened()
-    }
-    fn flat_mut(&mut self) -> &mut [T] {
-        self.as_flattened_mut()
-    }
-}
-
 /// Reads a value of type `V` from `src` starting at `*offset`, and moves the
 /// offset past it; `None` if `src` is too short.
-pub fn read_flat<T: Real, V: Flat<T>>(src: &[T], offset: &mut usize) -> Option<V> {
+pub fn read_flat<T: Real, V: Tensor<T>>(src: &[T], offset: &mut usize) -> Option<V> {
     let mut value = V::zeros();
-    let n = value.flat().len();
+    let n = value.as_slice().len();
     let part = src.get(*offset..*offset + n)?;
-    value.flat_mut().copy_from_slice(part);
+    value.as_mut_slice().copy_from_slice(part);
     *offset += n;
     Some(value)
 }
 
 /// Writes `value` into `dst` starting at `*offset`, and moves the offset
 /// past it; `None` if `dst` is too short.
-pub fn write_flat<T: Real, V: Flat<T>>(value: &V, dst: &mut [T], offset: &mut usize) -> Option<()> {
-    let part = value.flat();
+pub fn write_flat<T: Real, V: Tensor<T>>(
+    value: &V,
+    dst: &mut [T],
+    offset: &mut usize,
+) -> Option<()> {
+    let part = value.as_slice();
     dst.get_mut(*offset..*offset + part.len())?
         .copy_from_slice(part);
     *offset += part.len();

@@ -88,8 +88,9 @@ impl Real for f64 {
     }
 }
 
-/// A value shaped like a model's output (a scalar or an array of scalars),
-/// viewed as a flat slice so that losses can work on any output.
+/// A scalar, vector or matrix of `T` viewed as a flat row-major slice:
+/// losses see any model output this way, and generated code walks
+/// arguments and parameter fields of any shape with it.
 pub trait Tensor<T>: Copy {
     /// A value of this shape filled with zeros.
     fn zeros() -> Self;
@@ -120,6 +121,18 @@ impl<T: Real, const K: usize> Tensor<T> for [T; K] {
     }
     fn as_mut_slice(&mut self) -> &mut [T] {
         self
+    }
+}
+
+impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
+    fn zeros() -> Self {
+        [[T::zero(); N]; M]
+    }
+    fn as_slice(&self) -> &[T] {
+        self.as_flattened()
+    }
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        self.as_flattened_mut()
     }
 }
 

@@ -384,7 +384,7 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
     } else {
         quote!(_real: ::core::marker::PhantomData,)
     };
-    let flat = quote!(::neuron_core::model::Flat::<#real>);
+    let flat = quote!(::neuron_core::Tensor::<#real>);
     let docs: Vec<String> = strings
         .iter()
         .map(|n| format!("The trainable parameter `{n}`."))
@@ -413,7 +413,7 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
             fn for_each(&self, mut f: impl FnMut(usize, #real)) {
                 let mut k = 0;
                 #(
-                    for &v in #flat::flat(&self.#names) {
+                    for &v in #flat::as_slice(&self.#names) {
                         f(k, v);
                         k += 1;
                     }
@@ -424,7 +424,7 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
             fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut #real)) {
                 let mut k = 0;
                 #(
-                    for v in #flat::flat_mut(&mut self.#names) {
+                    for v in #flat::as_mut_slice(&mut self.#names) {
                         f(k, v);
                         k += 1;
                     }
@@ -435,7 +435,7 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
             fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut #real, #real)) {
                 let mut k = 0;
                 #(
-                    for (v, &o) in #flat::flat_mut(&mut self.#names).iter_mut().zip(#flat::flat(&other.#names)) {
+                    for (v, &o) in #flat::as_mut_slice(&mut self.#names).iter_mut().zip(#flat::as_slice(&other.#names)) {
                         f(k, v, o);
                         k += 1;
                     }
@@ -607,7 +607,7 @@ fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
 ///     let y = sum.max(0.0);
 ///     let dy: f64 = neuron_loss_grad(&y);
 ///     ...
-///     for (g, d) in Flat::flat_mut(&mut neuron_grads.w).iter_mut().zip(Flat::flat(&d_w)) { *g += *d; }
+///     for (g, d) in Tensor::as_mut_slice(&mut neuron_grads.w).iter_mut().zip(Tensor::as_slice(&d_w)) { *g += *d; }
 ///     neuron_grads.b += d_sum;
 ///     y
 /// }
@@ -641,7 +641,7 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
             }
         })
         .collect();
-    let flat = quote!(::neuron_core::model::Flat::<#real>);
+    let flat = quote!(::neuron_core::Tensor::<#real>);
     let params = f.args.iter().filter(|a| a.param);
     let [i, j] = &body.loop_vars;
     let accumulate: Vec<TokenStream> = params
@@ -672,7 +672,7 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
                 }
             } else {
                 quote! {
-                    for (g, d) in #flat::flat_mut(&mut #grads.#n).iter_mut().zip(#flat::flat(&#d)) {
+                    for (g, d) in #flat::as_mut_slice(&mut #grads.#n).iter_mut().zip(#flat::as_slice(&#d)) {
                         *g += *d;
                     }
                 }
