@@ -245,6 +245,18 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg> {
             return None;
         }
     };
+    // Generated code names `backward`'s upstream derivative `dy` and the
+    // training step's parameters `neuron_*`; an argument must not shadow
+    // them.
+    let text = name.to_string();
+    if text == "dy" || text.starts_with("neuron_") {
+        cx.push(syn::Error::new(
+            name.span(),
+            format!(
+                "`{text}` is reserved in a #[neuron] function: generated code uses `dy` for the derivative passed to `backward` and names starting with `neuron_` for its own\nhelp: rename the argument"
+            ),
+        ));
+    }
     // An argument whose type is unsupported keeps its name, poisoned, so that
     // its uses in the body are not reported as unknown names.
     let shape = shape_of(cx, &pat_type.ty, real, "argument").unwrap_or_else(|| vec![POISONED]);
@@ -898,6 +910,21 @@ mod tests {
         match crate::expand::neuron(TokenStream::new(), item) {
             Ok(_) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn reserved_argument_names_are_refused() {
+        for item in [
+            quote! { fn f(x: f64, dy: f64) -> f64 { x * dy } },
+            quote! { fn f(neuron_grads: f64) -> f64 { neuron_grads } },
+        ] {
+            let errs = errors(item);
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert!(
+                errs[0].contains("is reserved in a #[neuron] function"),
+                "{errs:?}"
+            );
         }
     }
 
