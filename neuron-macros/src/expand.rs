@@ -745,8 +745,9 @@ fn formulas(f: &Function, gradient: &TokenStream) -> String {
         }
     }
     // A binding that is exactly one partial is shown in its place.
-    let mut definitions: Vec<(String, String)> = Vec::new();
-    let mut lines = Vec::new();
+    // The statements before the returned tuple, in order: `name = expr`
+    // for a plain binding (`name` is `None` for loops and the like).
+    let mut entries: Vec<(Option<String>, String)> = Vec::new();
     for stmt in &stmts[..stmts.len().saturating_sub(1)] {
         match stmt {
             syn::Stmt::Local(local) => {
@@ -756,13 +757,13 @@ fn formulas(f: &Function, gradient: &TokenStream) -> String {
                 };
                 match (pat, &local.init) {
                     (syn::Pat::Ident(pi), Some(init)) if pi.mutability.is_none() => {
-                        definitions.push((pi.ident.to_string(), pretty_expr(&init.expr)));
+                        entries.push((Some(pi.ident.to_string()), equation(&init.expr)));
                     }
-                    _ => lines.push(pretty_stmt(stmt)),
+                    _ => entries.push((None, pretty_stmt(stmt))),
                 }
             }
             syn::Stmt::Item(_) => {}
-            other => lines.push(pretty_stmt(other)),
+            other => entries.push((None, pretty_stmt(other))),
         }
     }
     let mut doc = format!(
@@ -770,38 +771,73 @@ fn formulas(f: &Function, gradient: &TokenStream) -> String {
         f.name
     );
     let written: Vec<String> = partials.iter().map(|(_, e)| pretty_expr(e)).collect();
-    let mut inlined = Vec::new();
-    for (arg, name) in partials.iter().map(|(a, _)| a).zip(&written) {
-        // Used by this partial alone, and by no other definition.
-        let alone = written.iter().filter(|w| mentions(w, name)).count() == 1;
-        let unused_elsewhere = definitions
-            .iter()
-            .all(|(n, d)| n == name || !mentions(d, name));
-        let formula = match definitions.iter().find(|(n, _)| n == name) {
-            Some((_, definition)) if alone && unused_elsewhere => {
-                inlined.push(name.clone());
-                definition.clone()
-            }
-            _ => name.clone(),
-        };
-        doc.push_str(&format!("∂{}/∂{arg} = {formula}\n", f.name));
+    // A binding used by one partial alone, and by no other statement, is
+    // shown in its place; decided on the whole body before anything moves.
+    let inlined: Vec<Option<String>> = written
+        .iter()
+        .map(|name| {
+            let alone = written.iter().filter(|w| mentions(w, name)).count() == 1;
+            let unused_elsewhere = entries
+                .iter()
+                .all(|(n, text)| n.as_ref() == Some(name) || !mentions(text, name));
+            let defined = entries.iter().find(|(n, _)| n.as_ref() == Some(name));
+            defined
+                .filter(|_| alone && unused_elsewhere)
+                .map(|(_, text)| text.clone())
+        })
+        .collect();
+    for ((arg, expr), formula) in partials.iter().zip(&inlined) {
+        // `equation` gives ` = ...`, or `[i][j] = ...` for an element-wise
+        // partial written per element.
+        let formula = formula.clone().unwrap_or_else(|| equation(expr));
+        doc.push_str(&format!("∂{}/∂{arg}{formula}\n", f.name));
     }
-    definitions.retain(|(n, _)| !inlined.contains(n));
-    if !definitions.is_empty() || !lines.is_empty() {
+    entries.retain(|(n, _)| {
+        n.as_ref().is_none_or(|n| {
+            !written
+                .iter()
+                .zip(&inlined)
+                .any(|(w, i)| w == n && i.is_some())
+        })
+    });
+    if !entries.is_empty() {
         doc.push_str("\nwhere\n");
-        // Loops and other statements are shown as the code that runs, in
-        // order with the definitions around them.
-        for (name, expr) in &definitions {
-            doc.push_str(&format!("    {name} = {expr}\n"));
-        }
-        for line in &lines {
-            for l in line.lines() {
-                doc.push_str(&format!("    {l}\n"));
+        // Bindings as equations; loops as the code that runs.
+        for (name, text) in &entries {
+            match name {
+                Some(name) => doc.push_str(&format!("    {name}{text}\n")),
+                None => {
+                    for l in text.lines() {
+                        doc.push_str(&format!("    {l}\n"));
+                    }
+                }
             }
         }
     }
     doc.push_str("```\n");
     doc
+}
+
+/// A binding's value as the documentation writes it after the name:
+/// ` = expr`, or for an element-wise `::core::array::from_fn(|i| body)`
+/// `[i] = body` (`[i][j] = body` when nested).
+fn equation(expr: &syn::Expr) -> String {
+    let mut indices = String::new();
+    let mut body = expr;
+    while let syn::Expr::Call(call) = body
+        && let syn::Expr::Path(path) = &*call.func
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "from_fn")
+        && let Some(syn::Expr::Closure(closure)) = call.args.first()
+        && let Some(syn::Pat::Ident(var)) = closure.inputs.first()
+    {
+        indices.push_str(&format!("[{}]", var.ident));
+        body = &closure.body;
+    }
+    format!("{indices} = {}", pretty_expr(body))
 }
 
 /// Whether `text` uses the identifier `name`.
@@ -867,6 +903,38 @@ mod tests {
         assert!(
             text.contains("d_sum = if sum > 0.0 { 1.0 } else { 0.0 }"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn formulas_of_a_layer_are_written_per_element() {
+        let f = parse::function(quote! {
+            fn tiny(x: [f64; 4], #[param] w1: [[f64; 4]; 8], #[param] b1: [f64; 8], #[param] w2: [f64; 8]) -> f64 {
+                let h = tanh(matvec(w1, x) + b1);
+                dot(w2, h)
+            }
+        })
+        .unwrap();
+        let (g, out) = lower::lower(&f).unwrap();
+        let d = derive(&f, &g, out).unwrap();
+        let body = d.gradient.as_ref().unwrap();
+        let (y, parts, args) = (&body.roots[0], &body.roots[1..], signature(&f).args);
+        let fn_body = function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f.real);
+        let doc = formulas(&f, &quote!(pub fn gradient() -> f64 #fn_body));
+        for line in [
+            "∂tiny/∂x = d_x",
+            "∂tiny/∂w1[i][j] = d_sum[i] * x[j]",
+            "∂tiny/∂b1 = d_sum",
+            "∂tiny/∂w2 = h",
+            "    h[i] = (matvec[i] + b1[i]).tanh()",
+            "    d_sum[i] = w2[i] * (1.0 - h[i] * h[i])",
+        ] {
+            assert!(doc.lines().any(|l| l == line), "no line {line:?} in\n{doc}");
+        }
+        // The loop computing `matvec` comes before `h`, which reads it.
+        assert!(
+            doc.find("matvec[i] +=").unwrap() < doc.find("h[i] =").unwrap(),
+            "{doc}"
         );
     }
 }
