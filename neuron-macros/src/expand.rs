@@ -261,17 +261,27 @@ fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
         pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_body
     };
 
+    // The formulas document `gradient` both in rustdoc and in `SOURCE`,
+    // one `///` line each.
+    let gradient = gradient.map(|g| {
+        let lines = formulas(f, &g);
+        let lines = lines.lines().map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!(" {l}")
+            }
+        });
+        quote!(#(#[doc = #lines])* #g)
+    });
     let source = source_text(&forward, gradient.as_ref(), &backward);
-    let gradient_doc = gradient.as_ref().map(|g| formulas(f, g));
     let gradient = gradient.map(|g| {
         let summary = format!(
-            "The value of [`{name}`](fn@super::{name}) and its derivative with respect to every argument."
+            " The value of [`{name}`](fn@super::{name}) and its derivative with respect to every argument."
         );
-        let doc = gradient_doc.unwrap_or_default();
         quote! {
             #[doc = #summary]
             #[doc = ""]
-            #[doc = #doc]
             #[must_use]
             #g
         }

@@ -62,6 +62,14 @@ pub const RULES: &[Rule] = &[
         apply: div_one,
     },
     Rule {
+        name: "powi-one",
+        apply: powi_one,
+    },
+    Rule {
+        name: "mul-consts",
+        apply: mul_consts,
+    },
+    Rule {
         name: "neg-neg",
         apply: neg_neg,
     },
@@ -331,6 +339,35 @@ fn div_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     }
 }
 
+/// `x.powi(1)` is `x` (the derivative of `square` leaves one).
+fn powi_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    match *op {
+        Op::Unary(Unary::Powi(1), x) => Some(reshaped(g, x, shape)),
+        _ => None,
+    }
+}
+
+/// `c1 * (c2 * x)` is `(c1 c2) * x` when one constant is a power of two, as
+/// in `0.01 * (2 * z)` from the derivative of `0.01 * square(z)`: scaling
+/// by a power of two is exact, so both orders round alike.
+fn mul_consts(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let Op::Binary(Binary::Mul, c, inner) = *op else {
+        return None;
+    };
+    let c1 = scalar_const(g, c)?;
+    let Op::Binary(Binary::Mul, c, x) = *g.op(inner) else {
+        return None;
+    };
+    let c2 = scalar_const(g, c)?;
+    let power_of_two = |v: f64| v != 0.0 && v.is_finite() && v.abs().log2().fract() == 0.0;
+    let product = c1 * c2;
+    if !(power_of_two(c1) || power_of_two(c2)) || !product.is_finite() || product == 0.0 {
+        return None;
+    }
+    let k = g.konst(product);
+    Some(Rewrite::Op(Op::Binary(Binary::Mul, k, x), shape.clone()))
+}
+
 fn neg_neg(g: &mut Graph, op: &Op, _: &Shape) -> Option<Rewrite> {
     match *op {
         Op::Unary(Unary::Neg, n) => match *g.op(n) {
@@ -484,6 +521,9 @@ mod tests {
         check_rule("index-fill", "s", "(index (fill [4] s) 2)", "s");
         check_rule("unfill", "x:3 s", "(* x (fill [3] s))", "(* x s)");
         check_rule("fill-scalar", "s", "(fill [] s)", "s");
+        check_rule("powi-one", "x", "(powi x 1)", "x");
+        check_rule("mul-consts", "x", "(* 0.01 (* 2 x))", "(* 0.02 x)");
+        check("x", "(* 0.1 (* 3 x))", "(* 0.1 (* 3 x))");
     }
 
     #[test]
