@@ -582,9 +582,7 @@ fn large_arrays_are_not_unrolled() {
     // Apart from the name and the length, the code (and its documented
     // formulas) is the same.
     assert_eq!(
-        wide::SOURCE
-            .replace("1024", "4")
-            .replace("wide", "narrow"),
+        wide::SOURCE.replace("1024", "4").replace("wide", "narrow"),
         narrow::SOURCE
     );
 
