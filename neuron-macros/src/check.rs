@@ -343,9 +343,15 @@ impl Checker<'_> {
                 // A literal that failed to parse, such as `2i32`: already reported.
                 other if is_poison(other) => None,
                 other => {
-                    self.cx.push(other.sp().error(
-                        "the exponent of `powi` must be an integer literal, such as `powi(x, 2)`\nhelp: for a real exponent write `powf(x, y)`",
-                    ));
+                    // Answer in the spelling the user chose.
+                    let (example, real) = if method {
+                        ("`x.powi(2)`", "`x.powf(y)`")
+                    } else {
+                        ("`powi(x, 2)`", "`powf(x, y)`")
+                    };
+                    self.cx.push(other.sp().error(format!(
+                        "the exponent of `powi` must be an integer literal, such as {example}\nhelp: for a real exponent write {real}"
+                    )));
                     None
                 }
             };
