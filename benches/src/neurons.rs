@@ -1,7 +1,7 @@
 //! The `#[neuron]` functions under test: the running example of DESIGN.md,
 //! `relu(dot(w, x) + b)` at three sizes, and the 2-64-3 spiral classifier
-//! (with `log_softmax` on its output, and as logits for training with
-//! `SoftmaxCrossEntropy`).
+//! (with `log_softmax` on its output, and, from the `spiral` example, as
+//! logits for training with `SoftmaxCrossEntropy`).
 
 use neuron_core::prelude::*;
 
@@ -43,15 +43,5 @@ pub fn net(
 }
 
 /// The 2-64-3 spiral classifier with logits as output, the shape that
-/// `SoftmaxCrossEntropy` trains (as nnfs and PyTorch's `CrossEntropyLoss`).
-#[neuron]
-pub fn spiral_net(
-    x: [f64; 2],
-    #[param] w1: [[f64; 2]; 64],
-    #[param] b1: [f64; 64],
-    #[param] w2: [[f64; 64]; 3],
-    #[param] b2: [f64; 3],
-) -> [f64; 3] {
-    let h = relu(matvec(w1, x) + b1);
-    matvec(w2, h) + b2
-}
+/// `SoftmaxCrossEntropy` trains: the very network of the `spiral` example.
+pub use neuron_examples::spiral_net;

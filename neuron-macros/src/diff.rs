@@ -18,9 +18,8 @@ use std::collections::HashMap;
 pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
     let active = active(g, output);
     // Contributions wait in `pending` until the sweep reaches their node,
-    // when all of them are known and are summed at once into `adj`.
+    // when all of them are known and are summed at once.
     let mut pending: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
-    let mut adj: HashMap<NodeId, NodeId> = HashMap::new();
     pending.insert(output, vec![dy]);
     for id in (0..=output).rev() {
         // Arguments have nothing to pass on; their adjoints are summed
@@ -32,17 +31,12 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         let Some(parts) = pending.remove(&id) else {
             continue;
         };
-        let d = total(g, parts);
-        adj.insert(id, d);
-        // Every user of `id` has been swept, so `d` is its final adjoint:
-        // name it after the value, `d_<name>`, unless it already has a name.
-        if g.nodes[d].name.is_none() && !matches!(g.op(d), Op::Arg(_) | Op::Const(_)) {
-            let base = g.nodes[id]
-                .name
-                .clone()
-                .unwrap_or_else(|| default_name(g, id));
-            g.nodes[d].name = Some(format!("d_{base}"));
-        }
+        // Every user of `id` has been swept, so this is its final adjoint.
+        let base = g.nodes[id]
+            .name
+            .clone()
+            .unwrap_or_else(|| default_name(g, id));
+        let d = total(g, parts, &base);
         let op = g.op(id).clone();
         let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
         match op {
@@ -104,35 +98,29 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
             }
             // y = m v: dm = d ⊗ v, dv = mᵀ d.
             Op::MatVec(m, v) => {
-                let sm = g.shape(m).clone();
-                contributions.push((m, g.add(Op::Outer(d, v), sm)));
-                let sv = g.shape(v).clone();
-                contributions.push((v, g.add(Op::MatTVec(m, d), sv)));
+                contributions.push((m, g.outer(d, v)));
+                contributions.push((v, g.matvec_t(m, d)));
             }
             // y = mᵀ u: dm = u ⊗ d, du = m d.
             Op::MatTVec(m, u) => {
-                let sm = g.shape(m).clone();
-                contributions.push((m, g.add(Op::Outer(u, d), sm)));
-                let su = g.shape(u).clone();
-                contributions.push((u, g.add(Op::MatVec(m, d), su)));
+                contributions.push((m, g.outer(u, d)));
+                contributions.push((u, g.matvec(m, d)));
             }
             // y = a ⊗ b: da = d b, db = dᵀ a.
             Op::Outer(a, b) => {
-                let sa = g.shape(a).clone();
-                contributions.push((a, g.add(Op::MatVec(d, b), sa)));
-                let sb = g.shape(b).clone();
-                contributions.push((b, g.add(Op::MatTVec(d, a), sb)));
+                contributions.push((a, g.matvec(d, b)));
+                contributions.push((b, g.matvec_t(d, a)));
             }
             // s = softmax(v): dv = s (d - d·s).
             Op::Softmax(v) => {
-                let ds = g.add(Op::Dot(d, id), Vec::new());
+                let ds = g.dot(d, id);
                 let centered = g.sub(d, ds);
                 contributions.push((v, g.mul(id, centered)));
             }
             // l = log_softmax(v): dv = d - exp(l) Σd.
             Op::LogSoftmax(v) => {
                 let s = g.unary(Unary::Exp, id);
-                let total = g.add(Op::Sum(d), Vec::new());
+                let total = g.sum(d);
                 let spread = g.mul(s, total);
                 contributions.push((v, g.sub(d, spread)));
             }
@@ -173,11 +161,8 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         let shape = g.shape(arg).clone();
         adjoints.push(match pending.remove(&arg) {
             Some(parts) => {
-                let d = total(g, parts);
-                if g.nodes[d].name.is_none() && !matches!(g.op(d), Op::Arg(_) | Op::Const(_)) {
-                    g.nodes[d].name = Some(format!("d_{}", g.args[k].0));
-                }
-                d
+                let base = g.args[k].0.clone();
+                total(g, parts, &base)
             }
             None => g.zeros(shape),
         });
@@ -185,44 +170,35 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
     Ok(adjoints)
 }
 
-/// The sum of a node's adjoint contributions, in the order they came.
+/// The sum of a node's adjoint contributions, in the order they came,
+/// named `d_<base>` after the value unless it already has a name.
 /// Contributions that are packs (the adjoints of indexing, one per `x[i]`)
 /// are merged into one pack first, so that `n` indexed uses of an array cost
 /// `O(n)` rather than a chain of `n` growing packs.
-fn total(g: &mut Graph, parts: Vec<NodeId>) -> NodeId {
-    let mut entries: Vec<(Vec<usize>, NodeId)> = Vec::new();
-    let mut positions: HashMap<Vec<usize>, usize> = HashMap::new();
-    let mut pack_shape = None;
-    let mut rest = Vec::new();
-    let depth = parts.iter().find_map(|&p| match g.op(p) {
-        Op::Pack(e) => e.first().map(|(path, _)| path.len()),
-        _ => None,
-    });
-    for p in parts {
-        match g.op(p).clone() {
-            // Packs merge when all their entries sit at the same depth.
-            Op::Pack(e) if e.iter().all(|(path, _)| Some(path.len()) == depth) => {
-                pack_shape = Some(g.shape(p).clone());
-                for (path, n) in e {
-                    match positions.get(&path) {
-                        Some(&k) => entries[k].1 = g.add2(entries[k].1, n),
-                        None => {
-                            positions.insert(path.clone(), entries.len());
-                            entries.push((path, n));
-                        }
-                    }
-                }
-            }
-            _ => rest.push(p),
+fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str) -> NodeId {
+    let (packs, mut rest): (Vec<NodeId>, Vec<NodeId>) = parts
+        .into_iter()
+        .partition(|&p| matches!(g.op(p), Op::Pack(_)));
+    let entries: Vec<Vec<(Vec<usize>, NodeId)>> = packs
+        .iter()
+        .filter_map(|&p| match g.op(p) {
+            Op::Pack(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(shape) = packs.first().map(|&p| g.shape(p).clone()) {
+        match g.merge_packs(&entries) {
+            Some(merged) => rest.push(g.add(Op::Pack(merged), shape)),
+            // Rows in one, elements of them in another: added as they are.
+            None => rest.extend(packs),
         }
-    }
-    if let Some(shape) = pack_shape {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        rest.push(g.add(Op::Pack(entries), shape));
     }
     let mut sum = rest[0];
     for &p in &rest[1..] {
         sum = g.add2(sum, p);
+    }
+    if g.nodes[sum].name.is_none() && !matches!(g.op(sum), Op::Arg(_) | Op::Const(_)) {
+        g.nodes[sum].name = Some(format!("d_{base}"));
     }
     sum
 }

@@ -113,9 +113,8 @@ pub fn body_with(
         .iter()
         .map(|&r| {
             let node = &g.nodes[r];
-            let in_place = !e.materialized[r] && !node.shape.is_empty() && node.op.is_elementwise();
-            let in_place = in_place && !matches!(node.op, Op::Arg(_));
-            in_place.then(|| e.elem(r, &loop_vars[..node.shape.len().min(2)]).0)
+            (in_place(node) && !e.materialized[r])
+                .then(|| e.elem(r, &loop_vars[..node.shape.len().min(2)]).0)
         })
         .collect();
     let roots = roots.iter().map(|&r| e.value(r)).collect();
@@ -126,6 +125,14 @@ pub fn body_with(
         loop_vars,
         uses_real_trait: e.uses_real_trait,
     }
+}
+
+/// Whether a root can be computed element by element inside the caller's
+/// accumulating loop: an element-wise array that is not itself an argument.
+fn in_place(node: &crate::ir::Node) -> bool {
+    node.op.is_elementwise()
+        && !node.shape.is_empty()
+        && !matches!(node.op, Op::Arg(_) | Op::Const(_))
 }
 
 struct Emitter<'a> {
@@ -226,16 +233,7 @@ impl<'a> Emitter<'a> {
         // inside the accumulating loop instead of into an array first.
         if options.accumulate {
             for &r in roots.iter().skip(1) {
-                let node = &g.nodes[r];
-                let elementwise = matches!(
-                    node.op,
-                    Op::Unary(..)
-                        | Op::Binary(..)
-                        | Op::Select { .. }
-                        | Op::Fill(_)
-                        | Op::Outer(..)
-                );
-                if elementwise && !node.shape.is_empty() && uses[r] == 1 {
+                if in_place(&g.nodes[r]) && uses[r] == 1 {
                     materialized[r] = false;
                 }
             }
@@ -251,14 +249,14 @@ impl<'a> Emitter<'a> {
             materialized[y] = true;
         }
 
-        let mut names = vec![None; n];
-        for (k, name) in arg_names.iter().enumerate() {
-            for (id, node) in g.nodes.iter().enumerate() {
-                if node.op == Op::Arg(k) {
-                    names[id] = Some(name.clone());
-                }
-            }
-        }
+        let mut names: Vec<Option<Ident>> = g
+            .nodes
+            .iter()
+            .map(|node| match node.op {
+                Op::Arg(k) => arg_names.get(k).cloned(),
+                _ => None,
+            })
+            .collect();
         let mut call_grads = HashMap::new();
         for (id, node) in g.nodes.iter().enumerate() {
             if materialized[id] {
@@ -424,10 +422,9 @@ impl<'a> Emitter<'a> {
                 let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
                 (quote!(#base #([#path])* #([#idx])*), Prec::Atom)
             }
-            Op::CallGrad { call, dy, arg } => {
-                let group = &self.call_grads[&(call, dy)];
-                let k = Literal::usize_unsuffixed(arg);
-                (quote!(#group.#k #([#idx])*), Prec::Atom)
+            Op::CallGrad { .. } => {
+                let partial = self.place(id);
+                (quote!(#partial #([#idx])*), Prec::Atom)
             }
             Op::Unary(u, a) => self.unary(u, a, idx),
             Op::Binary(b, x, y) => self.binary(b, x, y, idx),

@@ -70,7 +70,7 @@ pub fn neuron(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     Ok(items(&f, &options, Some(&derived)))
 }
 
-/// The three emitted bodies.
+/// The emitted bodies.
 struct Derived {
     forward: Body,
     gradient: Option<Body>,
@@ -103,7 +103,7 @@ fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     let dy = bg.add(Op::Arg(f.args.len()), f.ret_shape.clone());
     let adjoints = diff::differentiate(&mut bg, output, dy).map_err(internal)?;
     let mut roots = vec![output];
-    roots.extend(adjoints);
+    roots.extend(&adjoints);
     let (sg, roots) = simplify::simplify(&bg, &roots);
     let mut names = arg_names.clone();
     names.push(Ident::new("dy", Span::call_site()));
@@ -122,11 +122,8 @@ fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     } else {
         None
     };
-    // Training: the inputs' adjoints are not needed, so they are not roots
-    // and pruning removes their computation.
-    let mut tg = g.clone();
-    let dy = tg.add(Op::Arg(f.args.len()), f.ret_shape.clone());
-    let adjoints = diff::differentiate(&mut tg, output, dy).map_err(internal)?;
+    // Training: the same graph as `backward`, but the inputs' adjoints are
+    // not needed, so they are not roots and pruning removes their work.
     let mut roots = vec![output];
     roots.extend(
         f.args
@@ -135,7 +132,7 @@ fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
             .filter(|(a, _)| a.param)
             .map(|(_, d)| d),
     );
-    let (tg, roots) = simplify::simplify(&tg, &roots);
+    let (tg, roots) = simplify::simplify(&bg, &roots);
     let options = emit::Options {
         args_by_ref: true,
         dy_from: Some(Ident::new(TRAIN_LOSS_GRAD, Span::call_site())),
@@ -182,16 +179,58 @@ fn signature(f: &Function) -> Sig {
     }
 }
 
-fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream {
-    let stmts = &body.stmts;
-    let import = if body.uses_real_trait && !matches!(real, RealType::Generic(_)) {
+/// `use ::neuron_core::Real as _;` when the body calls one of its methods
+/// on a concrete float type (a generic `T: Real` has them through its bound).
+fn real_import(body: &Body, real: &RealType) -> TokenStream {
+    if body.uses_real_trait && !matches!(real, RealType::Generic(_)) {
         quote!(
             use ::neuron_core::Real as _;
         )
     } else {
         quote!()
-    };
+    }
+}
+
+fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream {
+    let stmts = &body.stmts;
+    let import = real_import(body, real);
     quote!({ #import #stmts #root })
+}
+
+/// Where a generated `Model` method finds each argument: `self.params.w`
+/// for a parameter, `(*input)` for the one input, `input.k` for the `k`-th
+/// of several.
+fn arg_places(f: &Function, input: &Ident) -> Vec<TokenStream> {
+    let inputs = f.args.iter().filter(|a| !a.param).count();
+    let mut k = 0;
+    f.args
+        .iter()
+        .map(|a| {
+            let n = &a.name;
+            if a.param {
+                quote!(self.params.#n)
+            } else if inputs == 1 {
+                quote!((*#input))
+            } else {
+                let i = Literal::usize_unsuffixed(k);
+                k += 1;
+                quote!(#input.#i)
+            }
+        })
+        .collect()
+}
+
+/// The hidden field that keeps a generic `Params<T>` without parameters
+/// well-formed, and its initializer; nothing otherwise.
+fn phantom(f: &Function, real: &TokenStream) -> (TokenStream, TokenStream) {
+    if f.args.iter().all(|a| !a.param) && matches!(f.real, RealType::Generic(_)) {
+        (
+            quote!(#[doc(hidden)] pub _real: ::core::marker::PhantomData<#real>,),
+            quote!(_real: ::core::marker::PhantomData,),
+        )
+    } else {
+        (quote!(), quote!())
+    }
 }
 
 /// The generated items; with `d` absent, stubs whose bodies are
@@ -199,12 +238,12 @@ fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream
 fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
     let s = signature(f);
     let Sig {
-        real,
         generics,
         ty_args,
         args,
         tys,
         ret,
+        ..
     } = &s;
     let name = &f.name;
     let vis = &f.vis;
@@ -324,7 +363,6 @@ fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
             }
         }
     });
-    let _ = real;
 
     quote! {
         #(#attrs)*
@@ -391,16 +429,7 @@ fn params(f: &Function, s: &Sig) -> TokenStream {
         .iter()
         .map(|a| Literal::usize_unsuffixed(a.shape.iter().product::<usize>()))
         .collect();
-    let marker = if params.is_empty() && matches!(f.real, RealType::Generic(_)) {
-        quote!(#[doc(hidden)] pub _real: ::core::marker::PhantomData<#real>,)
-    } else {
-        quote!()
-    };
-    let marker_init = if marker.is_empty() {
-        quote!()
-    } else {
-        quote!(_real: ::core::marker::PhantomData,)
-    };
+    let (marker, marker_init) = phantom(f, real);
     let flat = quote!(::neuron_core::Tensor::<#real>);
     let docs: Vec<String> = strings
         .iter()
@@ -487,29 +516,9 @@ fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
         }
     };
     // Each argument, read from `input` or `self.params`.
-    let mut k = 0;
-    let call_args: Vec<TokenStream> = f
-        .args
-        .iter()
-        .map(|a| {
-            let n = &a.name;
-            if a.param {
-                quote!(self.params.#n)
-            } else if inputs.len() == 1 {
-                quote!(*input)
-            } else {
-                let i = Literal::usize_unsuffixed(k);
-                k += 1;
-                quote!(input.#i)
-            }
-        })
-        .collect();
+    let call_args = arg_places(f, &Ident::new("input", Span::call_site()));
     let param_names: Vec<&Ident> = f.args.iter().filter(|a| a.param).map(|a| &a.name).collect();
-    let marker_init = if param_names.is_empty() && matches!(f.real, RealType::Generic(_)) {
-        quote!(_real: ::core::marker::PhantomData,)
-    } else {
-        quote!()
-    };
+    let (_, marker_init) = phantom(f, real);
     let field_names: Vec<String> = args.iter().map(ToString::to_string).collect();
     let field_shapes: Vec<TokenStream> = f
         .args
@@ -634,24 +643,13 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
     let input = Ident::new(TRAIN_INPUT, Span::call_site());
     let loss_grad = Ident::new(TRAIN_LOSS_GRAD, Span::call_site());
     let grads = Ident::new(TRAIN_GRADS, Span::call_site());
-    let inputs: Vec<_> = f.args.iter().filter(|a| !a.param).collect();
-    let mut k = 0;
     let bindings: Vec<TokenStream> = f
         .args
         .iter()
-        .map(|a| {
+        .zip(arg_places(f, &input))
+        .map(|(a, place)| {
             let n = &a.name;
-            let scalar = a.shape.is_empty();
-            let place = if a.param {
-                quote!(self.params.#n)
-            } else if inputs.len() == 1 {
-                quote!((*#input))
-            } else {
-                let i = Literal::usize_unsuffixed(k);
-                k += 1;
-                quote!(#input.#i)
-            };
-            if scalar {
+            if a.shape.is_empty() {
                 quote!(let #n = #place;)
             } else {
                 quote!(let #n = &#place;)
@@ -698,13 +696,7 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
         .collect();
     let stmts = &body.stmts;
     let y = &body.roots[0];
-    let import = if body.uses_real_trait && !matches!(f.real, RealType::Generic(_)) {
-        quote!(
-            use ::neuron_core::Real as _;
-        )
-    } else {
-        quote!()
-    };
+    let import = real_import(body, &f.real);
     quote! {
         fn forward_backward<F: ::core::ops::FnOnce(&#ret) -> #ret>(
             &self,

@@ -327,6 +327,53 @@ impl Graph {
         )
     }
 
+    /// Length of dimension `d` of node `n` (0 where it has none, which
+    /// `check` rules out before anything is built).
+    fn dim(&self, n: NodeId, d: usize) -> usize {
+        self.shape(n).get(d).copied().unwrap_or(0)
+    }
+
+    /// `a · b`, a scalar.
+    pub fn dot(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::Dot(a, b), Vec::new())
+    }
+
+    /// The sum of every element of `a`.
+    pub fn sum(&mut self, a: NodeId) -> NodeId {
+        self.add(Op::Sum(a), Vec::new())
+    }
+
+    /// `m v`, shaped like a column of `m`.
+    pub fn matvec(&mut self, m: NodeId, v: NodeId) -> NodeId {
+        let rows = self.dim(m, 0);
+        self.add(Op::MatVec(m, v), vec![rows])
+    }
+
+    /// `mᵀ u`, shaped like a row of `m`.
+    pub fn matvec_t(&mut self, m: NodeId, u: NodeId) -> NodeId {
+        let cols = self.dim(m, 1);
+        self.add(Op::MatTVec(m, u), vec![cols])
+    }
+
+    /// `a ⊗ b`, the matrix of `a[i] * b[j]`.
+    pub fn outer(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        let shape = vec![self.dim(a, 0), self.dim(b, 0)];
+        self.add(Op::Outer(a, b), shape)
+    }
+
+    /// `softmax(v)`, or `log_softmax(v)` when `log`.
+    pub fn softmax(&mut self, v: NodeId, log: bool) -> NodeId {
+        let shape = self.shape(v).clone();
+        self.add(
+            if log {
+                Op::LogSoftmax(v)
+            } else {
+                Op::Softmax(v)
+            },
+            shape,
+        )
+    }
+
     /// Element or row of `a` at `path`, folding `a[i][j]` into one node.
     pub fn index(&mut self, a: NodeId, path: Vec<usize>) -> NodeId {
         if path.is_empty() {
@@ -345,12 +392,43 @@ impl Graph {
         self.add(Op::Index(a, path), shape)
     }
 
+    /// The entries of several packs as one pack's: entries at the same path
+    /// are added, the others kept, all sorted by path. `None` when the
+    /// entries do not all sit at the same depth (a row in one pack and an
+    /// element of it in another), which no entry-wise sum can express.
+    pub fn merge_packs(
+        &mut self,
+        packs: &[Vec<(Vec<usize>, NodeId)>],
+    ) -> Option<Vec<(Vec<usize>, NodeId)>> {
+        let depth = packs.iter().flatten().next().map(|(path, _)| path.len());
+        if packs
+            .iter()
+            .flatten()
+            .any(|(path, _)| Some(path.len()) != depth)
+        {
+            return None;
+        }
+        let mut merged: Vec<(Vec<usize>, NodeId)> = Vec::new();
+        let mut positions: HashMap<&[usize], usize> = HashMap::new();
+        for (path, n) in packs.iter().flatten() {
+            match positions.get(path.as_slice()) {
+                Some(&k) => merged[k].1 = self.add2(merged[k].1, *n),
+                None => {
+                    positions.insert(path, merged.len());
+                    merged.push((path.clone(), *n));
+                }
+            }
+        }
+        merged.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(merged)
+    }
+
     /// Sums `d` down to `shape`: the adjoint of a broadcast.
     pub fn unbroadcast(&mut self, d: NodeId, shape: &Shape) -> NodeId {
         if self.shape(d).is_empty() || !shape.is_empty() {
             d
         } else {
-            self.add(Op::Sum(d), Vec::new())
+            self.sum(d)
         }
     }
 }
@@ -549,33 +627,14 @@ impl Graph {
         if let (Some(b), [x, y]) = (Binary::from_name(head), operands) {
             return Ok(self.binary(b, *x, *y));
         }
-        let shape_of = |g: &Graph, n: NodeId| g.shape(n).clone();
         match (head, operands) {
-            ("dot", [a, b]) => Ok(self.add(Op::Dot(*a, *b), Vec::new())),
-            ("sum", [a]) => Ok(self.add(Op::Sum(*a), Vec::new())),
-            ("matvec", [m, v]) => {
-                let rows = shape_of(self, *m).first().copied().unwrap_or(0);
-                Ok(self.add(Op::MatVec(*m, *v), vec![rows]))
-            }
-            ("matvec_t", [m, u]) => {
-                let cols = shape_of(self, *m).get(1).copied().unwrap_or(0);
-                Ok(self.add(Op::MatTVec(*m, *u), vec![cols]))
-            }
-            ("outer", [a, b]) => {
-                let s = vec![
-                    shape_of(self, *a).first().copied().unwrap_or(0),
-                    shape_of(self, *b).first().copied().unwrap_or(0),
-                ];
-                Ok(self.add(Op::Outer(*a, *b), s))
-            }
-            ("softmax", [a]) => {
-                let s = shape_of(self, *a);
-                Ok(self.add(Op::Softmax(*a), s))
-            }
-            ("log_softmax", [a]) => {
-                let s = shape_of(self, *a);
-                Ok(self.add(Op::LogSoftmax(*a), s))
-            }
+            ("dot", [a, b]) => Ok(self.dot(*a, *b)),
+            ("sum", [a]) => Ok(self.sum(*a)),
+            ("matvec", [m, v]) => Ok(self.matvec(*m, *v)),
+            ("matvec_t", [m, u]) => Ok(self.matvec_t(*m, *u)),
+            ("outer", [a, b]) => Ok(self.outer(*a, *b)),
+            ("softmax", [a]) => Ok(self.softmax(*a, false)),
+            ("log_softmax", [a]) => Ok(self.softmax(*a, true)),
             _ => Err(format!(
                 "unknown op `{head}` with {} operands",
                 operands.len()

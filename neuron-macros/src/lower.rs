@@ -132,21 +132,10 @@ impl Lowering {
                         self.g
                             .binary(op.ok_or_else(|| sp.error("unknown function"))?, *a, *b)
                     }
-                    (Builtin::Dot, [a, b]) => self.g.add(Op::Dot(*a, *b), Vec::new()),
-                    (Builtin::Sum, [a]) => self.g.add(Op::Sum(*a), Vec::new()),
-                    (Builtin::MatVec, [m, v]) => {
-                        let rows = self.g.shape(*m)[0];
-                        self.g.add(Op::MatVec(*m, *v), vec![rows])
-                    }
-                    (Builtin::Normalize, [v]) => {
-                        let shape = self.g.shape(*v).clone();
-                        let op = if text == "softmax" {
-                            Op::Softmax(*v)
-                        } else {
-                            Op::LogSoftmax(*v)
-                        };
-                        self.g.add(op, shape)
-                    }
+                    (Builtin::Dot, [a, b]) => self.g.dot(*a, *b),
+                    (Builtin::Sum, [a]) => self.g.sum(*a),
+                    (Builtin::MatVec, [m, v]) => self.g.matvec(*m, *v),
+                    (Builtin::Normalize, [v]) => self.g.softmax(*v, text == "log_softmax"),
                     _ => {
                         return Err(sp.error(format!("`{text}` has the wrong number of arguments")));
                     }

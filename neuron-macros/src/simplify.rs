@@ -411,12 +411,10 @@ fn select_same(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 /// Indexing a pack picks the entry, or zero where there is none.
 fn index_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     let Op::Index(a, path) = op else { return None };
-    if !matches!(g.op(*a), Op::Pack(_)) {
-        return None;
-    }
-    let Op::Pack(entries) = g.op(*a).clone() else {
+    let Op::Pack(entries) = g.op(*a) else {
         return None;
     };
+    let entries = entries.clone();
     let mut found = Vec::new();
     for (p, n) in entries {
         if p.len() >= path.len() && p[..path.len()] == path[..] {
@@ -449,27 +447,11 @@ fn add_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     let Op::Binary(Binary::Add, x, y) = *op else {
         return None;
     };
-    if !matches!((g.op(x), g.op(y)), (Op::Pack(_), Op::Pack(_))) {
-        return None;
-    }
-    let (Op::Pack(a), Op::Pack(b)) = (g.op(x).clone(), g.op(y).clone()) else {
+    let (Op::Pack(a), Op::Pack(b)) = (g.op(x), g.op(y)) else {
         return None;
     };
-    let depth = a.first().or(b.first()).map(|(p, _)| p.len())?;
-    if a.iter().chain(&b).any(|(p, _)| p.len() != depth) {
-        return None;
-    }
-    let mut merged = a;
-    for (path, n) in b {
-        match merged.iter().position(|(p, _)| *p == path) {
-            Some(k) => {
-                let sum = g.add2(merged[k].1, n);
-                merged[k].1 = sum;
-            }
-            None => merged.push((path, n)),
-        }
-    }
-    merged.sort_by(|p, q| p.0.cmp(&q.0));
+    let packs = [a.clone(), b.clone()];
+    let merged = g.merge_packs(&packs)?;
     Some(Rewrite::Op(Op::Pack(merged), shape.clone()))
 }
 
