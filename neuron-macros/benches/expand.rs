@@ -26,6 +26,8 @@ mod check;
 mod ctxt;
 #[path = "../src/diff.rs"]
 mod diff;
+#[path = "../src/docs.rs"]
+mod docs;
 #[path = "../src/emit.rs"]
 mod emit;
 #[cfg(test)]
@@ -33,11 +35,15 @@ mod emit;
 mod eval;
 #[path = "../src/expand.rs"]
 mod expand;
+#[path = "../src/glue.rs"]
+mod glue;
 #[path = "../src/ir.rs"]
 mod ir;
+#[path = "../src/items.rs"]
+mod items;
 #[path = "../src/lower.rs"]
 mod lower;
-#[path = "../src/ops.rs"]
+#[path = "../src/ops/mod.rs"]
 mod ops;
 #[path = "../src/parse.rs"]
 mod parse;
@@ -97,7 +103,8 @@ fn expand_terms(c: &mut Criterion) {
 /// find the one that grows fastest.
 fn expand_stages(c: &mut Criterion) {
     let item = sum_neuron(1024);
-    let f = parse::function(item.clone()).expect("parses");
+    let (declared, _) = parse::partial(item.clone()).expect("parses");
+    let f = parse::complete(declared.clone()).expect("parses completely");
     let (g, output) = lower::lower(&f).expect("lowers");
     let args: Vec<Ident> = f.args.iter().map(|a| a.name.clone()).collect();
     let mut gg = g.clone();
@@ -114,7 +121,7 @@ fn expand_stages(c: &mut Criterion) {
         b.iter(|| parse::function(black_box(item.clone())).expect("parses"))
     });
     group.bench_function("check", |b| {
-        b.iter(|| check::check(black_box(&f)).expect("checks"))
+        b.iter(|| check::check(black_box(&declared)).expect("checks"))
     });
     group.bench_function("lower", |b| {
         b.iter(|| lower::lower(black_box(&f)).expect("lowers"))

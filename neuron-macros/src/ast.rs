@@ -51,36 +51,113 @@ pub enum RealType {
 /// A shape: empty for a scalar, `[n]` for `[T; n]`, `[m, n]` for `[[T; n]; m]`.
 pub type Shape = Vec<usize>;
 
-/// One argument of the function.
+/// A written type as far as parsing got: its shape, or poisoned when it
+/// failed to parse. The failure is reported once, by the parser; the
+/// checker stays silent about a poisoned name's uses, so that one mistake
+/// does not cascade.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Declared {
+    Shape(Shape),
+    Poisoned,
+}
+
+impl Declared {
+    pub fn shape(&self) -> Option<&Shape> {
+        match self {
+            Declared::Shape(s) => Some(s),
+            Declared::Poisoned => None,
+        }
+    }
+}
+
+/// One argument of the function. `S` is [`Shape`] once the whole function
+/// parsed, and [`Declared`] while parts of it may have failed.
 #[derive(Clone, Debug)]
-pub struct Arg {
+pub struct Arg<S = Shape> {
     pub name: Ident,
-    pub shape: Shape,
+    pub shape: S,
     pub param: bool,
     pub ty: syn::Type,
 }
 
-/// A `let` binding. `ty` is the written type, when there is one.
+/// A `let` binding, with its written type when there is one.
 #[derive(Clone, Debug)]
-pub struct Let {
+pub struct Let<S = Shape> {
     pub name: Ident,
-    pub shape: Option<(Shape, Sp)>,
+    pub shape: Option<(S, Sp)>,
     pub value: Expr,
 }
 
-/// The whole function.
+/// The whole function. `Function<Declared>` is what parsing gives even
+/// after errors, for checking; `Function` (of [`Shape`]) is a function that
+/// parsed completely, for the stages after checking.
 #[derive(Clone, Debug)]
-pub struct Function {
+pub struct Function<S = Shape> {
     pub attrs: Vec<syn::Attribute>,
     pub vis: syn::Visibility,
     pub name: Ident,
     pub generics: syn::Generics,
     pub real: RealType,
-    pub args: Vec<Arg>,
+    pub args: Vec<Arg<S>>,
     pub ret: syn::Type,
-    pub ret_shape: Shape,
-    pub lets: Vec<Let>,
+    pub ret_shape: S,
+    pub lets: Vec<Let<S>>,
     pub result: Expr,
+}
+
+impl Function<Declared> {
+    /// The function with every shape known, or `None` if a type, a binding
+    /// or the result was poisoned by a parse error. (A poisoned expression
+    /// deeper inside exists only next to a reported parse error, after
+    /// which nothing is lowered.)
+    pub fn known(self) -> Option<Function> {
+        let known = |d: Declared| match d {
+            Declared::Shape(s) => Some(s),
+            Declared::Poisoned => None,
+        };
+        let args = self
+            .args
+            .into_iter()
+            .map(|a| {
+                Some(Arg {
+                    shape: known(a.shape)?,
+                    name: a.name,
+                    param: a.param,
+                    ty: a.ty,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let lets = self
+            .lets
+            .into_iter()
+            .map(|l| {
+                let shape = match l.shape {
+                    Some((d, sp)) => Some((known(d)?, sp)),
+                    None => None,
+                };
+                (!l.value.is_poisoned()).then_some(Let {
+                    shape,
+                    name: l.name,
+                    value: l.value,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if self.result.is_poisoned() {
+            return None;
+        }
+        Some(Function {
+            attrs: self.attrs,
+            vis: self.vis,
+            name: self.name,
+            generics: self.generics,
+            real: self.real,
+            args,
+            ret: self.ret,
+            ret_shape: known(self.ret_shape)?,
+            lets,
+            result: self.result,
+        })
+    }
 }
 
 /// Options given in the attribute, as in `#[neuron(gradcheck)]`.
@@ -136,6 +213,9 @@ pub enum Expr {
         elems: Vec<Expr>,
         sp: Sp,
     },
+    /// The placeholder of an expression that failed to parse, after its
+    /// error was reported: it has no shape, and nothing is said about it.
+    Poison(Sp),
 }
 
 impl Expr {
@@ -146,8 +226,14 @@ impl Expr {
             | Expr::Binary { sp, .. }
             | Expr::Index { sp, .. }
             | Expr::Call { sp, .. }
-            | Expr::Array { sp, .. } => *sp,
+            | Expr::Array { sp, .. }
+            | Expr::Poison(sp) => *sp,
             Expr::Var(ident) => Sp::single(ident.span()),
         }
+    }
+
+    /// Whether this expression, at its top, failed to parse.
+    pub fn is_poisoned(&self) -> bool {
+        matches!(self, Expr::Poison(_))
     }
 }

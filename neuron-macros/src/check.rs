@@ -6,64 +6,33 @@
 //! walk goes on so that one compile lists them all. After a clean check,
 //! lowering can trust every name, arity and shape.
 
-use crate::ast::{Expr, Function, RealType, Shape, Sp};
+use crate::ast::{BinOp, Declared, Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
-use crate::ops::{BINARY, UNARY};
-use crate::parse::{POISONED, is_poison};
+use crate::ops::{self, Param, Prim, ShapeCx};
 use std::collections::HashMap;
 
-/// What a name in the function library takes and returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    /// One real or array, element-wise.
-    Unary,
-    /// `powi(x, n)` with an integer literal `n`.
-    Powi,
-    /// Two operands, element-wise with a scalar broadcast.
-    Binary,
-    Dot,
-    Sum,
-    MatVec,
-    /// `softmax` and `log_softmax`: a vector to a vector.
-    Normalize,
-}
-
-/// The function library, by name.
-pub fn builtin(name: &str) -> Option<Builtin> {
-    if UNARY.iter().any(|(n, _)| *n == name) {
-        return Some(Builtin::Unary);
-    }
-    if BINARY.iter().any(|(n, _)| *n == name) {
-        return Some(Builtin::Binary);
-    }
-    match name {
-        "powi" => Some(Builtin::Powi),
-        "dot" => Some(Builtin::Dot),
-        "sum" => Some(Builtin::Sum),
-        "matvec" => Some(Builtin::MatVec),
-        "softmax" | "log_softmax" => Some(Builtin::Normalize),
-        _ => None,
+/// The op an operator stands for.
+pub fn operator(op: BinOp) -> Prim {
+    match op {
+        BinOp::Add => Prim::Add,
+        BinOp::Sub => Prim::Sub,
+        BinOp::Mul => Prim::Mul,
+        BinOp::Div => Prim::Div,
     }
 }
 
-/// Every function name the language knows.
-pub fn library() -> Vec<&'static str> {
-    let mut names: Vec<&str> = UNARY
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(BINARY.iter().map(|(n, _)| *n))
-        .collect();
-    names.extend(["powi", "dot", "sum", "matvec", "softmax", "log_softmax"]);
-    names
+/// Whether `name(..)` (or, with `method`, `x.name(..)`) is in the library;
+/// any other function call is a call of another `#[neuron]` function.
+pub fn is_builtin(name: &str, method: bool) -> bool {
+    !ops::lookup(name, method).is_empty()
 }
 
-impl Builtin {
-    fn arity(self) -> usize {
-        match self {
-            Builtin::Unary | Builtin::Sum | Builtin::Normalize => 1,
-            Builtin::Powi | Builtin::Binary | Builtin::Dot | Builtin::MatVec => 2,
-        }
-    }
+/// The op that `name` with `count` operands (the receiver included for a
+/// method) stands for.
+pub fn resolve(name: &str, method: bool, count: usize) -> Option<Prim> {
+    ops::lookup(name, method)
+        .into_iter()
+        .find(|p| p.def().arity() == count)
 }
 
 /// The type a shape is written as, such as `[f64; 3]`.
@@ -82,11 +51,11 @@ pub fn type_name(shape: &[usize], real: &RealType) -> String {
 struct Checker<'a> {
     cx: Ctxt,
     real: &'a RealType,
-    scope: HashMap<String, Shape>,
+    scope: HashMap<String, Declared>,
 }
 
 /// Checks the whole function.
-pub fn check(f: &Function) -> syn::Result<()> {
+pub fn check(f: &Function<Declared>) -> syn::Result<()> {
     let mut checker = Checker {
         cx: Ctxt::default(),
         real: &f.real,
@@ -99,25 +68,28 @@ pub fn check(f: &Function) -> syn::Result<()> {
     }
     for binding in &f.lets {
         // A written type that failed to parse was reported already; the
-        // value is still checked, and the name is poisoned.
-        let declared = binding
-            .shape
-            .as_ref()
-            .filter(|(s, _)| s.first() != Some(&POISONED));
-        let shape = match (&binding.value, &binding.shape) {
+        // value is still checked.
+        let declared = binding.shape.as_ref();
+        let shape = match (&binding.value, declared) {
             // A call of another #[neuron] function: its result is the type
             // written on the binding, which rustc checks against the callee.
-            (Expr::Call { name, args, .. }, Some((shape, _)))
-                if builtin(&name.to_string()).is_none() =>
-            {
+            (
+                Expr::Call {
+                    name,
+                    args,
+                    method: false,
+                    ..
+                },
+                Some((written, _)),
+            ) if !is_builtin(&name.to_string(), false) => {
                 for a in args {
                     checker.shape(a);
                 }
-                Some(shape.clone())
+                written.shape().cloned()
             }
             _ => checker.shape(&binding.value),
         };
-        if let (Some(found), Some((want, sp))) = (&shape, declared)
+        if let (Some(found), Some((Declared::Shape(want), sp))) = (&shape, declared)
             && found != want
         {
             checker.cx.push(sp.error(format!(
@@ -129,24 +101,23 @@ pub fn check(f: &Function) -> syn::Result<()> {
         }
         // The written type is what the user meant, so later uses are checked
         // against it even when the value disagrees. A binding without one
-        // whose value had an error (or whose type failed to parse) is
-        // poisoned, so that its uses do not report the same mistake again.
-        let shape = match (binding.shape.as_ref(), declared) {
-            (_, Some((want, _))) => want.clone(),
-            (Some(_), None) => vec![POISONED],
-            (None, None) => shape.unwrap_or(vec![POISONED]),
+        // whose value had an error is poisoned, so that its uses do not
+        // report the same mistake again.
+        let shape = match declared {
+            Some((written, _)) => written.clone(),
+            None => shape.map_or(Declared::Poisoned, Declared::Shape),
         };
         checker.scope.insert(binding.name.to_string(), shape);
     }
     // A return type that failed to parse was reported already.
     if let Some(found) = checker.shape(&f.result)
-        && f.ret_shape.first() != Some(&POISONED)
-        && found != f.ret_shape
+        && let Declared::Shape(ret) = &f.ret_shape
+        && found != *ret
     {
         checker.cx.push(f.result.sp().error(format!(
             "the result has type `{}` but the function returns `{}`",
             type_name(&found, checker.real),
-            type_name(&f.ret_shape, checker.real)
+            type_name(ret, checker.real)
         )));
     }
     checker.cx.finish(())
@@ -160,15 +131,15 @@ impl Checker<'_> {
     /// The shape of `e`, or `None` after reporting why it has none.
     fn shape(&mut self, e: &Expr) -> Option<Shape> {
         match e {
-            // The placeholder of an expression that failed to parse.
-            Expr::Lit { .. } if is_poison(e) => None,
+            // Failed to parse: already reported.
+            Expr::Poison(_) => None,
             Expr::Lit { .. } => Some(Vec::new()),
             Expr::Var(ident) => {
                 let name = ident.to_string();
                 match self.scope.get(&name) {
                     // A name whose type or value had an error: already reported.
-                    Some(s) if s.first() == Some(&POISONED) => None,
-                    Some(s) => Some(s.clone()),
+                    Some(Declared::Poisoned) => None,
+                    Some(Declared::Shape(s)) => Some(s.clone()),
                     None => {
                         let known: Vec<String> = self.scope.keys().cloned().collect();
                         let mut message =
@@ -188,13 +159,8 @@ impl Checker<'_> {
                 op, lhs, rhs, sp, ..
             } => {
                 let (a, b) = (self.shape(lhs), self.shape(rhs));
-                let verb = match op {
-                    crate::ast::BinOp::Add => "add",
-                    crate::ast::BinOp::Sub => "subtract",
-                    crate::ast::BinOp::Mul => "multiply",
-                    crate::ast::BinOp::Div => "divide",
-                };
-                self.elementwise(*sp, verb, &a?, &b?)
+                let p = operator(*op);
+                self.apply(p, p.def().name, &[a?, b?], &[lhs, rhs], *sp)
             }
             Expr::Index {
                 expr,
@@ -260,31 +226,45 @@ impl Checker<'_> {
         }
     }
 
-    fn elementwise(&mut self, sp: Sp, verb: &str, a: &Shape, b: &Shape) -> Option<Shape> {
-        if a == b || b.is_empty() {
-            Some(a.clone())
-        } else if a.is_empty() {
-            Some(b.clone())
-        } else {
-            self.cx.push(sp.error(format!(
-                "cannot {verb} {} and {}: element-wise operations need the same shape, or a real broadcast over an array",
-                self.describe(a),
-                self.describe(b)
-            )));
-            None
+    /// The shape of op `p` on operands of `shapes`, by the op's own rule.
+    fn apply(
+        &mut self,
+        p: Prim,
+        spelling: &str,
+        shapes: &[Shape],
+        operands: &[&Expr],
+        sp: Sp,
+    ) -> Option<Shape> {
+        let real = self.real;
+        let describe = |s: &Shape| type_name(s, real);
+        let cx = ShapeCx {
+            describe: &describe,
+            spelling,
+        };
+        match (p.def().shape)(&cx, shapes) {
+            Ok(shape) => Some(shape),
+            Err(error) => {
+                let at = error
+                    .at
+                    .and_then(|k| operands.get(k))
+                    .map_or(sp, |e| e.sp());
+                self.cx.push(at.error(error.message));
+                None
+            }
         }
     }
 
     fn call(&mut self, name: &syn::Ident, args: &[Expr], method: bool, sp: Sp) -> Option<Shape> {
         let text = name.to_string();
-        let Some(kind) = builtin(&text) else {
+        let candidates = ops::lookup(&text, method);
+        if candidates.is_empty() {
             for a in args {
                 self.shape(a);
             }
-            if !method && let Some(shape) = self.scope.get(&text) {
+            if !method && let Some(declared) = self.scope.get(&text) {
                 // A closure or other binding that failed to parse: already
                 // reported. Any other name in scope is a value.
-                if shape.first() != Some(&POISONED) {
+                if let Declared::Shape(shape) = declared {
                     self.cx.push(syn::Error::new(
                         name.span(),
                         format!(
@@ -297,11 +277,11 @@ impl Checker<'_> {
             }
             let what = if method { "method" } else { "function" };
             let mut message = format!("unknown {what} `{text}` in a #[neuron] function");
-            match nearest(&text, library().into_iter()) {
+            match nearest(&text, ops::library().into_iter()) {
                 Some(near) => message.push_str(&format!("\nhelp: did you mean `{near}`?")),
                 None if method => message.push_str(&format!(
                     "\nhelp: the methods are the library's functions: {}",
-                    library().join(", ")
+                    ops::library().join(", ")
                 )),
                 None => message.push_str(&format!(
                     "\nhelp: to call another #[neuron] function, bind its result with its type written, \
@@ -311,23 +291,32 @@ impl Checker<'_> {
             }
             self.cx.push(syn::Error::new(name.span(), message));
             return None;
-        };
-        if args.len() != kind.arity() {
-            let counted = if method {
-                args.len().saturating_sub(1)
-            } else {
-                args.len()
-            };
-            let expected = if method {
-                kind.arity() - 1
-            } else {
-                kind.arity()
-            };
+        }
+        let Some(p) = candidates
+            .iter()
+            .copied()
+            .find(|p| p.def().arity() == args.len())
+        else {
+            // The receiver of a method is not counted as an argument.
+            let skip = usize::from(method);
+            let counted = args.len().saturating_sub(skip);
+            let mut arities: Vec<usize> = candidates
+                .iter()
+                .map(|p| p.def().arity().saturating_sub(skip))
+                .collect();
+            arities.sort_unstable();
+            arities.dedup();
+            let expected = arities
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let plural = arities.last().is_some_and(|&n| n != 1);
             self.cx.push(syn::Error::new(
                 name.span(),
                 format!(
                     "`{text}` takes {expected} argument{} but {counted} {} given",
-                    if expected == 1 { "" } else { "s" },
+                    if plural { "s" } else { "" },
                     if counted == 1 { "was" } else { "were" }
                 ),
             ));
@@ -335,92 +324,43 @@ impl Checker<'_> {
                 self.shape(a);
             }
             return None;
+        };
+        let mut shapes = Vec::with_capacity(args.len());
+        let mut ok = true;
+        for (param, arg) in p.def().params.iter().zip(args) {
+            match param {
+                Param::Real => match self.shape(arg) {
+                    Some(s) => shapes.push(s),
+                    None => ok = false,
+                },
+                Param::IntLiteral => {
+                    match arg {
+                        Expr::Lit { int: Some(n), .. } if i32::try_from(*n).is_ok() => {}
+                        // A literal that failed to parse, such as `2i32`:
+                        // already reported.
+                        Expr::Poison(_) => ok = false,
+                        other => {
+                            // Answer in the spelling the user chose.
+                            let (example, real) = if method {
+                                (format!("`x.{text}(2)`"), "`x.powf(y)`")
+                            } else {
+                                (format!("`{text}(x, 2)`"), "`powf(x, y)`")
+                            };
+                            self.cx.push(other.sp().error(format!(
+                                "the exponent of `{text}` must be an integer literal, such as {example}\nhelp: for a real exponent write {real}"
+                            )));
+                            ok = false;
+                        }
+                    }
+                    shapes.push(Vec::new());
+                }
+            }
         }
-        if kind == Builtin::Powi {
-            let base = self.shape(&args[0]);
-            return match &args[1] {
-                Expr::Lit { int: Some(n), .. } if i32::try_from(*n).is_ok() => base,
-                // A literal that failed to parse, such as `2i32`: already reported.
-                other if is_poison(other) => None,
-                other => {
-                    // Answer in the spelling the user chose.
-                    let (example, real) = if method {
-                        ("`x.powi(2)`", "`x.powf(y)`")
-                    } else {
-                        ("`powi(x, 2)`", "`powf(x, y)`")
-                    };
-                    self.cx.push(other.sp().error(format!(
-                        "the exponent of `powi` must be an integer literal, such as {example}\nhelp: for a real exponent write {real}"
-                    )));
-                    None
-                }
-            };
+        if !ok {
+            return None;
         }
-        let shapes: Vec<Option<Shape>> = args.iter().map(|a| self.shape(a)).collect();
-        let shapes: Vec<Shape> = shapes.into_iter().collect::<Option<_>>()?;
-        match kind {
-            Builtin::Unary => Some(shapes[0].clone()),
-            Builtin::Binary => {
-                self.elementwise(sp, &format!("apply `{text}` to"), &shapes[0], &shapes[1])
-            }
-            Builtin::Dot => {
-                let (a, b) = (&shapes[0], &shapes[1]);
-                if a.len() == 1 && a == b {
-                    Some(Vec::new())
-                } else {
-                    self.cx.push(sp.error(format!(
-                        "`dot` needs two vectors of the same length, found {} and {}",
-                        self.describe(a),
-                        self.describe(b)
-                    )));
-                    None
-                }
-            }
-            Builtin::Sum => {
-                if shapes[0].is_empty() {
-                    self.cx.push(args[0].sp().error(format!(
-                        "`sum` adds the elements of an array, found {}",
-                        self.describe(&shapes[0])
-                    )));
-                    None
-                } else {
-                    Some(Vec::new())
-                }
-            }
-            Builtin::MatVec => {
-                let (m, v) = (&shapes[0], &shapes[1]);
-                if m.len() == 2 && v.len() == 1 && m[1] == v[0] {
-                    Some(vec![m[0]])
-                } else {
-                    let help = if m.len() == 2 {
-                        format!(
-                            "\nhelp: a matrix with {} columns needs a vector of length {}",
-                            m[1], m[1]
-                        )
-                    } else {
-                        String::new()
-                    };
-                    self.cx.push(sp.error(format!(
-                        "`matvec` needs a matrix `[[T; N]; M]` and a vector `[T; N]`, found {} and {}{help}",
-                        self.describe(m),
-                        self.describe(v)
-                    )));
-                    None
-                }
-            }
-            Builtin::Normalize => {
-                if shapes[0].len() == 1 {
-                    Some(shapes[0].clone())
-                } else {
-                    self.cx.push(args[0].sp().error(format!(
-                        "`{text}` needs a vector `[T; N]`, found {}",
-                        self.describe(&shapes[0])
-                    )));
-                    None
-                }
-            }
-            Builtin::Powi => None,
-        }
+        let operands: Vec<&Expr> = args.iter().collect();
+        self.apply(p, &text, &shapes, &operands, sp)
     }
 }
 
@@ -456,7 +396,8 @@ mod tests {
     use quote::quote;
 
     fn errors(item: proc_macro2::TokenStream) -> Vec<String> {
-        let f = parse::function(item).unwrap();
+        let (f, parse_errors) = parse::partial(item).unwrap();
+        assert!(parse_errors.is_none());
         match check(&f) {
             Ok(()) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
@@ -551,7 +492,10 @@ mod tests {
 
     #[test]
     fn nearest_needs_a_close_name() {
-        assert_eq!(nearest("sigmod", library().into_iter()), Some("sigmoid"));
-        assert_eq!(nearest("frobnicate", library().into_iter()), None);
+        assert_eq!(
+            nearest("sigmod", ops::library().into_iter()),
+            Some("sigmoid")
+        );
+        assert_eq!(nearest("frobnicate", ops::library().into_iter()), None);
     }
 }

@@ -9,7 +9,7 @@
 //! `ops.rs`; the array ops' rules are here.
 
 use crate::ir::{Graph, NodeId, Op, default_name};
-use crate::ops::Unary;
+use crate::ops::{Kind, Site};
 use std::collections::HashMap;
 
 /// Builds the adjoint of every argument of `output` given the upstream
@@ -45,84 +45,40 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
                 let shape = g.shape(a).clone();
                 contributions.push((a, g.unbroadcast(d, &shape)));
             }
-            Op::Unary(u, a) => {
-                if active[a] {
-                    contributions.push((a, u.adjoint(g, a, id, d)));
-                }
-            }
-            Op::Binary(b, x, y) => {
-                let (dx, dy_) = b.adjoint(g, x, y, id, d);
-                for (operand, c) in [(x, dx), (y, dy_)] {
-                    if active[operand] {
-                        let shape = g.shape(operand).clone();
-                        contributions.push((operand, g.unbroadcast(c, &shape)));
+            Op::Apply(p, operands) => {
+                let def = p.def();
+                let varying: Vec<bool> = operands.iter().map(|&o| active[o]).collect();
+                let site = Site {
+                    operands: &operands,
+                    y: id,
+                    d,
+                    varying: &varying,
+                };
+                let adjoints = (def.adjoint)(g, &site);
+                for (&operand, c) in operands.iter().zip(adjoints) {
+                    let Some(c) = c else { continue };
+                    if !active[operand] {
+                        continue;
                     }
-                }
-            }
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            } => {
-                let zero = g.konst(0.0);
-                for (operand, taken) in [(then, true), (other, false)] {
-                    if active[operand] {
-                        let c = if taken {
-                            g.select(cmp, a, b, d, zero)
-                        } else {
-                            g.select(cmp, a, b, zero, d)
-                        };
+                    // An element-wise contribution to a broadcast scalar is
+                    // summed over the array.
+                    let c = if def.kind == Kind::Elementwise {
                         let shape = g.shape(operand).clone();
-                        contributions.push((operand, g.unbroadcast(c, &shape)));
-                    }
+                        g.unbroadcast(c, &shape)
+                    } else {
+                        c
+                    };
+                    contributions.push((operand, c));
                 }
             }
             Op::Index(a, path) => {
                 let shape = g.shape(a).clone();
-                contributions.push((a, g.add(Op::Pack(vec![(path, d)]), shape)));
+                contributions.push((a, g.pack(vec![(path, d)], shape)));
             }
             Op::Pack(entries) => {
                 for (path, n) in entries {
                     contributions.push((n, g.index(d, path)));
                 }
-            }
-            Op::Dot(a, b) => {
-                contributions.push((a, g.mul(d, b)));
-                contributions.push((b, g.mul(d, a)));
-            }
-            Op::Sum(a) => {
-                let shape = g.shape(a).clone();
-                contributions.push((a, g.add(Op::Fill(d), shape)));
-            }
-            // y = m v: dm = d ⊗ v, dv = mᵀ d.
-            Op::MatVec(m, v) => {
-                contributions.push((m, g.outer(d, v)));
-                contributions.push((v, g.matvec_t(m, d)));
-            }
-            // y = mᵀ u: dm = u ⊗ d, du = m d.
-            Op::MatTVec(m, u) => {
-                contributions.push((m, g.outer(u, d)));
-                contributions.push((u, g.matvec(m, d)));
-            }
-            // y = a ⊗ b: da = d b, db = dᵀ a.
-            Op::Outer(a, b) => {
-                contributions.push((a, g.matvec(d, b)));
-                contributions.push((b, g.matvec_t(d, a)));
-            }
-            // s = softmax(v): dv = s (d - d·s).
-            Op::Softmax(v) => {
-                let ds = g.dot(d, id);
-                let centered = g.sub(d, ds);
-                contributions.push((v, g.mul(id, centered)));
-            }
-            // l = log_softmax(v): dv = d - exp(l) Σd.
-            Op::LogSoftmax(v) => {
-                let s = g.unary(Unary::Exp, id);
-                let total = g.sum(d);
-                let spread = g.mul(s, total);
-                contributions.push((v, g.sub(d, spread)));
             }
             Op::Call { args, .. } => {
                 for (k, a) in args.into_iter().enumerate() {
@@ -130,7 +86,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
                         let shape = g.shape(a).clone();
                         contributions.push((
                             a,
-                            g.add(
+                            g.intern(
                                 Op::CallGrad {
                                     call: id,
                                     dy: d,
@@ -167,6 +123,9 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
             None => g.zeros(shape),
         });
     }
+    if let Some(error) = g.internal_errors.first() {
+        return Err(error.clone());
+    }
     Ok(adjoints)
 }
 
@@ -188,14 +147,14 @@ fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str) -> NodeId {
         .collect();
     if let Some(shape) = packs.first().map(|&p| g.shape(p).clone()) {
         match g.merge_packs(&entries) {
-            Some(merged) => rest.push(g.add(Op::Pack(merged), shape)),
+            Some(merged) => rest.push(g.pack(merged, shape)),
             // Rows in one, elements of them in another: added as they are.
             None => rest.extend(packs),
         }
     }
     let mut sum = rest[0];
     for &p in &rest[1..] {
-        sum = g.add2(sum, p);
+        sum = g.add(sum, p);
     }
     if g.nodes[sum].name.is_none() && !matches!(g.op(sum), Op::Arg(_) | Op::Const(_)) {
         g.nodes[sum].name = Some(format!("d_{base}"));
@@ -261,18 +220,18 @@ mod tests {
 
     #[test]
     fn kinks_are_selects() {
-        assert_eq!(gradient("x", "(relu x)"), ["(select > x 0 1 0)"]);
+        assert_eq!(gradient("x", "(relu x)"), ["(select> x 0 1 0)"]);
         assert_eq!(
             gradient("a b", "(max a b)"),
-            ["(select > a b 1 0)", "(select > a b 0 1)"]
+            ["(select> a b 1 0)", "(select> a b 0 1)"]
         );
         assert_eq!(
             gradient("a b", "(min a b)"),
-            ["(select < a b 1 0)", "(select < a b 0 1)"]
+            ["(select< a b 1 0)", "(select< a b 0 1)"]
         );
         assert_eq!(
             gradient("x", "(abs x)"),
-            ["(select > x 0 1 (select < x 0 -1 0))"]
+            ["(select> x 0 1 (select< x 0 -1 0))"]
         );
     }
 
@@ -280,7 +239,7 @@ mod tests {
     fn the_running_example() {
         let text = "(relu (+ (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) (* (index w 2) (index x 2))) b))";
         let z = "(+ (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) (* (index w 2) (index x 2))) b)";
-        let mask = format!("(select > {z} 0 1 0)");
+        let mask = format!("(select> {z} 0 1 0)");
         let [dx, dw, db] = <[String; 3]>::try_from(gradient("x:3 w:3 b", text)).unwrap();
         assert_eq!(
             dx,

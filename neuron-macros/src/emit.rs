@@ -1,13 +1,16 @@
 //! Emission: from a simplified graph to the statements of a Rust function
 //! body. This stage validates nothing; it trusts the graph.
 //!
-//! A node is *inlined* into its user's expression when it is used once and
-//! inlining costs nothing (a scalar into a scalar expression, an element-wise
-//! array into the loop of its user); otherwise it is *materialized* as a
-//! `let` named after the user's binding, its op, or `d_<name>` for an
-//! adjoint. Arrays stay arrays: element-wise work is one
-//! `core::array::from_fn`, reductions are one `for` loop, so the code does
-//! not grow with the length of the arrays.
+//! First a [`Plan`] decides, for the whole graph at once, which nodes are
+//! *materialized* as a `let` and what each is named; every other node is
+//! *inlined* into its user's expression (a scalar used once into a scalar
+//! expression, an element-wise array into the loop of its user). Then each
+//! materialized node becomes a statement: the registry's element
+//! expression inside `::core::array::from_fn` for element-wise work, the
+//! registry's loops for array ops, so the code does not grow with the
+//! length of the arrays. Names come from the user's binding, the op, or
+//! `d_<name>` for an adjoint, and from one allocator that knows every name
+//! the body uses.
 //!
 //! ```text
 //! let sum = w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b;     // scalars inline
@@ -18,15 +21,15 @@
 //! ```
 
 use crate::ast::{RealType, Sp};
-use crate::ir::{Graph, NodeId, Op, default_name};
-use crate::ops::{Binary, Cmp, Unary};
+use crate::ir::{Graph, Node, NodeId, Op, Shape, default_name};
+use crate::ops::{Emit, Kind};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
 
 /// Binding strength of an emitted expression, loosest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Prec {
+pub enum Prec {
     /// `if a > b { x } else { y }`
     Select,
     /// `a + b`, `a - b`
@@ -37,6 +40,48 @@ enum Prec {
     Prefix,
     /// names, literals, calls, method calls, indexing
     Atom,
+}
+
+impl Prec {
+    /// The next tighter precedence, for right operands of left-associative
+    /// operators: `a - (b - c)` keeps its parentheses, and so does
+    /// `a + (b + c)`, whose rounding differs from `(a + b) + c`.
+    fn next(self) -> Prec {
+        match self {
+            Prec::Select => Prec::Sum,
+            Prec::Sum => Prec::Product,
+            Prec::Product | Prec::Prefix => Prec::Prefix,
+            Prec::Atom => Prec::Atom,
+        }
+    }
+}
+
+/// An emitted expression and how tightly it binds.
+pub struct Operand {
+    pub tokens: TokenStream,
+    pub prec: Prec,
+}
+
+impl Operand {
+    pub fn new(tokens: TokenStream, prec: Prec) -> Operand {
+        Operand { tokens, prec }
+    }
+
+    /// An integer literal, such as a `powi` exponent.
+    pub fn int(n: i32) -> Operand {
+        let n = Literal::i32_unsuffixed(n);
+        Operand::new(quote!(#n), Prec::Atom)
+    }
+
+    /// The tokens, parenthesized when they bind looser than `min`.
+    pub fn at_least(self, min: Prec) -> TokenStream {
+        if self.prec < min {
+            let group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, self.tokens);
+            TokenStream::from(proc_macro2::TokenTree::Group(group))
+        } else {
+            self.tokens
+        }
+    }
 }
 
 /// An emitted body: statements, then one expression per root.
@@ -51,12 +96,6 @@ pub struct Body {
     /// Whether the body calls a `neuron_core::Real` method, so that the
     /// trait must be in scope for concrete float types.
     pub uses_real_trait: bool,
-}
-
-/// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
-/// of the arguments (with `dy` last when the graph has it).
-pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -> Body {
-    body_with(g, roots, arg_names, real, &Options::default())
 }
 
 /// How a body reaches its inputs, beyond plain by-value arguments.
@@ -78,6 +117,12 @@ pub struct Options {
     pub accumulate: bool,
 }
 
+/// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
+/// of the arguments (with `dy` last when the graph has it).
+pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -> Body {
+    body_with(g, roots, arg_names, real, &Options::default())
+}
+
 /// [`body`] with [`Options`].
 pub fn body_with(
     g: &Graph,
@@ -86,11 +131,18 @@ pub fn body_with(
     real: &RealType,
     options: &Options,
 ) -> Body {
-    let mut e = Emitter::new(g, roots, arg_names, real, options);
+    let plan = Plan::new(g, roots, arg_names, options);
+    let mut e = Emitter {
+        g,
+        real,
+        plan,
+        uses_real_trait: false,
+        args_by_ref: options.args_by_ref,
+    };
     let mut stmts = TokenStream::new();
     let mut grouped = HashSet::new();
     for id in 0..g.nodes.len() {
-        if e.materialized[id] {
+        if e.plan.materialized[id] {
             stmts.extend(e.statement(id));
         }
         if let (Some(loss_grad), Op::Arg(k)) = (&options.dy_from, &g.nodes[id].op)
@@ -108,13 +160,13 @@ pub fn body_with(
             stmts.extend(e.call_grad_statement(call, dy));
         }
     }
-    let loop_vars = e.loop_vars.clone();
+    let loop_vars = [e.plan.loop_vars[0].clone(), e.plan.loop_vars[1].clone()];
     let root_elems = roots
         .iter()
         .map(|&r| {
             let node = &g.nodes[r];
-            (in_place(node) && !e.materialized[r])
-                .then(|| e.elem(r, &loop_vars[..node.shape.len().min(2)]).0)
+            (in_place(node) && !e.plan.materialized[r])
+                .then(|| e.elem(r, &loop_vars[..node.shape.len().min(2)]).tokens)
         })
         .collect();
     let roots = roots.iter().map(|&r| e.value(r)).collect();
@@ -129,35 +181,29 @@ pub fn body_with(
 
 /// Whether a root can be computed element by element inside the caller's
 /// accumulating loop: an element-wise array that is not itself an argument.
-fn in_place(node: &crate::ir::Node) -> bool {
+fn in_place(node: &Node) -> bool {
     node.op.is_elementwise()
         && !node.shape.is_empty()
         && !matches!(node.op, Op::Arg(_) | Op::Const(_))
 }
 
-struct Emitter<'a> {
-    g: &'a Graph,
-    real: &'a RealType,
+/// What the whole body will look like, decided before any token is
+/// written: which nodes get a `let`, and every name.
+struct Plan {
     materialized: Vec<bool>,
     names: Vec<Option<Ident>>,
     /// Loop index names, outermost first, chosen not to clash with any
-    /// argument.
-    loop_vars: [Ident; 2],
+    /// other name of the body.
+    loop_vars: Vec<Ident>,
     /// For `CallGrad` nodes: the name bound to the callee's tuple of partials.
     call_grads: HashMap<(NodeId, NodeId), Ident>,
-    uses_real_trait: bool,
-    /// See [`Options::args_by_ref`].
-    args_by_ref: bool,
+    /// Every name the body uses or must not shadow; new names (helper
+    /// locals of array ops, more loop indices) are drawn against it.
+    taken: HashSet<String>,
 }
 
-impl<'a> Emitter<'a> {
-    fn new(
-        g: &'a Graph,
-        roots: &[NodeId],
-        arg_names: &[Ident],
-        real: &'a RealType,
-        options: &Options,
-    ) -> Self {
+impl Plan {
+    fn new(g: &Graph, roots: &[NodeId], arg_names: &[Ident], options: &Options) -> Plan {
         let n = g.nodes.len();
         let mut uses = vec![0usize; n];
         let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); n];
@@ -173,60 +219,35 @@ impl<'a> Emitter<'a> {
         let mut taken: HashSet<String> = arg_names.iter().map(ToString::to_string).collect();
         taken.insert("dy".into());
         taken.extend(options.reserved.iter().cloned());
-        let candidates = ["i", "j", "k", "l", "p", "q"];
-        let mut free = candidates.iter().filter(|c| !taken.contains(**c));
-        let i = free.next().copied().unwrap_or("i_");
-        let j = free.next().copied().unwrap_or("j_");
-        taken.insert(i.into());
-        taken.insert(j.into());
-        let loop_vars = [
-            Ident::new(i, Span::call_site()),
-            Ident::new(j, Span::call_site()),
-        ];
+        // A local must not shadow a function the body calls.
+        for node in &g.nodes {
+            if let Op::Call { func, .. } = &node.op {
+                taken.insert(func.clone());
+            }
+        }
+        let mut loop_vars = Vec::new();
+        for _ in 0..2 {
+            loop_vars.push(loop_var(&mut taken));
+        }
 
         let mut materialized = vec![false; n];
         for (id, node) in g.nodes.iter().enumerate() {
             materialized[id] = match &node.op {
                 Op::Arg(_) | Op::Const(_) | Op::Index(..) => false,
                 Op::Pack(entries) if entries.is_empty() => false,
-                Op::Unary(..)
-                | Op::Binary(..)
-                | Op::Select { .. }
-                | Op::Fill(_)
-                | Op::Outer(..) => {
+                // A call's partials are read off the tuple its group binds.
+                Op::CallGrad { .. } => false,
+                Op::Pack(_) | Op::Call { .. } => true,
+                Op::Apply(p, _) if p.def().kind == Kind::Array => true,
+                Op::Fill(_) | Op::Apply(..) => {
                     let single = uses[id] == 1 && users[id].len() == 1;
-                    let inlinable = single
-                        && users[id].first().is_some_and(|&u| {
-                            let user = &g.nodes[u].op;
-                            if node.shape.is_empty() {
-                                // A scalar is inlined only where it is evaluated
-                                // once, never into a loop body.
-                                g.nodes[u].shape.is_empty()
-                                    && !matches!(user, Op::Dot(..) | Op::Sum(_))
-                                    || matches!(user, Op::Pack(_) | Op::Call { .. })
-                            } else {
-                                // An array is inlined only where each of its
-                                // elements is computed once: an element-wise
-                                // user of the same shape, a reduction, or the
-                                // matrix of a matrix-vector product. The
-                                // vector of `matvec` is read once per row, so
-                                // it is materialized.
-                                match user {
-                                    Op::Dot(..) | Op::Sum(_) => true,
-                                    Op::MatVec(m, _) | Op::MatTVec(m, _) => *m == id,
-                                    Op::Outer(..) => false,
-                                    _ => user.is_elementwise() && g.nodes[u].shape == node.shape,
-                                }
-                            }
-                        });
+                    let inlinable =
+                        single && users[id].first().is_some_and(|&u| inlines_into(g, id, u));
                     // A root used by nothing else is inlined into the result
                     // when it is a scalar.
                     let root_only = uses[id] == 1 && users[id].is_empty() && node.shape.is_empty();
                     !(inlinable || root_only)
                 }
-                // A call's partials are read off the tuple its group binds.
-                Op::CallGrad { .. } => false,
-                _ => true,
             };
         }
         // An adjoint that is only added into an accumulator is computed
@@ -262,17 +283,6 @@ impl<'a> Emitter<'a> {
             if materialized[id] {
                 let base = node.name.clone().unwrap_or_else(|| default_name(g, id));
                 names[id] = Some(fresh(&mut taken, &base));
-                if matches!(node.op, Op::Softmax(_) | Op::LogSoftmax(_)) {
-                    for suffix in ["max", "exp", "total", "log_total"] {
-                        taken.insert(format!(
-                            "{}_{suffix}",
-                            names[id]
-                                .as_ref()
-                                .map(ToString::to_string)
-                                .unwrap_or_default()
-                        ));
-                    }
-                }
             }
             if let Op::CallGrad { call, dy, .. } = node.op
                 && !call_grads.contains_key(&(call, dy))
@@ -287,27 +297,88 @@ impl<'a> Emitter<'a> {
                 call_grads.insert((call, dy), fresh(&mut taken, &base));
             }
         }
-        Emitter {
-            g,
-            real,
+        Plan {
             materialized,
             names,
             loop_vars,
             call_grads,
-            uses_real_trait: false,
-            args_by_ref: options.args_by_ref,
+            taken,
         }
     }
+}
 
+/// Whether node `id`, used only by node `u`, is computed inside `u`'s
+/// expression rather than bound first.
+fn inlines_into(g: &Graph, id: NodeId, u: NodeId) -> bool {
+    let node = &g.nodes[id];
+    let user = &g.nodes[u];
+    if node.shape.is_empty() {
+        // A scalar is inlined only where it is evaluated once, never into
+        // a loop body.
+        return match &user.op {
+            Op::Pack(_) | Op::Call { .. } => true,
+            Op::Apply(p, _) => user.shape.is_empty() && p.def().kind != Kind::Array,
+            Op::Arg(_) | Op::Const(_) | Op::Fill(_) | Op::Index(..) | Op::CallGrad { .. } => {
+                user.shape.is_empty()
+            }
+        };
+    }
+    // An array is inlined only where each of its elements is computed
+    // once: an element-wise user of the same shape, or an array op that
+    // reads that operand once per element.
+    match &user.op {
+        Op::Apply(p, operands) => match p.def().kind {
+            Kind::Elementwise => user.shape == node.shape,
+            Kind::Outer => false,
+            Kind::Array => operands
+                .iter()
+                .zip(p.def().reads_once)
+                .any(|(&o, &once)| o == id && once),
+        },
+        Op::Arg(_)
+        | Op::Const(_)
+        | Op::Fill(_)
+        | Op::Index(..)
+        | Op::Pack(_)
+        | Op::Call { .. }
+        | Op::CallGrad { .. } => false,
+    }
+}
+
+/// The first free loop index name.
+fn loop_var(taken: &mut HashSet<String>) -> Ident {
+    let name = ["i", "j", "k", "l", "p", "q"]
+        .iter()
+        .find(|c| !taken.contains(**c))
+        .map_or_else(|| fresh_name(taken, "i"), |c| c.to_string());
+    taken.insert(name.clone());
+    Ident::new(&name, Span::call_site())
+}
+
+struct Emitter<'a> {
+    g: &'a Graph,
+    real: &'a RealType,
+    plan: Plan,
+    uses_real_trait: bool,
+    /// See [`Options::args_by_ref`].
+    args_by_ref: bool,
+}
+
+impl Emitter<'_> {
     fn name(&self, id: NodeId) -> TokenStream {
-        match &self.names[id] {
+        match &self.plan.names[id] {
             Some(name) => quote!(#name),
             None => quote!(__unnamed),
         }
     }
 
+    /// Whether node `id` is read by its name.
+    fn named(&self, id: NodeId) -> bool {
+        self.plan.materialized[id] || matches!(self.g.nodes[id].op, Op::Arg(_))
+    }
+
     /// A literal of the function's float type.
-    fn lit(&mut self, x: f64) -> (TokenStream, Prec) {
+    fn lit(&self, x: f64) -> Operand {
         let magnitude = x.abs();
         let tokens = match self.real {
             RealType::Generic(t) if magnitude == 0.0 => quote!(#t::zero()),
@@ -322,14 +393,14 @@ impl<'a> Emitter<'a> {
             }
         };
         if x < 0.0 {
-            (quote!(-#tokens), Prec::Prefix)
+            Operand::new(quote!(-#tokens), Prec::Prefix)
         } else {
-            (tokens, Prec::Atom)
+            Operand::new(tokens, Prec::Atom)
         }
     }
 
-    fn zero(&mut self) -> TokenStream {
-        self.lit(0.0).0
+    fn zero(&self) -> TokenStream {
+        self.lit(0.0).tokens
     }
 
     /// The Rust type of a node of `shape`.
@@ -355,14 +426,15 @@ impl<'a> Emitter<'a> {
 
     /// The whole value of a node, as an expression.
     fn value(&mut self, id: NodeId) -> TokenStream {
-        let node = &self.g.nodes[id];
+        let g = self.g;
+        let node = &g.nodes[id];
         if node.shape.is_empty() {
-            return self.elem(id, &[]).0;
+            return self.elem(id, &[]).tokens;
         }
         match &node.op {
             Op::Pack(entries) if entries.is_empty() => {
                 let zero = self.zero();
-                self.repeat(zero, &node.shape.clone())
+                self.repeat(zero, &node.shape)
             }
             // An array argument bound by reference is copied where its
             // whole value is needed.
@@ -370,9 +442,9 @@ impl<'a> Emitter<'a> {
                 let name = self.name(id);
                 quote!(*#name)
             }
-            _ if self.materialized[id] || matches!(node.op, Op::Arg(_)) => self.name(id),
+            _ if self.named(id) => self.name(id),
             Op::CallGrad { .. } => self.place(id),
-            Op::Index(..) => self.elem(id, &[]).0,
+            Op::Index(..) => self.elem(id, &[]).tokens,
             _ => self.array_from_fn(id),
         }
     }
@@ -382,13 +454,11 @@ impl<'a> Emitter<'a> {
     fn place(&mut self, id: NodeId) -> TokenStream {
         match &self.g.nodes[id].op {
             Op::CallGrad { call, dy, arg } => {
-                let group = &self.call_grads[&(*call, *dy)];
+                let group = &self.plan.call_grads[&(*call, *dy)];
                 let k = Literal::usize_unsuffixed(*arg);
                 quote!(#group.#k)
             }
-            _ if self.materialized[id] || matches!(self.g.nodes[id].op, Op::Arg(_)) => {
-                self.name(id)
-            }
+            _ if self.named(id) => self.name(id),
             _ => self.value(id),
         }
     }
@@ -396,8 +466,8 @@ impl<'a> Emitter<'a> {
     /// `::core::array::from_fn(|i| ...)` computing an element-wise node.
     fn array_from_fn(&mut self, id: NodeId) -> TokenStream {
         let rank = self.g.nodes[id].shape.len().min(2);
-        let vars: Vec<Ident> = self.loop_vars[..rank].to_vec();
-        let (mut body, _) = self.elem(id, &vars);
+        let vars: Vec<Ident> = self.plan.loop_vars[..rank].to_vec();
+        let mut body = self.own(id, &vars).tokens;
         for var in vars.iter().rev() {
             body = quote!(::core::array::from_fn(|#var| #body));
         }
@@ -405,313 +475,96 @@ impl<'a> Emitter<'a> {
     }
 
     /// Element `idx` of node `id` (the whole node when `idx` is empty and the
-    /// node is a scalar). Scalars broadcast: their element is themselves.
-    fn elem(&mut self, id: NodeId, idx: &[Ident]) -> (TokenStream, Prec) {
-        let node = &self.g.nodes[id];
+    /// node is a scalar): its name, indexed, when it has one, else its own
+    /// expression. Scalars broadcast: their element is themselves.
+    fn elem(&mut self, id: NodeId, idx: &[Ident]) -> Operand {
+        let g = self.g;
+        let node = &g.nodes[id];
         let idx = &idx[idx.len().saturating_sub(node.shape.len())..];
-        if self.materialized[id] || matches!(node.op, Op::Arg(_)) {
+        if self.named(id) {
             let name = self.name(id);
-            return (quote!(#name #([#idx])*), Prec::Atom);
+            return Operand::new(quote!(#name #([#idx])*), Prec::Atom);
         }
-        match node.op.clone() {
+        self.own(id, idx)
+    }
+
+    /// The expression of node `id` itself at element `idx`, whether or not
+    /// it is materialized (a statement binding it needs exactly this).
+    fn own(&mut self, id: NodeId, idx: &[Ident]) -> Operand {
+        let g = self.g;
+        let node = &g.nodes[id];
+        let idx = &idx[idx.len().saturating_sub(node.shape.len())..];
+        match &node.op {
             Op::Const(c) => self.lit(c.get()),
-            Op::Fill(s) => self.elem(s, &[]),
-            Op::Pack(_) => (self.zero(), Prec::Atom),
+            Op::Fill(s) => self.elem(*s, &[]),
+            Op::Pack(_) => Operand::new(self.zero(), Prec::Atom),
             Op::Index(a, path) => {
-                let base = self.place(a);
+                let base = self.place(*a);
                 let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
-                (quote!(#base #([#path])* #([#idx])*), Prec::Atom)
+                Operand::new(quote!(#base #([#path])* #([#idx])*), Prec::Atom)
             }
             Op::CallGrad { .. } => {
                 let partial = self.place(id);
-                (quote!(#partial #([#idx])*), Prec::Atom)
+                Operand::new(quote!(#partial #([#idx])*), Prec::Atom)
             }
-            Op::Unary(u, a) => self.unary(u, a, idx),
-            Op::Binary(b, x, y) => self.binary(b, x, y, idx),
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            } => {
-                let a = self.operand(a, idx, Prec::Sum);
-                let b = self.operand(b, idx, Prec::Sum);
-                let t = self.elem(then, idx).0;
-                let (o, o_prec) = self.elem(other, idx);
-                let cmp = match cmp {
-                    Cmp::Gt => quote!(>),
-                    Cmp::Lt => quote!(<),
+            Op::Apply(p, operands) if p.def().kind != Kind::Array => {
+                let def = p.def();
+                let elems: Vec<Operand> = match def.kind {
+                    // Operand 0 along the rows, operand 1 along the columns.
+                    Kind::Outer => vec![
+                        self.elem(operands[0], &idx[..1.min(idx.len())]),
+                        self.elem(operands[1], &idx[idx.len().saturating_sub(1)..]),
+                    ],
+                    _ => operands.iter().map(|&o| self.elem(o, idx)).collect(),
                 };
-                // A select in the `else` branch reads as `else if`.
-                if o_prec == Prec::Select && !self.materialized[other] {
-                    (quote!(if #a #cmp #b { #t } else #o), Prec::Select)
-                } else {
-                    (quote!(if #a #cmp #b { #t } else { #o }), Prec::Select)
-                }
+                let mut cx = ElemCx { e: self, id };
+                cx.apply(def.emit, elems)
             }
-            Op::Outer(a, b) => {
-                let a = self.operand(a, &idx[..1.min(idx.len())], Prec::Product);
-                let b = self.operand(b, &idx[idx.len().saturating_sub(1)..], Prec::Prefix);
-                (quote!(#a * #b), Prec::Product)
-            }
-            // Every other op is always materialized.
-            _ => (self.name(id), Prec::Atom),
-        }
-    }
-
-    /// Element of an operand, parenthesized when it binds looser than `min`.
-    fn operand(&mut self, id: NodeId, idx: &[Ident], min: Prec) -> TokenStream {
-        let (tokens, prec) = self.elem(id, idx);
-        if prec < min {
-            let group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
-            TokenStream::from(proc_macro2::TokenTree::Group(group))
-        } else {
-            tokens
-        }
-    }
-
-    fn method(
-        &mut self,
-        receiver: NodeId,
-        idx: &[Ident],
-        method: &str,
-        args: &[TokenStream],
-    ) -> (TokenStream, Prec) {
-        let r = self.operand(receiver, idx, Prec::Atom);
-        let m = format_ident!("{}", method);
-        (quote!(#r.#m(#(#args),*)), Prec::Atom)
-    }
-
-    fn unary(&mut self, u: Unary, a: NodeId, idx: &[Ident]) -> (TokenStream, Prec) {
-        match u {
-            Unary::Neg => {
-                let x = self.operand(a, idx, Prec::Prefix);
-                (quote!(-#x), Prec::Prefix)
-            }
-            Unary::Relu => {
-                let zero = self.zero();
-                self.method(a, idx, "max", &[zero])
-            }
-            Unary::Square => {
-                let two = Literal::i32_unsuffixed(2);
-                self.method(a, idx, "powi", &[quote!(#two)])
-            }
-            Unary::Powi(n) => {
-                let n = Literal::i32_unsuffixed(n);
-                self.method(a, idx, "powi", &[quote!(#n)])
-            }
-            Unary::Sigmoid | Unary::Softplus => {
-                self.uses_real_trait = true;
-                self.method(a, idx, u.name(), &[])
-            }
-            Unary::Tanh | Unary::Exp | Unary::Ln | Unary::Sqrt | Unary::Abs => {
-                self.method(a, idx, u.name(), &[])
-            }
-        }
-    }
-
-    fn binary(&mut self, b: Binary, x: NodeId, y: NodeId, idx: &[Ident]) -> (TokenStream, Prec) {
-        // Appends to the left operand's tokens instead of copying them, so
-        // that a sum of `n` terms is emitted in `O(n)`.
-        let infix = |e: &mut Self, op: TokenStream, prec: Prec| {
-            let mut l = e.operand(x, idx, prec);
-            let r = e.operand(y, idx, next(prec));
-            l.extend(op);
-            l.extend(r);
-            (l, prec)
-        };
-        match b {
-            Binary::Add => infix(self, quote!(+), Prec::Sum),
-            Binary::Sub => infix(self, quote!(-), Prec::Sum),
-            Binary::Mul => infix(self, quote!(*), Prec::Product),
-            Binary::Div => infix(self, quote!(/), Prec::Product),
-            Binary::Max | Binary::Min | Binary::Powf | Binary::LeakyRelu => {
-                if b == Binary::LeakyRelu {
-                    self.uses_real_trait = true;
-                }
-                let arg = self.elem(y, idx).0;
-                let name = match b {
-                    Binary::Max => "max",
-                    Binary::Min => "min",
-                    Binary::Powf => "powf",
-                    _ => "leaky_relu",
-                };
-                self.method(x, idx, name, &[arg])
-            }
+            // Arguments, array ops and calls are always named.
+            Op::Arg(_) | Op::Apply(..) | Op::Call { .. } => Operand::new(self.name(id), Prec::Atom),
         }
     }
 
     /// The `let` (and loop) that materializes node `id`.
     fn statement(&mut self, id: NodeId) -> TokenStream {
-        let node = &self.g.nodes[id];
+        let g = self.g;
+        let node = &g.nodes[id];
         let shape = node.shape.clone();
         let name = self.name(id);
         let ty = self.ty(&shape);
-        let [i, j] = self.loop_vars.clone();
-        let zero = self.zero();
-        match node.op.clone() {
-            _ if shape.is_empty() && node.op.is_elementwise()
-                || matches!(node.op, Op::Index(..)) =>
-            {
-                let v = self.elem_unmaterialized(id, &[]);
-                quote!(let #name = #v;)
-            }
-            Op::Fill(s) => {
-                let v = self.elem(s, &[]).0;
+        match &node.op {
+            Op::Fill(s) if !shape.is_empty() => {
+                let v = self.elem(*s, &[]).tokens;
                 let filled = self.repeat(v, &shape);
                 quote!(let #name: #ty = #filled;)
             }
-            Op::Unary(..) | Op::Binary(..) | Op::Select { .. } | Op::Outer(..) => {
-                self.materialized[id] = false;
+            Op::Apply(p, _) if p.def().kind == Kind::Array => {
+                let Emit::Loops(loops) = p.def().emit else {
+                    return TokenStream::new();
+                };
+                loops(&mut LoopCx { e: self, id })
+            }
+            Op::Apply(..) if !shape.is_empty() => {
                 let v = self.array_from_fn(id);
-                self.materialized[id] = true;
                 quote!(let #name: #ty = #v;)
             }
-            Op::Dot(a, b) => {
-                let n = len(self.g.shape(a), 0);
-                let x = self.operand(a, std::slice::from_ref(&i), Prec::Product);
-                let y = self.operand(b, std::slice::from_ref(&i), Prec::Prefix);
-                quote! {
-                    let mut #name = #zero;
-                    for #i in 0..#n {
-                        #name += #x * #y;
-                    }
-                }
-            }
-            Op::Sum(a) => {
-                let s = self.g.shape(a).clone();
-                if s.len() == 2 {
-                    let (m, n) = (len(&s, 0), len(&s, 1));
-                    let x = self.elem(a, &[i.clone(), j.clone()]).0;
-                    quote! {
-                        let mut #name = #zero;
-                        for #i in 0..#m {
-                            for #j in 0..#n {
-                                #name += #x;
-                            }
-                        }
-                    }
-                } else {
-                    let n = len(&s, 0);
-                    let x = self.elem(a, std::slice::from_ref(&i)).0;
-                    quote! {
-                        let mut #name = #zero;
-                        for #i in 0..#n {
-                            #name += #x;
-                        }
-                    }
-                }
-            }
-            Op::MatVec(m, v) => {
-                let s = self.g.shape(m).clone();
-                let (rows, cols) = (len(&s, 0), len(&s, 1));
-                let a = self.operand(m, &[i.clone(), j.clone()], Prec::Product);
-                let x = self.operand(v, std::slice::from_ref(&j), Prec::Prefix);
-                let init = self.repeat(zero, &shape);
-                // Each row's sum runs over `j` in order either way, so both
-                // loop orders round alike. With few rows, sweeping columns
-                // outermost keeps one running sum per row in flight at
-                // once instead of one long chain of dependent additions.
-                if s.first().is_some_and(|&r| r <= FEW_ROWS) {
-                    quote! {
-                        let mut #name: #ty = #init;
-                        for #j in 0..#cols {
-                            for #i in 0..#rows {
-                                #name[#i] += #a * #x;
-                            }
-                        }
-                    }
-                } else {
-                    quote! {
-                        let mut #name: #ty = #init;
-                        for #i in 0..#rows {
-                            for #j in 0..#cols {
-                                #name[#i] += #a * #x;
-                            }
-                        }
-                    }
-                }
-            }
-            Op::MatTVec(m, u) => {
-                let s = self.g.shape(m).clone();
-                let (rows, cols) = (len(&s, 0), len(&s, 1));
-                let a = self.operand(m, &[i.clone(), j.clone()], Prec::Product);
-                let x = self.operand(u, std::slice::from_ref(&i), Prec::Prefix);
-                let init = self.repeat(zero, &shape);
-                quote! {
-                    let mut #name: #ty = #init;
-                    for #i in 0..#rows {
-                        for #j in 0..#cols {
-                            #name[#j] += #a * #x;
-                        }
-                    }
-                }
-            }
-            Op::Softmax(v) | Op::LogSoftmax(v) => {
-                let n = len(&shape, 0);
-                let x = self.place(v);
-                let base = self.names[id]
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                let max = format_ident!("{}_max", base);
-                let exp = format_ident!("{}_exp", base);
-                let log_total = format_ident!("{}_log_total", base);
-                let total = format_ident!("{}_total", base);
-                let max_loop = quote! {
-                    let mut #max = #x[0];
-                    for #i in 1..#n {
-                        #max = #max.max(#x[#i]);
-                    }
-                };
-                if matches!(node.op, Op::Softmax(_)) {
-                    quote! {
-                        #max_loop
-                        let #exp: #ty = ::core::array::from_fn(|#i| (#x[#i] - #max).exp());
-                        let mut #total = #zero;
-                        for #i in 0..#n {
-                            #total += #exp[#i];
-                        }
-                        let #name: #ty = ::core::array::from_fn(|#i| #exp[#i] / #total);
-                    }
-                } else {
-                    quote! {
-                        #max_loop
-                        let mut #total = #zero;
-                        for #i in 0..#n {
-                            #total += (#x[#i] - #max).exp();
-                        }
-                        let #log_total = #total.ln();
-                        let #name: #ty = ::core::array::from_fn(|#i| #x[#i] - #max - #log_total);
-                    }
-                }
-            }
-            Op::Pack(entries) => self.pack(id, &shape, &entries),
+            Op::Pack(entries) => self.pack(id, &shape, entries),
             Op::Call { func, args } => {
                 // With the user's spans, rustc's errors about the call (a
                 // type that differs from the callee's, a callee that is not
                 // a neuron) point at the call and at the written type.
                 let (call_sp, ty_sp) = self.origin(id);
-                let func = Ident::new(&func, call_sp.first);
+                let func = Ident::new(func, call_sp.first);
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
                 let ty = respan(ty, ty_sp.first);
                 let call = quote_spanned!(call_sp.last=> #func(#(#args),*));
                 quote!(let #name: #ty = #call;)
             }
             _ => {
-                let v = self.elem_unmaterialized(id, &[]);
+                let v = self.own(id, &[]).tokens;
                 quote!(let #name = #v;)
             }
         }
-    }
-
-    /// The expression of a materialized scalar node itself (not its name).
-    fn elem_unmaterialized(&mut self, id: NodeId, idx: &[Ident]) -> TokenStream {
-        self.materialized[id] = false;
-        let v = self.elem(id, idx).0;
-        self.materialized[id] = true;
-        v
     }
 
     fn pack(
@@ -771,7 +624,7 @@ impl<'a> Emitter<'a> {
         let (call_sp, _) = self.origin(call);
         let func = Ident::new(&func, call_sp.first);
         let backward = Ident::new("backward", call_sp.first);
-        let group = self.call_grads[&(call, dy)].clone();
+        let group = self.plan.call_grads[&(call, dy)].clone();
         let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
         let d = self.value(dy);
         let call = quote_spanned!(call_sp.last=> #func::#backward(#(#args,)* #d));
@@ -785,8 +638,164 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// Up to this many rows, `matvec` sweeps columns in its outer loop.
-const FEW_ROWS: usize = 16;
+/// What an element-wise op's emission rule may use: literals of the
+/// function's float type, method calls, the integer operands.
+pub struct ElemCx<'e, 'a> {
+    e: &'e mut Emitter<'a>,
+    id: NodeId,
+}
+
+impl ElemCx<'_, '_> {
+    /// Applies one of the registry's emission forms to the operands.
+    fn apply(&mut self, emit: Emit, mut x: Vec<Operand>) -> Operand {
+        match emit {
+            Emit::Infix(op, prec) => {
+                let op = syn::parse_str::<syn::BinOp>(op)
+                    .map(|op| quote!(#op))
+                    .unwrap_or_default();
+                // Appends to the left operand's tokens instead of copying
+                // them, so that a sum of `n` terms is emitted in `O(n)`.
+                let r = x.pop().map(|r| r.at_least(prec.next())).unwrap_or_default();
+                let mut l = x.pop().map(|l| l.at_least(prec)).unwrap_or_default();
+                l.extend(op);
+                l.extend(r);
+                Operand::new(l, prec)
+            }
+            Emit::Prefix(op) => {
+                let op = syn::parse_str::<syn::UnOp>(op)
+                    .map(|op| quote!(#op))
+                    .unwrap_or_default();
+                let a = x
+                    .pop()
+                    .map(|a| a.at_least(Prec::Prefix))
+                    .unwrap_or_default();
+                Operand::new(quote!(#op #a), Prec::Prefix)
+            }
+            Emit::Method { name, real_trait } => {
+                let mut x = x.into_iter();
+                let Some(receiver) = x.next() else {
+                    return Operand::new(TokenStream::new(), Prec::Atom);
+                };
+                self.method(receiver, name, x.collect(), real_trait)
+            }
+            Emit::Elem(f) => f(self, x),
+            // Array ops are never computed per element.
+            Emit::Loops(_) => Operand::new(self.e.name(self.id), Prec::Atom),
+        }
+    }
+
+    /// A literal of the function's float type.
+    pub fn lit(&self, x: f64) -> Operand {
+        self.e.lit(x)
+    }
+
+    /// `receiver.name(args..)`; `real_trait` when the method is
+    /// `neuron_core::Real`'s, which must then be in scope.
+    pub fn method(
+        &mut self,
+        receiver: Operand,
+        name: &str,
+        args: Vec<Operand>,
+        real_trait: bool,
+    ) -> Operand {
+        if real_trait {
+            self.e.uses_real_trait = true;
+        }
+        let r = receiver.at_least(Prec::Atom);
+        let m = Ident::new(name, Span::call_site());
+        let args = args.into_iter().map(|a| a.tokens);
+        Operand::new(quote!(#r.#m(#(#args),*)), Prec::Atom)
+    }
+
+    /// The value of operand `k`, an integer literal held as a constant.
+    pub fn int_operand(&self, k: usize) -> i32 {
+        let operands = self.e.g.nodes[self.id].op.operands();
+        operands
+            .get(k)
+            .and_then(|&o| self.e.g.const_value(o))
+            .map_or(0, |x| x as i32)
+    }
+}
+
+/// What an array op's loops may use: the result's name and type, loop
+/// indices, fresh names for helper locals, and its operands by element or
+/// by name.
+pub struct LoopCx<'e, 'a> {
+    e: &'e mut Emitter<'a>,
+    id: NodeId,
+}
+
+impl LoopCx<'_, '_> {
+    fn operand_id(&self, k: usize) -> NodeId {
+        self.e.g.nodes[self.id].op.operands()[k]
+    }
+
+    /// The name the result is bound to.
+    pub fn name(&self) -> TokenStream {
+        self.e.name(self.id)
+    }
+
+    /// The result's Rust type.
+    pub fn ty(&self) -> TokenStream {
+        self.e.ty(&self.e.g.nodes[self.id].shape)
+    }
+
+    /// Zero of the function's float type.
+    pub fn zero(&self) -> TokenStream {
+        self.e.zero()
+    }
+
+    /// An array shaped like the result, all zeros.
+    pub fn zeros(&self) -> TokenStream {
+        let zero = self.zero();
+        self.e.repeat(zero, &self.e.g.nodes[self.id].shape)
+    }
+
+    /// The `n`-th loop index (`i`, `j`, ...), never one of the body's names.
+    pub fn index(&mut self, n: usize) -> Ident {
+        while self.e.plan.loop_vars.len() <= n {
+            let var = loop_var(&mut self.e.plan.taken);
+            self.e.plan.loop_vars.push(var);
+        }
+        self.e.plan.loop_vars[n].clone()
+    }
+
+    /// A new local for the op's own use, named after the result
+    /// (`softmax_max`), and free in the whole body.
+    pub fn local(&mut self, suffix: &str) -> Ident {
+        let base = format!("{}_{suffix}", self.name());
+        fresh(&mut self.e.plan.taken, &base)
+    }
+
+    /// The shape of operand `k`.
+    pub fn shape(&self, k: usize) -> &Shape {
+        self.e.g.shape(self.operand_id(k))
+    }
+
+    /// The length of dimension `d` of operand `k`, as a literal.
+    pub fn len(&self, k: usize, d: usize) -> TokenStream {
+        let n = Literal::usize_unsuffixed(self.shape(k).get(d).copied().unwrap_or(0));
+        quote!(#n)
+    }
+
+    /// Element `idx` of operand `k`.
+    pub fn elem(&mut self, k: usize, idx: &[Ident]) -> Operand {
+        let o = self.operand_id(k);
+        self.e.elem(o, idx)
+    }
+
+    /// Element `idx` of operand `k`, parenthesized to bind at least as
+    /// tightly as `min`.
+    pub fn operand(&mut self, k: usize, idx: &[Ident], min: Prec) -> TokenStream {
+        self.elem(k, idx).at_least(min)
+    }
+
+    /// Operand `k` as something to index: its name.
+    pub fn place(&mut self, k: usize) -> TokenStream {
+        let o = self.operand_id(k);
+        self.e.place(o)
+    }
+}
 
 /// `tokens` with every span set to `span`.
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
@@ -805,32 +814,21 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// The next tighter precedence, for right operands of left-associative
-/// operators: `a - (b - c)` keeps its parentheses, and so does `a + (b + c)`,
-/// whose rounding differs from `(a + b) + c`.
-fn next(p: Prec) -> Prec {
-    match p {
-        Prec::Select => Prec::Sum,
-        Prec::Sum => Prec::Product,
-        Prec::Product | Prec::Prefix => Prec::Prefix,
-        Prec::Atom => Prec::Atom,
-    }
-}
-
-fn len(shape: &[usize], d: usize) -> Literal {
-    Literal::usize_unsuffixed(shape.get(d).copied().unwrap_or(0))
-}
-
 /// A new name from `base`: itself, or with the first free numeric suffix.
 fn fresh(taken: &mut HashSet<String>, base: &str) -> Ident {
+    let name = fresh_name(taken, base);
+    taken.insert(name.clone());
+    Ident::new(&name, Span::call_site())
+}
+
+fn fresh_name(taken: &HashSet<String>, base: &str) -> String {
     let mut name = base.to_string();
     let mut k = 2;
     while taken.contains(&name) || is_keyword(&name) {
         name = format!("{base}_{k}");
         k += 1;
     }
-    taken.insert(name.clone());
-    Ident::new(&name, Span::call_site())
+    name
 }
 
 fn is_keyword(name: &str) -> bool {
@@ -893,7 +891,7 @@ mod tests {
     #[test]
     fn kinks_are_if_else_chains() {
         assert_eq!(
-            emitted("x d", "(select > x 0 d (select < x 0 (neg d) 0))"),
+            emitted("x d", "(select> x 0 d (select< x 0 (neg d) 0))"),
             "if x > 0.0 { d } else if x < 0.0 { -d } else { 0.0 }"
         );
     }

@@ -3,7 +3,8 @@
 //!
 //! Every value is a flat row-major `Vec<f64>`; a scalar has one element.
 
-use crate::ir::{Graph, NodeId, Op};
+use crate::ir::{Graph, NodeId, Op, Shape};
+use crate::ops::Eval;
 
 /// Evaluates every node up to and including the last one, given each
 /// argument's flat value (and `dy` after them, when the graph uses it).
@@ -30,23 +31,24 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
             }
             Op::Const(c) => vec![c.get()],
             Op::Fill(a) => vec![at(*a, 0); len],
-            Op::Unary(u, a) => (0..len).map(|i| u.eval(at(*a, i))).collect(),
-            Op::Binary(b, x, y) => (0..len).map(|i| b.eval(at(*x, i), at(*y, i))).collect(),
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            } => (0..len)
-                .map(|i| {
-                    if cmp.eval(at(*a, i), at(*b, i)) {
-                        at(*then, i)
-                    } else {
-                        at(*other, i)
-                    }
-                })
-                .collect(),
+            Op::Apply(p, operands) => match p.def().eval {
+                Eval::Map(f) => {
+                    let mut elems = vec![0.0; operands.len()];
+                    (0..len)
+                        .map(|i| {
+                            for (e, &o) in elems.iter_mut().zip(operands) {
+                                *e = at(o, i);
+                            }
+                            f(&elems)
+                        })
+                        .collect()
+                }
+                Eval::Array(f) => {
+                    let xs: Vec<&[f64]> = operands.iter().map(|&o| v(o).as_slice()).collect();
+                    let shapes: Vec<&Shape> = operands.iter().map(|&o| g.shape(o)).collect();
+                    f(&xs, &shapes, &node.shape)
+                }
+            },
             Op::Index(a, path) => {
                 let shape = g.shape(*a);
                 let mut offset = 0;
@@ -74,37 +76,6 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                     }
                 }
                 out
-            }
-            Op::Dot(a, b) => vec![v(*a).iter().zip(v(*b)).map(|(x, y)| x * y).sum()],
-            Op::Sum(a) => vec![v(*a).iter().sum()],
-            Op::MatVec(m, x) => {
-                let n = v(*x).len();
-                (0..len)
-                    .map(|i| (0..n).map(|j| v(*m)[i * n + j] * v(*x)[j]).sum())
-                    .collect()
-            }
-            Op::MatTVec(m, u) => {
-                let rows = v(*u).len();
-                (0..len)
-                    .map(|j| (0..rows).map(|i| v(*m)[i * len + j] * v(*u)[i]).sum())
-                    .collect()
-            }
-            Op::Outer(a, b) => {
-                let n = v(*b).len();
-                (0..len).map(|k| v(*a)[k / n] * v(*b)[k % n]).collect()
-            }
-            Op::Softmax(a) => {
-                let x = v(*a);
-                let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let e: Vec<f64> = x.iter().map(|xi| (xi - max).exp()).collect();
-                let total: f64 = e.iter().sum();
-                e.iter().map(|ei| ei / total).collect()
-            }
-            Op::LogSoftmax(a) => {
-                let x = v(*a);
-                let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let log_total = x.iter().map(|xi| (xi - max).exp()).sum::<f64>().ln();
-                x.iter().map(|xi| xi - max - log_total).collect()
             }
             Op::Call { func, .. } => {
                 return Err(format!(

@@ -8,7 +8,7 @@
 //! computed twice. The graph prints as s-expressions and parses back from
 //! them, so tests read `(* x 1)` rather than building nodes by hand.
 
-use crate::ops::{Binary, Cmp, Unary};
+use crate::ops::{Kind, Prim, ShapeCx};
 use std::collections::HashMap;
 #[cfg(test)]
 use std::fmt::Write as _;
@@ -37,8 +37,8 @@ impl Real {
     }
 }
 
-/// What a node computes. Element-wise ops broadcast a scalar operand over an
-/// array operand.
+/// What a node computes: an op of the registry applied to operands, or
+/// one of the structural nodes that hold arguments, constants and arrays.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// The function's `k`-th argument; `k == args.len()` is the upstream
@@ -48,36 +48,15 @@ pub enum Op {
     Const(Real),
     /// A scalar repeated over the node's shape.
     Fill(NodeId),
-    Unary(Unary, NodeId),
-    Binary(Binary, NodeId, NodeId),
-    /// Element-wise `if a <cmp> b { then } else { other }`: the kink rules.
-    Select {
-        cmp: Cmp,
-        a: NodeId,
-        b: NodeId,
-        then: NodeId,
-        other: NodeId,
-    },
+    /// An op of the registry on its operands.
+    Apply(Prim, Vec<NodeId>),
     /// An element or a row, at literal indices.
     Index(NodeId, Vec<usize>),
     /// An array with the given entries (scalars or rows, at index paths) and
     /// zeros everywhere else. Array literals and the adjoints of indexing.
     Pack(Vec<(Vec<usize>, NodeId)>),
-    Dot(NodeId, NodeId),
-    Sum(NodeId),
-    /// `m · v` for `m: [M, N]`, `v: [N]`.
-    MatVec(NodeId, NodeId),
-    /// `mᵀ · u` for `m: [M, N]`, `u: [M]`: the adjoint of `matvec` in `v`.
-    MatTVec(NodeId, NodeId),
-    /// `a ⊗ b`, the `[M, N]` matrix `a[i] * b[j]`: the adjoint in `m`.
-    Outer(NodeId, NodeId),
-    Softmax(NodeId),
-    LogSoftmax(NodeId),
     /// A call of another `#[neuron]` function of the caller's crate.
-    Call {
-        func: String,
-        args: Vec<NodeId>,
-    },
+    Call { func: String, args: Vec<NodeId> },
     /// The adjoint of argument `arg` of a `Call` node, given the upstream
     /// derivative `dy` of the call's result.
     CallGrad {
@@ -92,24 +71,9 @@ impl Op {
     pub fn operands(&self) -> Vec<NodeId> {
         match self {
             Op::Arg(_) | Op::Const(_) => vec![],
-            Op::Fill(a)
-            | Op::Unary(_, a)
-            | Op::Index(a, _)
-            | Op::Sum(a)
-            | Op::Softmax(a)
-            | Op::LogSoftmax(a) => {
-                vec![*a]
-            }
-            Op::Binary(_, a, b)
-            | Op::Dot(a, b)
-            | Op::MatVec(a, b)
-            | Op::MatTVec(a, b)
-            | Op::Outer(a, b) => vec![*a, *b],
-            Op::Select {
-                a, b, then, other, ..
-            } => vec![*a, *b, *then, *other],
+            Op::Fill(a) | Op::Index(a, _) => vec![*a],
+            Op::Apply(_, args) | Op::Call { args, .. } => args.clone(),
             Op::Pack(entries) => entries.iter().map(|(_, n)| *n).collect(),
-            Op::Call { args, .. } => args.clone(),
             Op::CallGrad { call, dy, .. } => vec![*call, *dy],
         }
     }
@@ -119,32 +83,11 @@ impl Op {
         match self {
             Op::Arg(_) | Op::Const(_) => self.clone(),
             Op::Fill(a) => Op::Fill(f(*a)),
-            Op::Unary(u, a) => Op::Unary(*u, f(*a)),
-            Op::Binary(o, a, b) => Op::Binary(*o, f(*a), f(*b)),
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            } => Op::Select {
-                cmp: *cmp,
-                a: f(*a),
-                b: f(*b),
-                then: f(*then),
-                other: f(*other),
-            },
+            Op::Apply(p, args) => Op::Apply(*p, args.iter().map(|a| f(*a)).collect()),
             Op::Index(a, path) => Op::Index(f(*a), path.clone()),
             Op::Pack(entries) => {
                 Op::Pack(entries.iter().map(|(p, n)| (p.clone(), f(*n))).collect())
             }
-            Op::Dot(a, b) => Op::Dot(f(*a), f(*b)),
-            Op::Sum(a) => Op::Sum(f(*a)),
-            Op::MatVec(a, b) => Op::MatVec(f(*a), f(*b)),
-            Op::MatTVec(a, b) => Op::MatTVec(f(*a), f(*b)),
-            Op::Outer(a, b) => Op::Outer(f(*a), f(*b)),
-            Op::Softmax(a) => Op::Softmax(f(*a)),
-            Op::LogSoftmax(a) => Op::LogSoftmax(f(*a)),
             Op::Call { func, args } => Op::Call {
                 func: func.clone(),
                 args: args.iter().map(|a| f(*a)).collect(),
@@ -157,19 +100,14 @@ impl Op {
         }
     }
 
-    /// Whether element `i` of this node depends only on element `i` of its
-    /// operands, so that it can be computed inside its user's loop.
+    /// Whether element `i` of this node can be computed on its own, from
+    /// elements of its operands, inside its user's loop.
     pub fn is_elementwise(&self) -> bool {
-        matches!(
-            self,
-            Op::Arg(_)
-                | Op::Const(_)
-                | Op::Fill(_)
-                | Op::Unary(..)
-                | Op::Binary(..)
-                | Op::Select { .. }
-                | Op::Outer(..)
-        )
+        match self {
+            Op::Arg(_) | Op::Const(_) | Op::Fill(_) => true,
+            Op::Apply(p, _) => p.def().kind != Kind::Array,
+            Op::Index(..) | Op::Pack(_) | Op::Call { .. } | Op::CallGrad { .. } => false,
+        }
     }
 }
 
@@ -191,6 +129,9 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Name and shape of each argument, in order.
     pub args: Vec<(String, Shape)>,
+    /// Shape rules that failed while building: a bug in a stage before,
+    /// reported by the pipeline as an internal error rather than a panic.
+    pub internal_errors: Vec<String>,
     memo: HashMap<(Op, Shape), NodeId>,
 }
 
@@ -199,12 +140,14 @@ impl Graph {
         Graph {
             nodes: Vec::new(),
             args,
+            internal_errors: Vec::new(),
             memo: HashMap::new(),
         }
     }
 
-    /// Adds a node, or returns the identical one that already exists.
-    pub fn add(&mut self, op: Op, shape: Shape) -> NodeId {
+    /// The node computing `op` with result `shape`: a new one, or the
+    /// identical one that already exists (hash-consing).
+    pub fn intern(&mut self, op: Op, shape: Shape) -> NodeId {
         let key = (op, shape);
         if let Some(&id) = self.memo.get(&key) {
             return id;
@@ -231,11 +174,11 @@ impl Graph {
     /// The node of argument `k`.
     pub fn arg(&mut self, k: usize) -> NodeId {
         let shape = self.args.get(k).map(|(_, s)| s.clone()).unwrap_or_default();
-        self.add(Op::Arg(k), shape)
+        self.intern(Op::Arg(k), shape)
     }
 
     pub fn konst(&mut self, x: f64) -> NodeId {
-        self.add(Op::Const(Real::new(x)), Vec::new())
+        self.intern(Op::Const(Real::new(x)), Vec::new())
     }
 
     /// The constant value of a scalar constant node or a fill of one.
@@ -258,120 +201,69 @@ impl Graph {
     /// Zero of the given shape.
     pub fn zeros(&mut self, shape: Shape) -> NodeId {
         let zero = self.konst(0.0);
+        self.fill(zero, shape)
+    }
+
+    /// The scalar `s` repeated over `shape` (itself for a scalar shape).
+    pub fn fill(&mut self, s: NodeId, shape: Shape) -> NodeId {
         if shape.is_empty() {
-            zero
+            s
         } else {
-            self.add(Op::Fill(zero), shape)
+            self.intern(Op::Fill(s), shape)
         }
     }
 
-    /// The shape of an element-wise result: equal shapes, or a scalar
-    /// broadcast over the other operand.
-    pub fn broadcast(&self, a: NodeId, b: NodeId) -> Shape {
-        let (sa, sb) = (self.shape(a), self.shape(b));
-        if sa.is_empty() {
-            sb.clone()
+    /// The op `p` on `operands`, shaped by the op's rule.
+    pub fn apply(&mut self, p: Prim, operands: &[NodeId]) -> NodeId {
+        let shapes: Vec<Shape> = operands.iter().map(|&o| self.shape(o).clone()).collect();
+        let def = p.def();
+        let describe = |s: &Shape| format_shape(s);
+        let cx = ShapeCx {
+            describe: &describe,
+            spelling: def.name,
+        };
+        let shape = if shapes.len() == def.arity() {
+            (def.shape)(&cx, &shapes).map_err(|e| e.message)
         } else {
-            sa.clone()
-        }
+            Err(format!(
+                "{} operands where `{}` takes {}",
+                shapes.len(),
+                def.name,
+                def.arity()
+            ))
+        };
+        let shape = shape.unwrap_or_else(|message| {
+            self.internal_errors.push(message);
+            Vec::new()
+        });
+        self.intern(Op::Apply(p, operands.to_vec()), shape)
     }
 
-    pub fn unary(&mut self, op: Unary, a: NodeId) -> NodeId {
-        let shape = self.shape(a).clone();
-        self.add(Op::Unary(op, a), shape)
-    }
-
-    pub fn binary(&mut self, op: Binary, a: NodeId, b: NodeId) -> NodeId {
-        let shape = self.broadcast(a, b);
-        self.add(Op::Binary(op, a, b), shape)
-    }
-
-    pub fn add2(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        self.binary(Binary::Add, a, b)
+    pub fn add(&mut self, a: NodeId, b: NodeId) -> NodeId {
+        self.apply(Prim::Add, &[a, b])
     }
     pub fn sub(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        self.binary(Binary::Sub, a, b)
+        self.apply(Prim::Sub, &[a, b])
     }
     pub fn mul(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        self.binary(Binary::Mul, a, b)
+        self.apply(Prim::Mul, &[a, b])
     }
     pub fn div(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        self.binary(Binary::Div, a, b)
+        self.apply(Prim::Div, &[a, b])
     }
     pub fn neg(&mut self, a: NodeId) -> NodeId {
-        self.unary(Unary::Neg, a)
+        self.apply(Prim::Neg, &[a])
     }
 
-    pub fn select(
-        &mut self,
-        cmp: Cmp,
-        a: NodeId,
-        b: NodeId,
-        then: NodeId,
-        other: NodeId,
-    ) -> NodeId {
-        let shape = [a, b, then, other]
-            .iter()
-            .map(|&n| self.shape(n).clone())
-            .find(|s| !s.is_empty())
-            .unwrap_or_default();
-        self.add(
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            },
-            shape,
-        )
+    /// `if a <cmp> b { then } else { other }`, element-wise; `p` is
+    /// [`Prim::SelectGt`] or [`Prim::SelectLt`].
+    pub fn select(&mut self, p: Prim, a: NodeId, b: NodeId, then: NodeId, other: NodeId) -> NodeId {
+        self.apply(p, &[a, b, then, other])
     }
 
-    /// Length of dimension `d` of node `n` (0 where it has none, which
-    /// `check` rules out before anything is built).
-    fn dim(&self, n: NodeId, d: usize) -> usize {
-        self.shape(n).get(d).copied().unwrap_or(0)
-    }
-
-    /// `a · b`, a scalar.
-    pub fn dot(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        self.add(Op::Dot(a, b), Vec::new())
-    }
-
-    /// The sum of every element of `a`.
-    pub fn sum(&mut self, a: NodeId) -> NodeId {
-        self.add(Op::Sum(a), Vec::new())
-    }
-
-    /// `m v`, shaped like a column of `m`.
-    pub fn matvec(&mut self, m: NodeId, v: NodeId) -> NodeId {
-        let rows = self.dim(m, 0);
-        self.add(Op::MatVec(m, v), vec![rows])
-    }
-
-    /// `mᵀ u`, shaped like a row of `m`.
-    pub fn matvec_t(&mut self, m: NodeId, u: NodeId) -> NodeId {
-        let cols = self.dim(m, 1);
-        self.add(Op::MatTVec(m, u), vec![cols])
-    }
-
-    /// `a ⊗ b`, the matrix of `a[i] * b[j]`.
-    pub fn outer(&mut self, a: NodeId, b: NodeId) -> NodeId {
-        let shape = vec![self.dim(a, 0), self.dim(b, 0)];
-        self.add(Op::Outer(a, b), shape)
-    }
-
-    /// `softmax(v)`, or `log_softmax(v)` when `log`.
-    pub fn softmax(&mut self, v: NodeId, log: bool) -> NodeId {
-        let shape = self.shape(v).clone();
-        self.add(
-            if log {
-                Op::LogSoftmax(v)
-            } else {
-                Op::Softmax(v)
-            },
-            shape,
-        )
+    /// The array with `entries` at their index paths and zeros elsewhere.
+    pub fn pack(&mut self, entries: Vec<(Vec<usize>, NodeId)>, shape: Shape) -> NodeId {
+        self.intern(Op::Pack(entries), shape)
     }
 
     /// Element or row of `a` at `path`, folding `a[i][j]` into one node.
@@ -389,7 +281,7 @@ impl Graph {
             .get(path.len()..)
             .map(<[usize]>::to_vec)
             .unwrap_or_default();
-        self.add(Op::Index(a, path), shape)
+        self.intern(Op::Index(a, path), shape)
     }
 
     /// The entries of several packs as one pack's: entries at the same path
@@ -412,7 +304,7 @@ impl Graph {
         let mut positions: HashMap<&[usize], usize> = HashMap::new();
         for (path, n) in packs.iter().flatten() {
             match positions.get(path.as_slice()) {
-                Some(&k) => merged[k].1 = self.add2(merged[k].1, *n),
+                Some(&k) => merged[k].1 = self.add(merged[k].1, *n),
                 None => {
                     positions.insert(path, merged.len());
                     merged.push((path.clone(), *n));
@@ -428,7 +320,7 @@ impl Graph {
         if self.shape(d).is_empty() || !shape.is_empty() {
             d
         } else {
-            self.sum(d)
+            self.apply(Prim::Sum, &[d])
         }
     }
 }
@@ -458,24 +350,7 @@ impl Graph {
             Op::Arg(k) => out.push_str(self.args.get(*k).map_or("dy", |(n, _)| n.as_str())),
             Op::Const(c) => out.push_str(&format_real(c.get())),
             Op::Fill(a) => list(&format!("fill {}", format_shape(&node.shape)), &[*a], out),
-            Op::Unary(Unary::Powi(n), a) => {
-                out.push_str("(powi ");
-                self.print_into(*a, out);
-                let _ = write!(out, " {n})");
-            }
-            Op::Unary(u, a) => list(u.name(), &[*a], out),
-            Op::Binary(b, x, y) => list(b.name(), &[*x, *y], out),
-            Op::Select {
-                cmp,
-                a,
-                b,
-                then,
-                other,
-            } => list(
-                &format!("select {}", cmp.symbol()),
-                &[*a, *b, *then, *other],
-                out,
-            ),
+            Op::Apply(p, args) => list(p.def().name, args, out),
             Op::Index(a, path) => {
                 out.push_str("(index ");
                 self.print_into(*a, out);
@@ -496,13 +371,6 @@ impl Graph {
                 }
                 out.push(')');
             }
-            Op::Dot(a, b) => list("dot", &[*a, *b], out),
-            Op::Sum(a) => list("sum", &[*a], out),
-            Op::MatVec(a, b) => list("matvec", &[*a, *b], out),
-            Op::MatTVec(a, b) => list("matvec_t", &[*a, *b], out),
-            Op::Outer(a, b) => list("outer", &[*a, *b], out),
-            Op::Softmax(a) => list("softmax", &[*a], out),
-            Op::LogSoftmax(a) => list("log_softmax", &[*a], out),
             Op::Call { func, args } => list(
                 &format!("call {func} {}", format_shape(&node.shape)),
                 args,
@@ -521,6 +389,9 @@ impl Graph {
         if pos != tokens.len() {
             return Err(format!("unexpected `{}` after the expression", tokens[pos]));
         }
+        if let Some(error) = self.internal_errors.first() {
+            return Err(error.clone());
+        }
         Ok(root)
     }
 
@@ -533,7 +404,7 @@ impl Graph {
             }
             if token == "dy" {
                 let k = self.args.len();
-                return Ok(self.add(Op::Arg(k), Vec::new()));
+                return Ok(self.intern(Op::Arg(k), Vec::new()));
             }
             let k = self
                 .args
@@ -556,15 +427,10 @@ impl Graph {
             parse_shape(t)
         };
         let id = match head.as_str() {
-            "powi" => {
-                let a = self.parse_node(tokens, pos)?;
-                let n = number(tokens, pos)?;
-                self.unary(Unary::Powi(i32::try_from(n).map_err(|e| e.to_string())?), a)
-            }
             "fill" => {
                 let s = shape(tokens, pos)?;
                 let a = self.parse_node(tokens, pos)?;
-                self.add(Op::Fill(a), s)
+                self.intern(Op::Fill(a), s)
             }
             "index" => {
                 let a = self.parse_node(tokens, pos)?;
@@ -592,54 +458,26 @@ impl Graph {
                     expect(tokens, pos, ")")?;
                     entries.push((path, n));
                 }
-                self.add(Op::Pack(entries), s)
-            }
-            "select" => {
-                let cmp = match tokens.get(*pos).map(String::as_str) {
-                    Some(">") => Cmp::Gt,
-                    Some("<") => Cmp::Lt,
-                    other => return Err(format!("expected `>` or `<`, found {other:?}")),
-                };
-                *pos += 1;
-                let a = self.parse_node(tokens, pos)?;
-                let b = self.parse_node(tokens, pos)?;
-                let t = self.parse_node(tokens, pos)?;
-                let o = self.parse_node(tokens, pos)?;
-                self.select(cmp, a, b, t, o)
+                self.pack(entries, s)
             }
             _ => {
+                let p = Prim::from_name(&head).ok_or(format!("unknown op `{head}`"))?;
                 let mut operands = Vec::new();
                 while tokens.get(*pos).is_some_and(|t| t != ")") {
                     operands.push(self.parse_node(tokens, pos)?);
                 }
-                self.build(&head, &operands)?
+                if operands.len() != p.def().arity() {
+                    return Err(format!(
+                        "`{head}` takes {} operands, found {}",
+                        p.def().arity(),
+                        operands.len()
+                    ));
+                }
+                self.apply(p, &operands)
             }
         };
         expect(tokens, pos, ")")?;
         Ok(id)
-    }
-
-    /// Builds the op named `head` (its text-form name) on `operands`.
-    fn build(&mut self, head: &str, operands: &[NodeId]) -> Result<NodeId, String> {
-        if let (Some(u), [a]) = (Unary::from_name(head), operands) {
-            return Ok(self.unary(u, *a));
-        }
-        if let (Some(b), [x, y]) = (Binary::from_name(head), operands) {
-            return Ok(self.binary(b, *x, *y));
-        }
-        match (head, operands) {
-            ("dot", [a, b]) => Ok(self.dot(*a, *b)),
-            ("sum", [a]) => Ok(self.sum(*a)),
-            ("matvec", [m, v]) => Ok(self.matvec(*m, *v)),
-            ("matvec_t", [m, u]) => Ok(self.matvec_t(*m, *u)),
-            ("outer", [a, b]) => Ok(self.outer(*a, *b)),
-            ("softmax", [a]) => Ok(self.softmax(*a, false)),
-            ("log_softmax", [a]) => Ok(self.softmax(*a, true)),
-            _ => Err(format!(
-                "unknown op `{head}` with {} operands",
-                operands.len()
-            )),
-        }
     }
 }
 
@@ -663,7 +501,6 @@ fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[cfg(test)]
 /// `[3]`, `[2x3]` or `[]`.
 pub fn format_shape(shape: &Shape) -> String {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
@@ -701,16 +538,7 @@ pub fn default_name(g: &Graph, id: NodeId) -> String {
         Op::Arg(k) => g.args.get(*k).map_or("dy".into(), |(n, _)| n.clone()),
         Op::Const(_) => "c".into(),
         Op::Fill(_) => "fill".into(),
-        Op::Unary(Unary::Neg, _) => "neg".into(),
-        Op::Unary(Unary::Powi(_) | Unary::Square, _) => "pow".into(),
-        Op::Unary(u, _) => u.name().into(),
-        Op::Binary(Binary::Add, ..) => "sum".into(),
-        Op::Binary(Binary::Sub, ..) => "diff".into(),
-        Op::Binary(Binary::Mul, ..) => "prod".into(),
-        Op::Binary(Binary::Div, ..) => "quot".into(),
-        Op::Binary(Binary::Powf, ..) => "pow".into(),
-        Op::Binary(b, ..) => b.name().into(),
-        Op::Select { .. } => "mask".into(),
+        Op::Apply(p, _) => p.def().value_name.into(),
         Op::Index(a, path) => {
             let mut name = g.nodes[*a]
                 .name
@@ -722,13 +550,6 @@ pub fn default_name(g: &Graph, id: NodeId) -> String {
             name
         }
         Op::Pack(_) => "array".into(),
-        Op::Dot(..) => "dot".into(),
-        Op::Sum(_) => "total".into(),
-        Op::MatVec(..) => "matvec".into(),
-        Op::MatTVec(..) => "matvec_t".into(),
-        Op::Outer(..) => "outer".into(),
-        Op::Softmax(_) => "softmax".into(),
-        Op::LogSoftmax(_) => "log_softmax".into(),
         Op::Call { func, .. } => func.clone(),
         Op::CallGrad { .. } => "partial".into(),
     }
@@ -760,7 +581,7 @@ mod tests {
         for text in [
             "(relu (+ (+ (* (index w 0) (index x 0)) (* (index w 1) (index x 1))) b))",
             "(powi (- x 0.5) 3)",
-            "(select > b 0 1 0)",
+            "(select> b 0 1 0)",
             "(pack [3] (0 b) (2 (neg b)))",
             "(fill [3] b)",
             "(dot w (softmax x))",

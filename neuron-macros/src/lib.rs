@@ -10,11 +10,14 @@ mod ast;
 mod check;
 mod ctxt;
 mod diff;
+mod docs;
 mod emit;
 #[cfg(test)]
 mod eval;
 mod expand;
+mod glue;
 mod ir;
+mod items;
 mod lower;
 mod ops;
 mod parse;

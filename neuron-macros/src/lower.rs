@@ -4,10 +4,10 @@
 //! known to be valid; anything unexpected is still reported as an error
 //! rather than a panic.
 
-use crate::ast::{BinOp, Expr, Function};
-use crate::check::{Builtin, builtin};
+use crate::ast::{Expr, Function};
+use crate::check::{is_builtin, operator, resolve};
 use crate::ir::{Graph, NodeId, Op};
-use crate::ops::{BINARY, Binary, UNARY, Unary};
+use crate::ops::Param;
 use std::collections::HashMap;
 
 /// The forward graph of `f` and the node of its result.
@@ -27,14 +27,20 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
     }
     for binding in &f.lets {
         let id = match (&binding.value, &binding.shape) {
-            (Expr::Call { name, args, sp, .. }, Some((shape, ty_sp)))
-                if builtin(&name.to_string()).is_none() =>
-            {
+            (
+                Expr::Call {
+                    name,
+                    args,
+                    sp,
+                    method: false,
+                },
+                Some((shape, ty_sp)),
+            ) if !is_builtin(&name.to_string(), false) => {
                 let args = args
                     .iter()
                     .map(|a| lowering.expr(a))
                     .collect::<syn::Result<Vec<_>>>()?;
-                let id = lowering.g.add(
+                let id = lowering.g.intern(
                     Op::Call {
                         func: name.to_string(),
                         args,
@@ -53,6 +59,12 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
         lowering.scope.insert(binding.name.to_string(), id);
     }
     let output = lowering.expr(&f.result)?;
+    if let Some(error) = lowering.g.internal_errors.first() {
+        return Err(syn::Error::new(
+            f.name.span(),
+            format!("internal error in #[neuron]: {error}"),
+        ));
+    }
     Ok((lowering.g, output))
 }
 
@@ -75,13 +87,7 @@ impl Lowering {
             }
             Expr::Binary { op, lhs, rhs, .. } => {
                 let (a, b) = (self.expr(lhs)?, self.expr(rhs)?);
-                let op = match op {
-                    BinOp::Add => Binary::Add,
-                    BinOp::Sub => Binary::Sub,
-                    BinOp::Mul => Binary::Mul,
-                    BinOp::Div => Binary::Div,
-                };
-                self.g.binary(op, a, b)
+                self.g.apply(operator(*op), &[a, b])
             }
             Expr::Index { expr, index, .. } => {
                 let a = self.expr(expr)?;
@@ -96,50 +102,39 @@ impl Lowering {
                 if let Some((_, first)) = entries.first() {
                     shape.extend(self.g.shape(*first).iter().copied());
                 }
-                self.g.add(Op::Pack(entries), shape)
+                self.g.pack(entries, shape)
             }
-            Expr::Call { name, args, sp, .. } => {
+            Expr::Call {
+                name,
+                args,
+                method,
+                sp,
+            } => {
                 let text = name.to_string();
-                let kind =
-                    builtin(&text).ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
-                if kind == Builtin::Powi {
-                    let base = self.expr(&args[0])?;
-                    let Expr::Lit { int: Some(n), .. } = args[1] else {
-                        return Err(args[1]
-                            .sp()
-                            .error("the exponent of `powi` must be an integer literal"));
-                    };
-                    let n = i32::try_from(n)
-                        .map_err(|_| args[1].sp().error("this exponent is too large"))?;
-                    return Ok(self.g.unary(Unary::Powi(n), base));
-                }
-                let ids = args
-                    .iter()
-                    .map(|a| self.expr(a))
-                    .collect::<syn::Result<Vec<_>>>()?;
-                match (kind, ids.as_slice()) {
-                    (Builtin::Unary, [a]) => {
-                        let u = UNARY.iter().find(|(n, _)| *n == text).map(|(_, u)| *u);
-                        let u = u.ok_or_else(|| sp.error("unknown function"))?;
-                        // `square(x)` is `x * x`.
-                        if u == Unary::Square {
-                            return Ok(self.g.unary(Unary::Powi(2), *a));
+                let p = resolve(&text, *method, args.len())
+                    .ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
+                let mut operands = Vec::with_capacity(args.len());
+                for (param, arg) in p.def().params.iter().zip(args) {
+                    operands.push(match (param, arg) {
+                        (Param::Real, _) => self.expr(arg)?,
+                        (Param::IntLiteral, Expr::Lit { int: Some(n), .. }) => {
+                            let n = i32::try_from(*n)
+                                .map_err(|_| arg.sp().error("this exponent is too large"))?;
+                            self.g.konst(f64::from(n))
                         }
-                        self.g.unary(u, *a)
-                    }
-                    (Builtin::Binary, [a, b]) => {
-                        let op = BINARY.iter().find(|(n, _)| *n == text).map(|(_, b)| *b);
-                        self.g
-                            .binary(op.ok_or_else(|| sp.error("unknown function"))?, *a, *b)
-                    }
-                    (Builtin::Dot, [a, b]) => self.g.dot(*a, *b),
-                    (Builtin::Sum, [a]) => self.g.sum(*a),
-                    (Builtin::MatVec, [m, v]) => self.g.matvec(*m, *v),
-                    (Builtin::Normalize, [v]) => self.g.softmax(*v, text == "log_softmax"),
-                    _ => {
-                        return Err(sp.error(format!("`{text}` has the wrong number of arguments")));
-                    }
+                        (Param::IntLiteral, _) => {
+                            return Err(arg.sp().error(format!(
+                                "the exponent of `{text}` must be an integer literal"
+                            )));
+                        }
+                    });
                 }
+                self.g.apply(p, &operands)
+            }
+            Expr::Poison(sp) => {
+                return Err(sp.error(
+                    "internal error in #[neuron]: a part that failed to parse reached lowering",
+                ));
             }
         })
     }
@@ -152,8 +147,10 @@ mod tests {
     use quote::quote;
 
     fn lowered(item: proc_macro2::TokenStream) -> String {
-        let f = parse::function(item).unwrap();
+        let (f, errors) = parse::partial(item).unwrap();
+        assert!(errors.is_none());
         crate::check::check(&f).unwrap();
+        let f = parse::complete(f).unwrap();
         let (g, out) = lower(&f).unwrap();
         g.print(out)
     }
@@ -179,7 +176,7 @@ mod tests {
                     z.powi(3) + square(z)
                 }
             }),
-            "(+ (powi (* (max x 0) 2.5) 3) (powi (* (max x 0) 2.5) 2))"
+            "(+ (powi (* (max x 0) 2.5) 3) (square (* (max x 0) 2.5)))"
         );
     }
 

@@ -5,7 +5,7 @@
 //! does that. Every unsupported construct is reported at its own tokens and
 //! parsing goes on, so one compile lists every mistake.
 
-use crate::ast::{Arg, BinOp, Expr, Function, Let, Options, RealType, Shape, Sp};
+use crate::ast::{Arg, BinOp, Declared, Expr, Function, Let, Options, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
@@ -34,17 +34,28 @@ pub fn options(attr: TokenStream) -> syn::Result<Options> {
 /// unsupported construct at once.
 pub fn function(item: TokenStream) -> syn::Result<Function> {
     match partial(item)? {
-        (function, None) => Ok(function),
+        (function, None) => complete(function),
         (_, Some(errors)) => Err(errors),
     }
 }
 
+/// A function that parsed without errors, with every shape known.
+pub fn complete(f: Function<Declared>) -> syn::Result<Function> {
+    let span = f.name.span();
+    f.known().ok_or_else(|| {
+        syn::Error::new(
+            span,
+            "internal error in #[neuron]: a part that failed to parse was not reported",
+        )
+    })
+}
+
 /// Parses the annotated item as far as it goes: the function, in which
-/// whatever failed to parse is poisoned (see [`POISONED`]), and the parse
+/// whatever failed to parse is poisoned (see [`Declared`] and [`Expr::Poison`]), and the parse
 /// errors, if any. `check` can then run on the rest, so that one compile
 /// reports the unknown names and shape mismatches together with the
 /// unsupported syntax. `Err` only when the item is not a function at all.
-pub fn partial(item: TokenStream) -> syn::Result<(Function, Option<syn::Error>)> {
+pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn::Error>)> {
     let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -105,7 +116,7 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function, Option<syn::Error>)>
                 sig.paren_token.span.close(),
                 "a #[neuron] function must return a real number or an array of them\nhelp: add a return type such as `-> f64` or `-> [f64; 3]`",
             ));
-            (syn::parse_quote!(f64), vec![POISONED])
+            (syn::parse_quote!(f64), Declared::Poisoned)
         }
         syn::ReturnType::Type(_, ty) => {
             let mut shape = shape_of(&mut cx, ty, &real, "return");
@@ -118,7 +129,10 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function, Option<syn::Error>)>
                 ));
                 shape = None;
             }
-            ((**ty).clone(), shape.unwrap_or_else(|| vec![POISONED]))
+            (
+                (**ty).clone(),
+                shape.map_or(Declared::Poisoned, Declared::Shape),
+            )
         }
     };
 
@@ -140,33 +154,12 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function, Option<syn::Error>)>
         ret,
         ret_shape,
         lets,
-        result: result.unwrap_or_else(|| poison(Sp::single(Span::call_site()))),
+        result: result.unwrap_or(Expr::Poison(Sp::single(Span::call_site()))),
     };
     Ok(match cx.finish(()) {
         Ok(()) => (function, None),
         Err(errors) => (function, Some(errors)),
     })
-}
-
-/// The shape of a name whose type or value failed to parse: the checker
-/// treats it as already reported and says nothing more about its uses.
-pub const POISONED: usize = usize::MAX;
-
-/// The placeholder for an expression that failed to parse, after its error
-/// was reported: a NaN literal, which no source literal can be (non-finite
-/// literals are rejected), and which the checker gives no shape, silently.
-/// It never reaches lowering, because parsing then returns the errors.
-pub fn poison(sp: Sp) -> Expr {
-    Expr::Lit {
-        value: f64::NAN,
-        int: None,
-        sp,
-    }
-}
-
-/// Whether `e` is the placeholder of an expression that failed to parse.
-pub fn is_poison(e: &Expr) -> bool {
-    matches!(e, Expr::Lit { value, .. } if value.is_nan())
 }
 
 /// The float type of the function: `f64` or `f32` by default, or the one
@@ -209,7 +202,7 @@ fn real_type(cx: &mut Ctxt, generics: &syn::Generics) -> Option<RealType> {
     found
 }
 
-fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg> {
+fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg<Declared>> {
     let pat_type = match input {
         syn::FnArg::Receiver(receiver) => {
             cx.push(syn::Error::new_spanned(
@@ -259,7 +252,8 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg> {
     }
     // An argument whose type is unsupported keeps its name, poisoned, so that
     // its uses in the body are not reported as unknown names.
-    let shape = shape_of(cx, &pat_type.ty, real, "argument").unwrap_or_else(|| vec![POISONED]);
+    let shape =
+        shape_of(cx, &pat_type.ty, real, "argument").map_or(Declared::Poisoned, Declared::Shape);
     Some(Arg {
         name,
         shape,
@@ -434,7 +428,7 @@ pub fn infer_real(item: &syn::ItemFn) -> RealType {
     RealType::F64
 }
 
-fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let>, Option<Expr>) {
+fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let<Declared>>, Option<Expr>) {
     let mut lets = Vec::new();
     let mut result = None;
     let count = block.stmts.len();
@@ -486,7 +480,7 @@ fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let>, Option
     (lets, result)
 }
 
-fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Let>) {
+fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Let<Declared>>) {
     let (pat, ty) = match &local.pat {
         syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
         other => (other, None),
@@ -513,8 +507,8 @@ fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Le
             for name in names {
                 lets.push(Let {
                     name,
-                    shape: Some((vec![POISONED], Sp::of(other))),
-                    value: poison(Sp::of(other)),
+                    shape: Some((Declared::Poisoned, Sp::of(other))),
+                    value: Expr::Poison(Sp::of(other)),
                 });
             }
             return;
@@ -523,7 +517,7 @@ fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Le
     // A written type that is unsupported poisons the binding.
     let shape = ty.map(|ty| {
         (
-            shape_of(cx, ty, real, "binding").unwrap_or_else(|| vec![POISONED]),
+            shape_of(cx, ty, real, "binding").map_or(Declared::Poisoned, Declared::Shape),
             Sp::of(ty),
         )
     });
@@ -535,7 +529,7 @@ fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Le
         lets.push(Let {
             name,
             shape,
-            value: poison(Sp::of(local)),
+            value: Expr::Poison(Sp::of(local)),
         });
         return;
     };
@@ -579,7 +573,7 @@ fn pattern_names(pat: &syn::Pat, names: &mut Vec<syn::Ident>) {
 fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
     let unsupported = |cx: &mut Ctxt, tokens: &dyn ToTokens, message: &str| {
         cx.push(syn::Error::new_spanned(tokens.to_token_stream(), message));
-        poison(Sp::of(e))
+        Expr::Poison(Sp::of(e))
     };
     match e {
         syn::Expr::Lit(lit) => literal(cx, &lit.lit, Sp::of(lit)),
@@ -597,7 +591,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             syn::UnOp::Neg(minus) => match expr(cx, &u.expr) {
                 // `-2` is one literal, so that `powi(x, -2)` has an integer
                 // literal exponent.
-                Expr::Lit { value, int, sp } if !value.is_nan() => Expr::Lit {
+                Expr::Lit { value, int, sp } => Expr::Lit {
                     value: -value,
                     int: int.map(|i| -i),
                     sp: Sp {
@@ -859,7 +853,7 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
             },
             Err(e) => {
                 cx.push(e);
-                poison(sp)
+                Expr::Poison(sp)
             }
         },
         syn::Lit::Int(int) => {
@@ -872,7 +866,7 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
                     int.base10_digits()
                 ),
             ));
-            poison(sp)
+            Expr::Poison(sp)
         }
         syn::Lit::Float(float) if matches!(float.suffix(), "" | "f32" | "f64") => {
             match float.base10_parse::<f64>() {
@@ -886,7 +880,7 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
                         float,
                         "this literal is not a finite real number",
                     ));
-                    poison(sp)
+                    Expr::Poison(sp)
                 }
             }
         }
@@ -895,7 +889,7 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
                 other,
                 "only numeric literals are supported in a #[neuron] function",
             ));
-            poison(sp)
+            Expr::Poison(sp)
         }
     }
 }

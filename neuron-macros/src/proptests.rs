@@ -16,7 +16,7 @@ use crate::diff::differentiate;
 use crate::eval::eval;
 use crate::expand::{expand, neuron};
 use crate::ir::{Graph, NodeId, Op, graph};
-use crate::ops::{Binary, Cmp, Unary};
+use crate::ops::{Domain, Kink, Param, Prim, ShapeCx};
 use crate::simplify::simplify;
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use proptest::prelude::*;
@@ -58,29 +58,63 @@ const TYS: [Ty; 4] = [Ty::S, Ty::V2, Ty::V3, Ty::M];
 /// Constants include 0, 1 and -1 so that the simplifier's rules fire.
 const CONSTS: [f64; 7] = [0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -2.5];
 
-const UNARIES: [Unary; 10] = [
-    Unary::Neg,
-    Unary::Relu,
-    Unary::Sigmoid,
-    Unary::Tanh,
-    Unary::Exp,
-    Unary::Ln,
-    Unary::Sqrt,
-    Unary::Abs,
-    Unary::Softplus,
-    Unary::Square,
-];
+/// Integer exponents, simple ones first so that failures shrink towards them.
+const EXPONENTS: [i32; 8] = [2, 3, -1, 0, 1, -2, -3, 4];
 
-const BINARIES: [Binary; 8] = [
-    Binary::Add,
-    Binary::Sub,
-    Binary::Mul,
-    Binary::Div,
-    Binary::Max,
-    Binary::Min,
-    Binary::Powf,
-    Binary::LeakyRelu,
-];
+/// One way to apply a registry op: the operands' shapes and the result's,
+/// found by asking the op's own shape rule about every combination of the
+/// shapes above. Every op of the registry is drawn this way, so a new op is
+/// tested without a line here.
+#[derive(Clone, Debug)]
+struct Signature {
+    prim: Prim,
+    operands: Vec<Ty>,
+    result: Ty,
+}
+
+fn signatures() -> Vec<Signature> {
+    let describe = |s: &Vec<usize>| format!("{s:?}");
+    let mut found = Vec::new();
+    for &prim in Prim::ALL {
+        let def = prim.def();
+        let cx = ShapeCx {
+            describe: &describe,
+            spelling: def.name,
+        };
+        // Every combination of shapes for the real operands; an integer
+        // literal operand is a scalar.
+        let mut combos: Vec<Vec<Ty>> = vec![Vec::new()];
+        for param in def.params {
+            let choices: &[Ty] = match param {
+                Param::Real => &TYS,
+                Param::IntLiteral => &[Ty::S],
+            };
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    choices.iter().map(move |&t| {
+                        let mut c = c.clone();
+                        c.push(t);
+                        c
+                    })
+                })
+                .collect();
+        }
+        for operands in combos {
+            let shapes: Vec<Vec<usize>> = operands.iter().map(|t| t.shape()).collect();
+            if let Ok(shape) = (def.shape)(&cx, &shapes)
+                && let Some(&result) = TYS.iter().find(|t| t.shape() == shape)
+            {
+                found.push(Signature {
+                    prim,
+                    operands,
+                    result,
+                });
+            }
+        }
+    }
+    found
+}
 
 /// Builds a graph from a stream of choices; a choice past the end is 0,
 /// which always means the simplest thing (a leaf).
@@ -90,6 +124,7 @@ struct Builder<'c> {
     pos: usize,
     /// Earlier bindings, by shape, for reuse as shared subexpressions.
     lets: Vec<(Ty, NodeId)>,
+    signatures: &'c [Signature],
 }
 
 impl Builder<'_> {
@@ -146,7 +181,7 @@ impl Builder<'_> {
     /// A scalar repeated over `ty`.
     fn fill(&mut self, ty: Ty) -> NodeId {
         let s = self.leaf(Ty::S);
-        self.g.add(Op::Fill(s), ty.shape())
+        self.g.intern(Op::Fill(s), ty.shape())
     }
 
     /// An earlier binding of shape `ty`, if there is one.
@@ -164,75 +199,54 @@ impl Builder<'_> {
         Some(found[k])
     }
 
-    /// Usually a positive function of `e`, to keep `ln`, `sqrt`, `powf` and
-    /// division inside their domains more often than not.
+    /// Usually a positive function of `e`, to keep operands inside their
+    /// op's domain more often than not.
     fn positive(&mut self, e: NodeId) -> NodeId {
         match self.pick(6) {
-            0 => self.g.unary(Unary::Exp, e),
-            1 => self.g.unary(Unary::Softplus, e),
-            2 => self.g.unary(Unary::Sigmoid, e),
+            0 => self.g.apply(Prim::Exp, &[e]),
+            1 => self.g.apply(Prim::Softplus, &[e]),
+            2 => self.g.apply(Prim::Sigmoid, &[e]),
             3 => {
-                let sq = self.g.unary(Unary::Square, e);
+                let sq = self.g.apply(Prim::Square, &[e]);
                 let quarter = self.g.konst(0.25);
-                self.g.add2(sq, quarter)
+                self.g.add(sq, quarter)
             }
             4 => {
                 let sq = self.g.mul(e, e);
                 let one = self.g.konst(1.0);
-                self.g.add2(one, sq)
+                self.g.add(one, sq)
             }
             _ => e,
         }
     }
 
-    fn unary(&mut self, ty: Ty, depth: usize) -> NodeId {
-        let a = self.expr(ty, depth - 1);
-        if self.pick(5) == 0 {
-            // Simple exponents first, so failures shrink towards them.
-            let n = [2, 3, -1, 0, 1, -2, -3, 4][self.pick(8)];
-            return self.g.unary(Unary::Powi(n), a);
+    /// A registry op whose result has shape `ty`, on random operands kept
+    /// in its domain.
+    fn op(&mut self, ty: Ty, depth: usize) -> Option<NodeId> {
+        let fitting: Vec<&Signature> = self.signatures.iter().filter(|s| s.result == ty).collect();
+        if fitting.is_empty() {
+            return None;
         }
-        let u = UNARIES[self.pick(UNARIES.len())];
-        let a = if matches!(u, Unary::Ln | Unary::Sqrt) {
-            self.positive(a)
-        } else {
-            a
-        };
-        self.g.unary(u, a)
-    }
-
-    /// A binary op on two values of `ty`, or a scalar broadcast on either side.
-    fn binary(&mut self, ty: Ty, depth: usize) -> NodeId {
-        let op = BINARIES[self.pick(BINARIES.len())];
-        let (lt, rt) = match (ty, self.pick(3)) {
-            (Ty::S, _) | (_, 0) => (ty, ty),
-            (_, 1) => (Ty::S, ty),
-            _ => (ty, Ty::S),
-        };
-        let x = self.expr(lt, depth - 1);
-        let y = self.expr(rt, depth - 1);
-        let x = if op == Binary::Powf {
-            self.positive(x)
-        } else {
-            x
-        };
-        let y = if op == Binary::Div {
-            self.positive(y)
-        } else {
-            y
-        };
-        self.g.binary(op, x, y)
-    }
-
-    fn select(&mut self, ty: Ty, depth: usize) -> NodeId {
-        let cmp = if self.pick(2) == 0 { Cmp::Gt } else { Cmp::Lt };
-        let a = self.expr(ty, depth - 1);
-        let bt = if self.pick(2) == 0 { Ty::S } else { ty };
-        let b = self.expr(bt, depth - 1);
-        let t = self.expr(ty, depth - 1);
-        let ot = if self.pick(2) == 0 { Ty::S } else { ty };
-        let o = self.expr(ot, depth - 1);
-        self.g.select(cmp, a, b, t, o)
+        let sig = fitting[self.pick(fitting.len())].clone();
+        let def = sig.prim.def();
+        let mut operands = Vec::with_capacity(sig.operands.len());
+        for ((&t, param), domain) in sig.operands.iter().zip(def.params).zip(def.domain) {
+            let e = match param {
+                Param::IntLiteral => {
+                    let n = EXPONENTS[self.pick(EXPONENTS.len())];
+                    self.g.konst(f64::from(n))
+                }
+                Param::Real => {
+                    let e = self.expr(t, depth - 1);
+                    match domain {
+                        Domain::Any => e,
+                        Domain::Positive | Domain::NonZero => self.positive(e),
+                    }
+                }
+            };
+            operands.push(e);
+        }
+        Some(self.g.apply(sig.prim, &operands))
     }
 
     /// A random expression of shape `ty` and depth at most `depth`.
@@ -244,56 +258,36 @@ impl Builder<'_> {
             };
         }
         let d = depth - 1;
-        match self.pick(13) {
+        match self.pick(12) {
             0 => self.leaf(ty),
             1 => self.reuse(ty).unwrap_or_else(|| self.leaf(ty)),
-            2 | 3 => self.unary(ty, depth),
-            4..=6 => self.binary(ty, depth),
-            7 => self.select(ty, depth),
+            2..=8 => self.op(ty, depth).unwrap_or_else(|| self.leaf(ty)),
             _ => match ty {
-                Ty::S => match self.pick(6) {
+                Ty::S => match self.pick(4) {
                     0 => {
-                        let vt = if self.pick(2) == 0 { Ty::V3 } else { Ty::V2 };
-                        let (p, q) = (self.expr(vt, d), self.expr(vt, d));
-                        self.g.add(Op::Dot(p, q), vec![])
-                    }
-                    1 => {
-                        let at = [Ty::V2, Ty::V3, Ty::M][self.pick(3)];
-                        let a = self.expr(at, d);
-                        self.g.add(Op::Sum(a), vec![])
-                    }
-                    2 => {
                         let (v, i) = (self.expr(Ty::V3, d), self.pick(3));
                         self.g.index(v, vec![i])
                     }
-                    3 => {
+                    1 => {
                         let (v, i) = (self.expr(Ty::V2, d), self.pick(2));
                         self.g.index(v, vec![i])
                     }
-                    4 => {
+                    2 => {
                         let (m, i, j) = (self.expr(Ty::M, d), self.pick(2), self.pick(3));
                         self.g.index(m, vec![i, j])
                     }
                     _ => {
                         // A one-element pack read back.
                         let s = self.expr(Ty::S, d);
-                        let p = self.g.add(Op::Pack(vec![(vec![1], s)]), vec![2]);
+                        let p = self.g.pack(vec![(vec![1], s)], vec![2]);
                         let i = self.pick(2);
                         self.g.index(p, vec![i])
                     }
                 },
                 Ty::V3 | Ty::V2 => {
                     let n = ty.len();
-                    match self.pick(5) {
+                    match self.pick(3) {
                         0 => {
-                            let v = self.expr(ty, d);
-                            self.g.add(Op::Softmax(v), ty.shape())
-                        }
-                        1 => {
-                            let v = self.expr(ty, d);
-                            self.g.add(Op::LogSoftmax(v), ty.shape())
-                        }
-                        2 => {
                             // An array literal, possibly with holes (zeros).
                             let mut entries = Vec::new();
                             for i in 0..n {
@@ -301,15 +295,7 @@ impl Builder<'_> {
                                     entries.push((vec![i], self.expr(Ty::S, d)));
                                 }
                             }
-                            self.g.add(Op::Pack(entries), ty.shape())
-                        }
-                        3 if ty == Ty::V2 => {
-                            let (m, v) = (self.expr(Ty::M, d), self.expr(Ty::V3, d));
-                            self.g.add(Op::MatVec(m, v), vec![2])
-                        }
-                        3 => {
-                            let (m, u) = (self.expr(Ty::M, d), self.expr(Ty::V2, d));
-                            self.g.add(Op::MatTVec(m, u), vec![3])
+                            self.g.pack(entries, ty.shape())
                         }
                         _ if ty == Ty::V3 => {
                             let (m, i) = (self.expr(Ty::M, d), self.pick(2));
@@ -319,23 +305,16 @@ impl Builder<'_> {
                             let m = self.expr(Ty::M, d);
                             let j = self.pick(3);
                             let rows = [0, 1].map(|i| self.g.index(m, vec![i, j]));
-                            self.g.add(
-                                Op::Pack(vec![(vec![0], rows[0]), (vec![1], rows[1])]),
-                                vec![2],
-                            )
+                            self.g
+                                .pack(vec![(vec![0], rows[0]), (vec![1], rows[1])], vec![2])
                         }
                     }
                 }
-                Ty::M => match self.pick(3) {
+                Ty::M => match self.pick(2) {
                     0 => {
-                        let (u, v) = (self.expr(Ty::V2, d), self.expr(Ty::V3, d));
-                        self.g.add(Op::Outer(u, v), vec![2, 3])
-                    }
-                    1 => {
                         // Rows.
                         let (r0, r1) = (self.expr(Ty::V3, d), self.expr(Ty::V3, d));
-                        self.g
-                            .add(Op::Pack(vec![(vec![0], r0), (vec![1], r1)]), vec![2, 3])
+                        self.g.pack(vec![(vec![0], r0), (vec![1], r1)], vec![2, 3])
                     }
                     _ => {
                         // Elements, some missing.
@@ -347,7 +326,7 @@ impl Builder<'_> {
                                 }
                             }
                         }
-                        self.g.add(Op::Pack(entries), vec![2, 3])
+                        self.g.pack(entries, vec![2, 3])
                     }
                 },
             },
@@ -374,11 +353,13 @@ impl std::fmt::Debug for Case {
 }
 
 fn build(choices: &[u32]) -> Case {
+    let signatures = signatures();
     let mut b = Builder {
         g: graph(ARGS),
         choices,
         pos: 0,
         lets: Vec::new(),
+        signatures: &signatures,
     };
     // A few bindings, each free to reuse the earlier ones.
     for _ in 0..b.pick(4) {
@@ -440,11 +421,12 @@ fn kink_margin(g: &Graph, values: &[Vec<f64>], upto: NodeId) -> f64 {
             continue;
         }
         let len = values[id].len();
-        let m = match *g.op(id) {
-            Op::Unary(Unary::Relu | Unary::Abs, a) => gap(a, None, len),
-            Op::Binary(Binary::LeakyRelu, a, _) => gap(a, None, len),
-            Op::Binary(Binary::Max | Binary::Min, a, b) if a != b => gap(a, Some(b), len),
-            Op::Select { a, b, .. } if a != b => gap(a, Some(b), len),
+        let m = match g.op(id) {
+            Op::Apply(p, args) => match p.def().kink {
+                Kink::AtZero => gap(args[0], None, len),
+                Kink::AtEqual if args[0] != args[1] => gap(args[0], Some(args[1]), len),
+                Kink::AtEqual | Kink::None => f64::INFINITY,
+            },
             _ => f64::INFINITY,
         };
         margin = margin.min(m);
@@ -523,7 +505,7 @@ fn check_case(
     let dy_node = if unit_dy && out_shape.is_empty() {
         bg.konst(1.0)
     } else {
-        bg.add(Op::Arg(bg.args.len()), out_shape.clone())
+        bg.intern(Op::Arg(bg.args.len()), out_shape.clone())
     };
     let adjoints = differentiate(&mut bg, output, dy_node).map_err(TestCaseError::fail)?;
     let mut bargs = args.clone();
@@ -666,7 +648,8 @@ fn integer_powers_on_the_ir() {
     for n in [-4, -3, -2, -1, 0, 1, 2, 3, 5] {
         let mut g = graph("x");
         let x = g.arg(0);
-        let y = g.unary(Unary::Powi(n), x);
+        let e = g.konst(f64::from(n));
+        let y = g.apply(Prim::Powi, &[x, e]);
         let one = g.konst(1.0);
         let adj = differentiate(&mut g, y, one).unwrap();
         let (s, roots) = simplify(&g, &adj);
@@ -698,7 +681,8 @@ fn extreme_integer_powers_do_not_overflow() {
     for n in [i32::MIN, i32::MAX] {
         let mut g = graph("x");
         let x = g.arg(0);
-        let y = g.unary(Unary::Powi(n), x);
+        let e = g.konst(f64::from(n));
+        let y = g.apply(Prim::Powi, &[x, e]);
         let one = g.konst(1.0);
         let adj = catch_unwind(AssertUnwindSafe(|| differentiate(&mut g.clone(), y, one)));
         assert!(

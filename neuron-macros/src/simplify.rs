@@ -8,7 +8,7 @@
 //! refer to.
 
 use crate::ir::{Graph, NodeId, Op, Real, Shape};
-use crate::ops::{Binary, Unary};
+use crate::ops::{Eval, Kind, Prim};
 
 /// What a rule turns a node into.
 pub enum Rewrite {
@@ -148,7 +148,7 @@ fn insert(
             }
         }
     }
-    g.add(op, shape)
+    g.intern(op, shape)
 }
 
 /// Keeps the nodes reachable from `roots`, in their order.
@@ -168,7 +168,7 @@ pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
     let mut map = vec![usize::MAX; g.nodes.len()];
     for (id, node) in g.nodes.iter().enumerate() {
         if live[id] {
-            let new = out.add(node.op.map(|o| map[o]), node.shape.clone());
+            let new = out.intern(node.op.map(|o| map[o]), node.shape.clone());
             out.nodes[new].name.clone_from(&node.name);
             out.nodes[new].origin = node.origin;
             map[id] = new;
@@ -207,25 +207,45 @@ fn finite(x: f64) -> Option<Rewrite> {
         .then(|| Rewrite::Op(Op::Const(Real::new(x)), Vec::new()))
 }
 
-/// Operations on scalar constants are computed now.
+/// The op and operands of an `Apply` node.
+fn applied(op: &Op) -> Option<(Prim, &[NodeId])> {
+    match op {
+        Op::Apply(p, args) => Some((*p, args.as_slice())),
+        _ => None,
+    }
+}
+
+/// The operand of `-x`.
+fn negated(g: &Graph, n: NodeId) -> Option<NodeId> {
+    match applied(g.op(n)) {
+        Some((Prim::Neg, [x])) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Element-wise ops on scalar constants are computed now, by the op's own
+/// meaning; so are comparisons of constants.
 fn const_fold(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     if !shape.is_empty() {
         return None;
     }
-    match *op {
-        Op::Unary(u, a) => finite(u.eval(scalar_const(g, a)?)),
-        Op::Binary(b, x, y) => finite(b.eval(scalar_const(g, x)?, scalar_const(g, y)?)),
-        Op::Select {
-            cmp,
-            a,
-            b,
-            then,
-            other,
-        } => {
-            let take = cmp.eval(g.const_value(a)?, g.const_value(b)?);
-            Some(Rewrite::To(if take { then } else { other }))
+    let (p, args) = applied(op)?;
+    match (p, args) {
+        (Prim::SelectGt | Prim::SelectLt, [a, b, then, other]) => {
+            let (a, b) = (g.const_value(*a)?, g.const_value(*b)?);
+            let take = if p == Prim::SelectGt { a > b } else { a < b };
+            Some(Rewrite::To(if take { *then } else { *other }))
         }
-        _ => None,
+        _ => {
+            let Eval::Map(f) = p.def().eval else {
+                return None;
+            };
+            let values = args
+                .iter()
+                .map(|&a| scalar_const(g, a))
+                .collect::<Option<Vec<f64>>>()?;
+            finite(f(&values))
+        }
     }
 }
 
@@ -243,87 +263,75 @@ fn fill_scalar(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     }
 }
 
-/// An element-wise op with a filled operand broadcasts the scalar instead.
+/// An element-wise op with a filled operand broadcasts the scalar instead;
+/// on fills alone, it is computed once on the scalars and filled.
 fn unfill(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
+    let (p, args) = applied(op)?;
+    if p.def().kind != Kind::Elementwise {
+        return None;
+    }
     let scalar = |g: &Graph, n: NodeId| match g.op(n) {
         Op::Fill(s) if g.shape(*s).is_empty() => Some(*s),
         _ => None,
     };
-    match *op {
-        Op::Binary(b, x, y) => {
-            if let Some(s) = scalar(g, y)
-                && g.shape(x) == shape
-            {
-                return Some(Rewrite::Op(Op::Binary(b, x, s), shape.clone()));
-            }
-            if let Some(s) = scalar(g, x)
-                && g.shape(y) == shape
-            {
-                return Some(Rewrite::Op(Op::Binary(b, s, y), shape.clone()));
-            }
-            None
-        }
-        Op::Unary(u, x) => {
-            let s = scalar(g, x)?;
-            let inner = g.unary(u, s);
-            Some(Rewrite::Op(Op::Fill(inner), shape.clone()))
-        }
-        _ => None,
+    let unfilled: Vec<NodeId> = args.iter().map(|&a| scalar(g, a).unwrap_or(a)).collect();
+    if unfilled == args {
+        return None;
     }
+    if unfilled.iter().all(|&a| g.shape(a).is_empty()) {
+        let inner = g.apply(p, &unfilled);
+        return Some(Rewrite::Op(Op::Fill(inner), shape.clone()));
+    }
+    Some(Rewrite::Op(Op::Apply(p, unfilled), shape.clone()))
 }
 
 fn add_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Binary(Binary::Add, x, z) if g.is_zero(z) => Some(reshaped(g, x, shape)),
-        Op::Binary(Binary::Add, z, x) if g.is_zero(z) => Some(reshaped(g, x, shape)),
+    match applied(op)? {
+        (Prim::Add, [x, z]) if g.is_zero(*z) => Some(reshaped(g, *x, shape)),
+        (Prim::Add, [z, x]) if g.is_zero(*z) => Some(reshaped(g, *x, shape)),
         _ => None,
     }
 }
 
 fn sub_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Binary(Binary::Sub, x, z) if g.is_zero(z) => Some(reshaped(g, x, shape)),
-        Op::Binary(Binary::Sub, z, x) if g.is_zero(z) => {
-            let neg = g.neg(x);
+    match applied(op)? {
+        (Prim::Sub, [x, z]) if g.is_zero(*z) => Some(reshaped(g, *x, shape)),
+        (Prim::Sub, [z, x]) if g.is_zero(*z) => {
+            let neg = g.neg(*x);
             Some(reshaped(g, neg, shape))
         }
         _ => None,
     }
 }
 
+/// An op whose result is zero when one of its operands is (`0 * x`,
+/// `dot(0, v)`, as the registry's `zero_if_zero` says); indexing a zero.
 fn mul_zero(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Binary(Binary::Mul, x, y) if g.is_zero(x) || g.is_zero(y) => Some(zeros(shape)),
-        Op::Binary(Binary::Div, z, _) if g.is_zero(z) => Some(zeros(shape)),
-        Op::Dot(x, y) if g.is_zero(x) || g.is_zero(y) => Some(zeros(shape)),
-        Op::Unary(Unary::Neg, z) if g.is_zero(z) => Some(zeros(shape)),
-        Op::MatVec(x, y) | Op::MatTVec(x, y) | Op::Outer(x, y) if g.is_zero(x) || g.is_zero(y) => {
-            Some(zeros(shape))
+    match op {
+        Op::Apply(p, args) => {
+            let zeroing = p.def().zero_if_zero;
+            args.iter()
+                .zip(zeroing)
+                .any(|(&a, &z)| z && g.is_zero(a))
+                .then(|| zeros(shape))
         }
-        Op::Sum(z) if g.is_zero(z) => Some(zeros(shape)),
-        Op::Index(z, _) if g.is_zero(z) => Some(zeros(shape)),
+        Op::Index(z, _) if g.is_zero(*z) => Some(zeros(shape)),
         _ => None,
     }
 }
 
 fn mul_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Binary(Binary::Mul, x, one) if g.const_value(one) == Some(1.0) => {
-            Some(reshaped(g, x, shape))
-        }
-        Op::Binary(Binary::Mul, one, x) if g.const_value(one) == Some(1.0) => {
-            Some(reshaped(g, x, shape))
-        }
+    match applied(op)? {
+        (Prim::Mul, [x, one]) if g.const_value(*one) == Some(1.0) => Some(reshaped(g, *x, shape)),
+        (Prim::Mul, [one, x]) if g.const_value(*one) == Some(1.0) => Some(reshaped(g, *x, shape)),
         _ => None,
     }
 }
 
 fn mul_neg_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Binary(Binary::Mul, x, m) | Op::Binary(Binary::Mul, m, x)
-            if g.const_value(m) == Some(-1.0) =>
-        {
-            let neg = g.neg(x);
+    match applied(op)? {
+        (Prim::Mul, [x, m] | [m, x]) if g.const_value(*m) == Some(-1.0) => {
+            let neg = g.neg(*x);
             Some(reshaped(g, neg, shape))
         }
         _ => None,
@@ -331,18 +339,16 @@ fn mul_neg_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 }
 
 fn div_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Binary(Binary::Div, x, one) if g.const_value(one) == Some(1.0) => {
-            Some(reshaped(g, x, shape))
-        }
+    match applied(op)? {
+        (Prim::Div, [x, one]) if g.const_value(*one) == Some(1.0) => Some(reshaped(g, *x, shape)),
         _ => None,
     }
 }
 
-/// `x.powi(1)` is `x` (the derivative of `square` leaves one).
+/// `x.powi(1)` is `x`.
 fn powi_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Unary(Unary::Powi(1), x) => Some(reshaped(g, x, shape)),
+    match applied(op)? {
+        (Prim::Powi, [x, n]) if scalar_const(g, *n) == Some(1.0) => Some(reshaped(g, *x, shape)),
         _ => None,
     }
 }
@@ -351,13 +357,14 @@ fn powi_one(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 /// in `0.01 * (2 * z)` from the derivative of `0.01 * square(z)`: scaling
 /// by a power of two is exact, so both orders round alike.
 fn mul_consts(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    let Op::Binary(Binary::Mul, c, inner) = *op else {
+    let (Prim::Mul, [c, inner]) = applied(op)? else {
         return None;
     };
-    let c1 = scalar_const(g, c)?;
-    let Op::Binary(Binary::Mul, c, x) = *g.op(inner) else {
+    let c1 = scalar_const(g, *c)?;
+    let (Prim::Mul, [c, x]) = applied(g.op(*inner))? else {
         return None;
     };
+    let (c, x) = (*c, *x);
     let c2 = scalar_const(g, c)?;
     let power_of_two = |v: f64| v != 0.0 && v.is_finite() && v.abs().log2().fract() == 0.0;
     let product = c1 * c2;
@@ -365,45 +372,34 @@ fn mul_consts(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
         return None;
     }
     let k = g.konst(product);
-    Some(Rewrite::Op(Op::Binary(Binary::Mul, k, x), shape.clone()))
+    Some(Rewrite::Op(Op::Apply(Prim::Mul, vec![k, x]), shape.clone()))
 }
 
 fn neg_neg(g: &mut Graph, op: &Op, _: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Unary(Unary::Neg, n) => match *g.op(n) {
-            Op::Unary(Unary::Neg, x) => Some(Rewrite::To(x)),
-            _ => None,
-        },
+    match applied(op)? {
+        (Prim::Neg, [n]) => negated(g, *n).map(Rewrite::To),
         _ => None,
     }
 }
 
 /// `a + -b` is `a - b`, `-a + b` is `b - a` and `a - -b` is `a + b`.
 fn add_neg(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    let negated = |g: &Graph, n: NodeId| match *g.op(n) {
-        Op::Unary(Unary::Neg, x) => Some(x),
-        _ => None,
-    };
-    match *op {
-        Op::Binary(Binary::Add, a, nb) if negated(g, nb).is_some() => Some(Rewrite::Op(
-            Op::Binary(Binary::Sub, a, negated(g, nb)?),
-            shape.clone(),
-        )),
-        Op::Binary(Binary::Add, na, b) if negated(g, na).is_some() => Some(Rewrite::Op(
-            Op::Binary(Binary::Sub, b, negated(g, na)?),
-            shape.clone(),
-        )),
-        Op::Binary(Binary::Sub, a, nb) if negated(g, nb).is_some() => Some(Rewrite::Op(
-            Op::Binary(Binary::Add, a, negated(g, nb)?),
-            shape.clone(),
-        )),
+    let (p, args) = applied(op)?;
+    let rewrite =
+        |p: Prim, a: NodeId, b: NodeId| Some(Rewrite::Op(Op::Apply(p, vec![a, b]), shape.clone()));
+    match (p, args) {
+        (Prim::Add, &[a, nb]) if negated(g, nb).is_some() => rewrite(Prim::Sub, a, negated(g, nb)?),
+        (Prim::Add, &[na, b]) if negated(g, na).is_some() => rewrite(Prim::Sub, b, negated(g, na)?),
+        (Prim::Sub, &[a, nb]) if negated(g, nb).is_some() => rewrite(Prim::Add, a, negated(g, nb)?),
         _ => None,
     }
 }
 
 fn select_same(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    match *op {
-        Op::Select { then, other, .. } if then == other => Some(reshaped(g, then, shape)),
+    match applied(op)? {
+        (Prim::SelectGt | Prim::SelectLt, [_, _, then, other]) if then == other => {
+            Some(reshaped(g, *then, shape))
+        }
         _ => None,
     }
 }
@@ -444,7 +440,7 @@ fn index_fill(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 
 /// Two packs add entry by entry, when no entry is a row holding another.
 fn add_pack(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
-    let Op::Binary(Binary::Add, x, y) = *op else {
+    let (Prim::Add, &[x, y]) = applied(op)? else {
         return None;
     };
     let (Op::Pack(a), Op::Pack(b)) = (g.op(x), g.op(y)) else {
@@ -497,8 +493,8 @@ mod tests {
         check_rule("add-neg", "x y", "(- x (neg y))", "(+ x y)");
         check_rule("const-fold", "x", "(+ 2 (* 3 4))", "14");
         check_rule("const-fold", "x", "(exp 0)", "1");
-        check_rule("select-same", "x y", "(select > x y 1 1)", "1");
-        check_rule("const-fold", "x", "(select > 2 1 x 0)", "x");
+        check_rule("select-same", "x y", "(select> x y 1 1)", "1");
+        check_rule("const-fold", "x", "(select> 2 1 x 0)", "x");
         check_rule("index-pack", "a b", "(index (pack [2] (0 a) (1 b)) 1)", "b");
         check_rule("index-fill", "s", "(index (fill [4] s) 2)", "s");
         check_rule("unfill", "x:3 s", "(* x (fill [3] s))", "(* x s)");

@@ -1,0 +1,281 @@
+//! The generated items around the emitted bodies: the forward function,
+//! `mod <name>` with `Grad`, `gradient`, `backward` and `SOURCE`, and the
+//! `#[test]` of `#[neuron(gradcheck)]`. `Params` and `Model` come from
+//! `glue`, the formulas in the rustdoc of `gradient` from `docs`.
+
+use crate::ast::{Function, Options, RealType};
+use crate::docs::formulas;
+use crate::emit::Body;
+use crate::expand::Derived;
+use crate::glue::{model, params};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+/// Everything the signature determines, as tokens.
+pub struct Sig {
+    pub real: TokenStream,
+    /// `<T: ::neuron_core::Real>` or nothing.
+    pub generics: TokenStream,
+    /// `<T>` or nothing.
+    pub ty_args: TokenStream,
+    pub args: Vec<Ident>,
+    pub tys: Vec<syn::Type>,
+    pub ret: syn::Type,
+}
+
+pub fn signature(f: &Function) -> Sig {
+    let (real, generics, ty_args) = match &f.real {
+        RealType::F32 => (quote!(f32), quote!(), quote!()),
+        RealType::F64 => (quote!(f64), quote!(), quote!()),
+        RealType::Generic(t) => (quote!(#t), quote!(<#t: ::neuron_core::Real>), quote!(<#t>)),
+    };
+    Sig {
+        real,
+        generics,
+        ty_args,
+        args: f.args.iter().map(|a| a.name.clone()).collect(),
+        tys: f.args.iter().map(|a| a.ty.clone()).collect(),
+        ret: f.ret.clone(),
+    }
+}
+
+/// `use ::neuron_core::Real as _;` when the body calls one of its methods
+/// on a concrete float type (a generic `T: Real` has them through its bound).
+pub fn real_import(body: &Body, real: &RealType) -> TokenStream {
+    if body.uses_real_trait && !matches!(real, RealType::Generic(_)) {
+        quote!(
+            use ::neuron_core::Real as _;
+        )
+    } else {
+        quote!()
+    }
+}
+
+pub fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream {
+    let stmts = &body.stmts;
+    let import = real_import(body, real);
+    quote!({ #import #stmts #root })
+}
+
+/// The generated items; with `d` absent, stubs whose bodies are
+/// unreachable, emitted next to an error.
+pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
+    let s = signature(f);
+    let Sig {
+        generics,
+        ty_args,
+        args,
+        tys,
+        ret,
+        ..
+    } = &s;
+    let name = &f.name;
+    let vis = &f.vis;
+    let attrs = &f.attrs;
+    let user_generics = &f.generics;
+
+    // A stub's bodies never run: the compile error stops the build.
+    let unreachable =
+        quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") });
+
+    // The forward function, as written but with its body generated.
+    let forward_body = match d {
+        Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), &f.real),
+        None => unreachable.clone(),
+    };
+    let forward = quote! {
+        #vis fn #name #user_generics (#(#args: #tys),*) -> #ret #forward_body
+    };
+
+    // Grad: one field per argument.
+    let grad_fields: Vec<TokenStream> = args
+        .iter()
+        .zip(tys)
+        .map(|(a, t)| {
+            let doc = format!(
+                "∂{name}/∂{a}: the derivative of the output with respect to `{a}`, shaped like it."
+            );
+            quote!(#[doc = #doc] pub #a: #t)
+        })
+        .collect();
+    // `(y, Grad { .. })` at the end of a body whose roots are the output
+    // and then each argument's adjoint.
+    let value_and_grad = |body: &Body| {
+        let y = &body.roots[0];
+        let parts = &body.roots[1..];
+        function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f.real)
+    };
+
+    let gradient_body = match d {
+        Some(d) => d.gradient.as_ref().map(value_and_grad),
+        None if f.ret_shape.is_empty() => Some(unreachable.clone()),
+        None => None,
+    };
+    let gradient = gradient_body.map(|fn_body| {
+        quote! {
+            pub fn gradient #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args) #fn_body
+        }
+    });
+    let backward_body = match d {
+        Some(d) => value_and_grad(&d.backward),
+        None => unreachable,
+    };
+    let backward = quote! {
+        pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_body
+    };
+
+    // The formulas document `gradient` both in rustdoc and in `SOURCE`,
+    // one `///` line each.
+    let gradient = gradient.map(|g| {
+        let lines = formulas(f, &g);
+        let lines = lines.lines().map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!(" {l}")
+            }
+        });
+        quote!(#(#[doc = #lines])* #g)
+    });
+    let source = source_text(&forward, gradient.as_ref(), &backward);
+    let gradient = gradient.map(|g| {
+        let summary = format!(
+            " The value of [`{name}`](fn@super::{name}) and its derivative with respect to every argument."
+        );
+        quote! {
+            #[doc = #summary]
+            #[doc = ""]
+            #[must_use]
+            #g
+        }
+    });
+    let backward_doc = format!(
+        "The value of [`{name}`](fn@super::{name}) and the vector-Jacobian product: `dy` is the derivative of \
+         what follows with respect to the output, and each field of the returned [`Grad`] is `dy` carried back \
+         to that argument by the chain rule."
+    );
+
+    let params = params(f, &s);
+    let model = model(f, &s, d.map(|d| &d.train));
+    // `gradient` exists for scalar outputs only; a link to it otherwise
+    // would be a broken intra-doc link in the user's documentation.
+    let gradient_link = if f.ret_shape.is_empty() {
+        "[`gradient`](fn@self::gradient), "
+    } else {
+        ""
+    };
+    let mod_doc = format!(
+        "The gradient of [`{name}`](fn@{name}), generated by `#[neuron]`: {gradient_link}\
+         [`backward`], [`Grad`], [`Params`], [`Model`] and the generated [`SOURCE`]."
+    );
+    let gradcheck = options.gradcheck.then(|| {
+        let test = format_ident!("{}_gradcheck", name);
+        // A generic neuron is checked in f64; f32 gets a looser tolerance,
+        // as its finite differences carry about 1e-3 of rounding.
+        let (ty, tolerance) = match &f.real {
+            RealType::Generic(_) => (quote!(#name::Model<f64>), 1e-6),
+            RealType::F64 => (quote!(#name::Model), 1e-6),
+            RealType::F32 => (quote!(#name::Model), 1e-2),
+        };
+        quote! {
+            #[cfg(test)]
+            #[test]
+            fn #test() {
+                if let ::core::result::Result::Err(error) = ::neuron_core::gradcheck::gradcheck_random::<#ty>(64, 0x5eed, #tolerance) {
+                    ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
+                }
+            }
+        }
+    });
+
+    quote! {
+        #(#attrs)*
+        // An argument the result does not depend on (`a` in `[a, b][1]`)
+        // is unused after simplification; that is not the user's mistake.
+        #[allow(clippy::all, clippy::pedantic, unused_variables)]
+        #forward
+
+        #[doc = #mod_doc]
+        #[allow(clippy::all, clippy::pedantic, unused_variables)]
+        #vis mod #name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The derivative of the output with respect to each argument,
+            /// one field per argument, with the same name and type.
+            #[derive(Clone, Copy, Debug, PartialEq)]
+            pub struct Grad #generics { #(#grad_fields,)* }
+
+            impl #generics Grad #ty_args {
+                /// The fields in argument order, as a tuple.
+                pub fn into_parts(self) -> (#(#tys,)*) {
+                    (#(self.#args,)*)
+                }
+            }
+
+            #gradient
+
+            #[doc = #backward_doc]
+            #[must_use]
+            #backward
+
+            #params
+            #model
+
+            /// The generated forward, gradient and backward functions, pretty-printed.
+            pub const SOURCE: &str = #source;
+        }
+
+        #gradcheck
+    }
+}
+
+/// The pretty-printed generated functions.
+fn source_text(
+    forward: &TokenStream,
+    gradient: Option<&TokenStream>,
+    backward: &TokenStream,
+) -> String {
+    let file = quote!(#forward #gradient #backward);
+    match syn::parse2::<syn::File>(file.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => file.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expand::neuron;
+
+    #[test]
+    fn expands_the_running_example() {
+        let out = neuron(
+            TokenStream::new(),
+            quote! {
+                pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                    relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+                }
+            },
+        )
+        .unwrap();
+        let file: syn::File = syn::parse2(out).unwrap();
+        let text = prettyplease::unparse(&file);
+        assert!(
+            text.contains("pub fn unit(x: [f64; 3], w: [f64; 3], b: f64) -> f64"),
+            "{text}"
+        );
+        assert!(text.contains("pub mod unit"));
+        assert!(text.contains("pub fn gradient("));
+        assert!(text.contains("pub fn backward("));
+        assert!(
+            text.contains("∂unit/∂x = [d_sum * w[0], d_sum * w[1], d_sum * w[2]]"),
+            "{text}"
+        );
+        assert!(text.contains("∂unit/∂b = d_sum"), "{text}");
+        assert!(
+            text.contains("d_sum = if sum > 0.0 { 1.0 } else { 0.0 }"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,514 @@
+//! The element-wise ops: for each one, its names, its shape rule, its
+//! meaning, the Rust it becomes, and its local derivative with its kink
+//! rule, side by side and once.
+//!
+//! An adjoint rule receives the operands, the result `y` (so that `exp`,
+//! `tanh` and `sigmoid` reuse the forward value instead of recomputing it)
+//! and the upstream adjoint `d`, and builds each operand's contribution as
+//! new IR nodes. Kinks follow the rule `1 if z > 0 else 0`: `relu'(0) = 0`,
+//! `abs'(0) = 0`, `max(a, b)` sends the gradient to `a` only when `a > b`,
+//! `min(a, b)` only when `a < b`.
+
+use super::{Domain, Emit, Eval, Kind, Kink, OpDef, Param, Prim, Site, Spelling, all, broadcast};
+use crate::emit::{Operand, Prec};
+use crate::ir::{Graph, NodeId};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+const ONE: &[Param] = &[Param::Real];
+const TWO: &[Param] = &[Param::Real, Param::Real];
+const ANY: &[Domain] = &[Domain::Any];
+const ANY2: &[Domain] = &[Domain::Any, Domain::Any];
+
+/// The fields every element-wise op shares.
+macro_rules! elementwise {
+    ($($field:ident: $value:expr),* $(,)?) => {
+        OpDef {
+            shape: broadcast,
+            kind: Kind::Elementwise,
+            reads_once: &[],
+            $($field: $value,)*
+        }
+    };
+}
+
+/// `-x`.
+pub const NEG: OpDef = elementwise! {
+    name: "neg",
+    spellings: &[],
+    params: ONE,
+    value_name: "neg",
+    eval: Eval::Map(|x| -x[0]),
+    emit: Emit::Prefix("-"),
+    adjoint: |g, s| all([g.neg(s.d)]),
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: ANY,
+    doc: "`-x`",
+};
+
+/// `a + b`.
+pub const ADD: OpDef = elementwise! {
+    name: "+",
+    spellings: &[],
+    params: TWO,
+    value_name: "sum",
+    eval: Eval::Map(|x| x[0] + x[1]),
+    emit: Emit::Infix("+", Prec::Sum),
+    // No derivative of a plain sum: the adjoint passes through.
+    adjoint: |_, s| all([s.d, s.d]),
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "`a + b`",
+};
+
+/// `a - b`.
+pub const SUB: OpDef = elementwise! {
+    name: "-",
+    spellings: &[],
+    params: TWO,
+    value_name: "diff",
+    eval: Eval::Map(|x| x[0] - x[1]),
+    emit: Emit::Infix("-", Prec::Sum),
+    adjoint: |g, s| all([s.d, g.neg(s.d)]),
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "`a - b`",
+};
+
+/// `a * b`.
+pub const MUL: OpDef = elementwise! {
+    name: "*",
+    spellings: &[],
+    params: TWO,
+    value_name: "prod",
+    eval: Eval::Map(|x| x[0] * x[1]),
+    emit: Emit::Infix("*", Prec::Product),
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        all([g.mul(s.d, b), g.mul(s.d, a)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[true, true],
+    domain: ANY2,
+    doc: "`a * b`",
+};
+
+/// `a / b`.
+pub const DIV: OpDef = elementwise! {
+    name: "/",
+    spellings: &[],
+    params: TWO,
+    value_name: "quot",
+    eval: Eval::Map(|x| x[0] / x[1]),
+    emit: Emit::Infix("/", Prec::Product),
+    // d(a/b)/db = -a/b² = -y/b.
+    adjoint: |g, s| {
+        let b = s.operands[1];
+        let da = g.div(s.d, b);
+        let dy_y = g.mul(s.d, s.y);
+        let q = g.div(dy_y, b);
+        all([da, g.neg(q)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[true, false],
+    domain: &[Domain::Any, Domain::NonZero],
+    doc: "`a / b`",
+};
+
+/// `relu(x) = max(x, 0)`.
+pub const RELU: OpDef = elementwise! {
+    name: "relu",
+    spellings: &[Spelling::both("relu")],
+    params: ONE,
+    value_name: "relu",
+    eval: Eval::Map(|x| if x[0] > 0.0 { x[0] } else { 0.0 }),
+    emit: Emit::Elem(|cx, x| {
+        let zero = cx.lit(0.0);
+        let [x] = operands(x);
+        cx.method(x, "max", vec![zero], false)
+    }),
+    // relu'(x) = 1 if x > 0 else 0.
+    adjoint: |g, s| {
+        let zero = g.konst(0.0);
+        all([g.select(Prim::SelectGt, s.operands[0], zero, s.d, zero)])
+    },
+    kink: Kink::AtZero,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`max(x, 0)`; derivative 0 at 0",
+};
+
+/// `leaky_relu(x, a)`: `x` where `x > 0`, else `a * x`.
+pub const LEAKY_RELU: OpDef = elementwise! {
+    name: "leaky_relu",
+    spellings: &[Spelling::both("leaky_relu")],
+    params: TWO,
+    value_name: "leaky_relu",
+    eval: Eval::Map(|x| if x[0] > 0.0 { x[0] } else { x[1] * x[0] }),
+    emit: Emit::Method { name: "leaky_relu", real_trait: true },
+    // Slope 1 where x > 0, else `a`; in `a`, 0 where x > 0, else x.
+    adjoint: |g, s| {
+        let [x, a] = [s.operands[0], s.operands[1]];
+        let zero = g.konst(0.0);
+        let da_scaled = g.mul(s.d, a);
+        let dx = g.select(Prim::SelectGt, x, zero, s.d, da_scaled);
+        let d_slope = g.mul(s.d, x);
+        all([dx, g.select(Prim::SelectGt, x, zero, zero, d_slope)])
+    },
+    kink: Kink::AtZero,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "`x` where `x > 0`, else `a * x`; derivative `a` at 0",
+};
+
+/// `sigmoid(x) = 1 / (1 + e^-x)`, in its stable form.
+pub const SIGMOID: OpDef = elementwise! {
+    name: "sigmoid",
+    spellings: &[Spelling::both("sigmoid")],
+    params: ONE,
+    value_name: "sigmoid",
+    eval: Eval::Map(|x| sigmoid(x[0])),
+    emit: Emit::Method { name: "sigmoid", real_trait: true },
+    // σ' = σ (1 - σ).
+    adjoint: |g, s| {
+        let one = g.konst(1.0);
+        let one_minus = g.sub(one, s.y);
+        let slope = g.mul(s.y, one_minus);
+        all([g.mul(s.d, slope)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`1 / (1 + e^-x)`, without overflow",
+};
+
+/// `tanh(x)`.
+pub const TANH: OpDef = elementwise! {
+    name: "tanh",
+    spellings: &[Spelling::both("tanh")],
+    params: ONE,
+    value_name: "tanh",
+    eval: Eval::Map(|x| x[0].tanh()),
+    emit: Emit::Method { name: "tanh", real_trait: false },
+    // tanh' = 1 - tanh².
+    adjoint: |g, s| {
+        let one = g.konst(1.0);
+        let y2 = g.mul(s.y, s.y);
+        let slope = g.sub(one, y2);
+        all([g.mul(s.d, slope)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "hyperbolic tangent",
+};
+
+/// `exp(x)`.
+pub const EXP: OpDef = elementwise! {
+    name: "exp",
+    spellings: &[Spelling::both("exp")],
+    params: ONE,
+    value_name: "exp",
+    eval: Eval::Map(|x| x[0].exp()),
+    emit: Emit::Method { name: "exp", real_trait: false },
+    adjoint: |g, s| all([g.mul(s.d, s.y)]),
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`e^x`",
+};
+
+/// `ln(x)`.
+pub const LN: OpDef = elementwise! {
+    name: "ln",
+    spellings: &[Spelling::both("ln")],
+    params: ONE,
+    value_name: "ln",
+    eval: Eval::Map(|x| x[0].ln()),
+    emit: Emit::Method { name: "ln", real_trait: false },
+    adjoint: |g, s| all([g.div(s.d, s.operands[0])]),
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: &[Domain::Positive],
+    doc: "natural logarithm",
+};
+
+/// `sqrt(x)`.
+pub const SQRT: OpDef = elementwise! {
+    name: "sqrt",
+    spellings: &[Spelling::both("sqrt")],
+    params: ONE,
+    value_name: "sqrt",
+    eval: Eval::Map(|x| x[0].sqrt()),
+    emit: Emit::Method { name: "sqrt", real_trait: false },
+    // sqrt' = 1 / (2 sqrt x).
+    adjoint: |g, s| {
+        let two = g.konst(2.0);
+        let denom = g.mul(two, s.y);
+        all([g.div(s.d, denom)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: &[Domain::Positive],
+    doc: "square root",
+};
+
+/// `abs(x)`.
+pub const ABS: OpDef = elementwise! {
+    name: "abs",
+    spellings: &[Spelling::both("abs")],
+    params: ONE,
+    value_name: "abs",
+    eval: Eval::Map(|x| x[0].abs()),
+    emit: Emit::Method { name: "abs", real_trait: false },
+    // abs'(x) = 1 if x > 0, -1 if x < 0, 0 at the kink.
+    adjoint: |g, s| {
+        let x = s.operands[0];
+        let zero = g.konst(0.0);
+        let neg_d = g.neg(s.d);
+        let below = g.select(Prim::SelectLt, x, zero, neg_d, zero);
+        all([g.select(Prim::SelectGt, x, zero, s.d, below)])
+    },
+    kink: Kink::AtZero,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`|x|`; derivative 0 at 0",
+};
+
+/// `softplus(x) = ln(1 + e^x)`, in its stable form.
+pub const SOFTPLUS: OpDef = elementwise! {
+    name: "softplus",
+    spellings: &[Spelling::both("softplus")],
+    params: ONE,
+    value_name: "softplus",
+    eval: Eval::Map(|x| x[0].max(0.0) + (-x[0].abs()).exp().ln_1p()),
+    emit: Emit::Method { name: "softplus", real_trait: true },
+    // softplus' = σ.
+    adjoint: |g, s| {
+        let sig = g.apply(Prim::Sigmoid, &[s.operands[0]]);
+        all([g.mul(s.d, sig)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`ln(1 + e^x)`, without overflow",
+};
+
+/// `square(x) = x * x`, written `x.powi(2)`.
+pub const SQUARE: OpDef = elementwise! {
+    name: "square",
+    spellings: &[Spelling::both("square")],
+    params: ONE,
+    value_name: "pow",
+    eval: Eval::Map(|x| x[0] * x[0]),
+    emit: Emit::Elem(|cx, x| {
+        let [x] = operands(x);
+        cx.method(x, "powi", vec![Operand::int(2)], false)
+    }),
+    adjoint: |g, s| {
+        let two = g.konst(2.0);
+        let slope = g.mul(two, s.operands[0]);
+        all([g.mul(s.d, slope)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`x * x`",
+};
+
+/// `powi(x, n)` with an integer literal `n`.
+pub const POWI: OpDef = elementwise! {
+    name: "powi",
+    spellings: &[Spelling::both("powi")],
+    params: &[Param::Real, Param::IntLiteral],
+    value_name: "pow",
+    eval: Eval::Map(|x| x[0].powi(exponent(x[1]))),
+    emit: Emit::Elem(|cx, x| {
+        let n = Operand::int(cx.int_operand(1));
+        let [x, _] = operands(x);
+        cx.method(x, "powi", vec![n], false)
+    }),
+    adjoint: |g, s| {
+        let [x, e] = [s.operands[0], s.operands[1]];
+        let n = exponent(g.const_value(e).unwrap_or(0.0));
+        let dx = match n {
+            0 => g.zeros(g.shape(x).clone()),
+            1 => s.d,
+            _ => {
+                let k = g.konst(f64::from(n));
+                // n xⁿ⁻¹, or n xⁿ / x for `i32::MIN`, which has no n - 1.
+                let p = match n.checked_sub(1) {
+                    Some(m) => {
+                        let m = g.konst(f64::from(m));
+                        g.apply(Prim::Powi, &[x, m])
+                    }
+                    None => g.div(s.y, x),
+                };
+                let slope = g.mul(k, p);
+                g.mul(s.d, slope)
+            }
+        };
+        vec![Some(dx), None]
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: &[Domain::Any, Domain::Any],
+    doc: "`x` to the integer literal power `n`",
+};
+
+/// `powf(a, b) = a^b`.
+pub const POWF: OpDef = elementwise! {
+    name: "powf",
+    spellings: &[Spelling::both("powf")],
+    params: TWO,
+    value_name: "pow",
+    eval: Eval::Map(|x| x[0].powf(x[1])),
+    emit: Emit::Method { name: "powf", real_trait: false },
+    // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a.
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        let one = g.konst(1.0);
+        let b1 = g.sub(b, one);
+        let p = g.apply(Prim::Powf, &[a, b1]);
+        let slope = g.mul(b, p);
+        let da = g.mul(s.d, slope);
+        let ln_a = g.apply(Prim::Ln, &[a]);
+        let dy_y = g.mul(s.d, s.y);
+        all([da, g.mul(dy_y, ln_a)])
+    },
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: &[Domain::Positive, Domain::Any],
+    doc: "`a` to the real power `b`",
+};
+
+/// `max(a, b)`.
+pub const MAX: OpDef = elementwise! {
+    name: "max",
+    spellings: &[Spelling::both("max")],
+    params: TWO,
+    value_name: "max",
+    eval: Eval::Map(|x| x[0].max(x[1])),
+    emit: Emit::Method { name: "max", real_trait: false },
+    // The gradient goes to `a` only where a > b.
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        let zero = g.konst(0.0);
+        all([
+            g.select(Prim::SelectGt, a, b, s.d, zero),
+            g.select(Prim::SelectGt, a, b, zero, s.d),
+        ])
+    },
+    kink: Kink::AtEqual,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "the larger of `a` and `b`; the gradient goes to `a` only where `a > b`",
+};
+
+/// `min(a, b)`.
+pub const MIN: OpDef = elementwise! {
+    name: "min",
+    spellings: &[Spelling::both("min")],
+    params: TWO,
+    value_name: "min",
+    eval: Eval::Map(|x| x[0].min(x[1])),
+    emit: Emit::Method { name: "min", real_trait: false },
+    // The gradient goes to `a` only where a < b.
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        let zero = g.konst(0.0);
+        all([
+            g.select(Prim::SelectLt, a, b, s.d, zero),
+            g.select(Prim::SelectLt, a, b, zero, s.d),
+        ])
+    },
+    kink: Kink::AtEqual,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "the smaller of `a` and `b`; the gradient goes to `a` only where `a < b`",
+};
+
+/// `if a > b { then } else { other }`: the kinks of derivatives.
+pub const SELECT_GT: OpDef = elementwise! {
+    name: "select>",
+    spellings: &[],
+    params: &[Param::Real; 4],
+    value_name: "mask",
+    eval: Eval::Map(|x| if x[0] > x[1] { x[2] } else { x[3] }),
+    emit: Emit::Elem(|_, x| select(quote!(>), x)),
+    adjoint: |g, s| select_adjoint(g, s, Prim::SelectGt),
+    kink: Kink::AtEqual,
+    zero_if_zero: &[false, false, false, false],
+    domain: &[Domain::Any; 4],
+    doc: "`if a > b { t } else { o }`, built by derivatives",
+};
+
+/// `if a < b { then } else { other }`.
+pub const SELECT_LT: OpDef = elementwise! {
+    name: "select<",
+    spellings: &[],
+    params: &[Param::Real; 4],
+    value_name: "mask",
+    eval: Eval::Map(|x| if x[0] < x[1] { x[2] } else { x[3] }),
+    emit: Emit::Elem(|_, x| select(quote!(<), x)),
+    adjoint: |g, s| select_adjoint(g, s, Prim::SelectLt),
+    kink: Kink::AtEqual,
+    zero_if_zero: &[false, false, false, false],
+    domain: &[Domain::Any; 4],
+    doc: "`if a < b { t } else { o }`, built by derivatives",
+};
+
+/// `1 / (1 + e^-x)` without overflow, as `neuron_core::Real::sigmoid`.
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The operands of an op of arity `N`, which the emitter always passes.
+fn operands<const N: usize>(x: Vec<Operand>) -> [Operand; N] {
+    let mut x = x.into_iter();
+    std::array::from_fn(|_| {
+        x.next()
+            .unwrap_or_else(|| Operand::new(TokenStream::new(), Prec::Atom))
+    })
+}
+
+/// An integer exponent held as a constant; `check` admits only `i32` literals.
+fn exponent(x: f64) -> i32 {
+    x as i32
+}
+
+/// `if a <cmp> b { t } else { o }`, reading `else if` for a chain.
+fn select(cmp: TokenStream, x: Vec<Operand>) -> Operand {
+    let [a, b, t, o] = operands(x);
+    let chained = o.prec == Prec::Select;
+    let (a, b, t, o) = (
+        a.at_least(Prec::Sum),
+        b.at_least(Prec::Sum),
+        t.tokens,
+        o.tokens,
+    );
+    let tokens = if chained {
+        quote!(if #a #cmp #b { #t } else #o)
+    } else {
+        quote!(if #a #cmp #b { #t } else { #o })
+    };
+    Operand::new(tokens, Prec::Select)
+}
+
+/// The branch taken receives the adjoint; the comparison, piecewise
+/// constant, receives none.
+fn select_adjoint(g: &mut Graph, s: &Site, p: Prim) -> Vec<Option<NodeId>> {
+    let [a, b] = [s.operands[0], s.operands[1]];
+    let zero = g.konst(0.0);
+    let taken = g.select(p, a, b, s.d, zero);
+    let not_taken = g.select(p, a, b, zero, s.d);
+    vec![None, None, Some(taken), Some(not_taken)]
+}

@@ -1,0 +1,442 @@
+//! The op registry: every operation of the language and of the derivative
+//! graphs, each defined once, in one block of [`OpDef`], with everything
+//! every stage needs to know about it.
+//!
+//! | field | used by |
+//! | --- | --- |
+//! | `spellings`, `params` | `check` (names, arity, integer-literal operands), `lower`, the nearest-name suggestions |
+//! | `shape` | `check` (with the user's types in the message) and `Graph::apply` alike |
+//! | `eval` | the IR evaluator and constant folding in `simplify` |
+//! | `kind`, `reads_once`, `emit` | `emit`: whether a value is computed per element, inlined or materialized, and the Rust it becomes |
+//! | `adjoint` | `diff`: the local derivative times the upstream one, kink rule included |
+//! | `kink` | the property tests: points near a kink are skipped |
+//! | `zero_if_zero` | `simplify`: operands whose zero makes the result zero |
+//! | `domain` | the property tests' generator: operands kept inside the op's domain |
+//! | `doc` | the language table of the README, checked by a test |
+//!
+//! The elements-wise ops are in [`elementwise`], the array ops in [`array`].
+//! [`Prim`] names them; [`Prim::def`] is the only match over all of them,
+//! and it is exhaustive, so a new variant without a definition does not
+//! compile. Every stage looks the definition up instead of matching on the
+//! op, so adding an op is one variant, one definition, its tests and its
+//! line in the README.
+
+pub mod array;
+pub mod elementwise;
+
+use crate::emit::{ElemCx, LoopCx, Operand, Prec};
+use crate::ir::{Graph, NodeId, Shape};
+
+/// An operation of the IR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Prim {
+    Neg,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    Exp,
+    Ln,
+    Sqrt,
+    Abs,
+    Softplus,
+    Square,
+    Powi,
+    Powf,
+    Max,
+    Min,
+    SelectGt,
+    SelectLt,
+    Dot,
+    Sum,
+    MatVec,
+    MatTVec,
+    Outer,
+    Softmax,
+    LogSoftmax,
+}
+
+impl Prim {
+    /// Every op, in the order of the registry.
+    pub const ALL: &'static [Prim] = &[
+        Prim::Neg,
+        Prim::Add,
+        Prim::Sub,
+        Prim::Mul,
+        Prim::Div,
+        Prim::Relu,
+        Prim::Sigmoid,
+        Prim::Tanh,
+        Prim::Exp,
+        Prim::Ln,
+        Prim::Sqrt,
+        Prim::Abs,
+        Prim::Softplus,
+        Prim::Square,
+        Prim::Max,
+        Prim::Min,
+        Prim::Powf,
+        Prim::LeakyRelu,
+        Prim::Powi,
+        Prim::SelectGt,
+        Prim::SelectLt,
+        Prim::Dot,
+        Prim::Sum,
+        Prim::MatVec,
+        Prim::MatTVec,
+        Prim::Outer,
+        Prim::Softmax,
+        Prim::LogSoftmax,
+    ];
+
+    /// The op's definition.
+    pub fn def(self) -> &'static OpDef {
+        use Prim::*;
+        match self {
+            Neg => &elementwise::NEG,
+            Add => &elementwise::ADD,
+            Sub => &elementwise::SUB,
+            Mul => &elementwise::MUL,
+            Div => &elementwise::DIV,
+            Relu => &elementwise::RELU,
+            LeakyRelu => &elementwise::LEAKY_RELU,
+            Sigmoid => &elementwise::SIGMOID,
+            Tanh => &elementwise::TANH,
+            Exp => &elementwise::EXP,
+            Ln => &elementwise::LN,
+            Sqrt => &elementwise::SQRT,
+            Abs => &elementwise::ABS,
+            Softplus => &elementwise::SOFTPLUS,
+            Square => &elementwise::SQUARE,
+            Powi => &elementwise::POWI,
+            Powf => &elementwise::POWF,
+            Max => &elementwise::MAX,
+            Min => &elementwise::MIN,
+            SelectGt => &elementwise::SELECT_GT,
+            SelectLt => &elementwise::SELECT_LT,
+            Dot => &array::DOT,
+            Sum => &array::SUM,
+            MatVec => &array::MATVEC,
+            MatTVec => &array::MATTVEC,
+            Outer => &array::OUTER,
+            Softmax => &array::SOFTMAX,
+            LogSoftmax => &array::LOG_SOFTMAX,
+        }
+    }
+
+    /// The op named `name` in the IR's text form.
+    #[cfg(test)]
+    pub fn from_name(name: &str) -> Option<Prim> {
+        Prim::ALL.iter().copied().find(|p| p.def().name == name)
+    }
+}
+
+/// Everything about one op.
+pub struct OpDef {
+    /// Its name in the IR's text form and in messages.
+    pub name: &'static str,
+    /// How a user writes it; empty for an operator or an op that only
+    /// derivatives build.
+    pub spellings: &'static [Spelling],
+    /// What each operand is, in order; the op's arity is their number.
+    pub params: &'static [Param],
+    /// The default name of a value it computes, in generated code.
+    pub value_name: &'static str,
+    /// The shape of the result from the operands' shapes: the rule `check`
+    /// applies to the user's code and `Graph::apply` to every node.
+    pub shape: fn(&ShapeCx, &[Shape]) -> Result<Shape, ShapeError>,
+    /// Its meaning in `f64`.
+    pub eval: Eval,
+    /// How its values are computed: see [`Kind`].
+    pub kind: Kind,
+    /// For an array op: whether it reads each element of operand `k` once,
+    /// so that an element-wise operand can be computed inside its loop
+    /// instead of into an array first.
+    pub reads_once: &'static [bool],
+    /// The Rust it becomes.
+    pub emit: Emit,
+    /// The adjoint contribution to each operand of `y = op(operands)` with
+    /// upstream derivative `d`, or `None` where no derivative flows (an
+    /// integer exponent, the comparison of a kink). Element-wise ops give
+    /// element-wise contributions; `diff` sums broadcast operands.
+    pub adjoint: fn(&mut Graph, &Site) -> Vec<Option<NodeId>>,
+    /// Where the op has a kink, whose derivative the kink rule fixes.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub kink: Kink,
+    /// Operands whose being zero makes the result zero (`0 * x`, `dot(0, v)`).
+    pub zero_if_zero: &'static [bool],
+    /// Where each operand must lie for the op to be defined and smooth, for
+    /// test generators.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub domain: &'static [Domain],
+    /// One line for the README's language table: what it computes and, for
+    /// a kink, its derivative there.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub doc: &'static str,
+}
+
+/// A name a user may call an op by.
+#[derive(Clone, Copy, Debug)]
+pub struct Spelling {
+    pub name: &'static str,
+    /// Whether `x.name(..)` is accepted, the receiver being the first operand.
+    pub method: bool,
+    /// Whether `name(x, ..)` is accepted.
+    pub function: bool,
+}
+
+impl Spelling {
+    /// Callable as `name(..)` and as `x.name(..)`.
+    pub const fn both(name: &'static str) -> Spelling {
+        Spelling {
+            name,
+            method: true,
+            function: true,
+        }
+    }
+}
+
+/// What an operand is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// A real number or an array of them.
+    Real,
+    /// An integer literal (`powi`'s exponent), held in the IR as a constant
+    /// node; no derivative flows into it.
+    IntLiteral,
+}
+
+/// Where an operand is kept by test generators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Domain {
+    Any,
+    /// Strictly positive (`ln`, `sqrt`, the base of `powf`).
+    Positive,
+    /// Away from zero (a divisor).
+    NonZero,
+}
+
+/// Where an op's derivative jumps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
+pub enum Kink {
+    /// Smooth wherever it is defined.
+    None,
+    /// Where operand 0 is zero (`relu`, `abs`, `leaky_relu`).
+    AtZero,
+    /// Where operands 0 and 1 are equal (`max`, `min`, a select).
+    AtEqual,
+}
+
+/// How an op's values are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Element `i` of the result depends on element `i` of every operand
+    /// (a scalar operand is broadcast): computed inside its user's loop, or
+    /// as one `::core::array::from_fn`.
+    Elementwise,
+    /// Element `[i][j]` of the result depends on element `i` of operand 0
+    /// and element `j` of operand 1; computed per element like
+    /// [`Kind::Elementwise`].
+    Outer,
+    /// Anything else: computed whole by a statement with loops.
+    Array,
+}
+
+/// An op's meaning in `f64`.
+#[derive(Clone, Copy)]
+pub enum Eval {
+    /// Per element, the operands' elements in order (scalars broadcast).
+    Map(fn(&[f64]) -> f64),
+    /// On whole values: the operands flat (row-major) with their shapes,
+    /// and the result's shape; returns the result flat. (Used by the IR
+    /// evaluator; constant folding folds scalars only.)
+    #[cfg_attr(not(test), allow(dead_code))]
+    Array(ArrayEval),
+}
+
+/// An array op's meaning: the operands flat with their shapes, and the
+/// result's shape, to the result flat.
+pub type ArrayEval = fn(&[&[f64]], &[&Shape], &Shape) -> Vec<f64>;
+
+/// How an op becomes Rust.
+#[derive(Clone, Copy)]
+pub enum Emit {
+    /// `a <op> b`, binding as tightly as `prec`.
+    Infix(&'static str, Prec),
+    /// `<op>a`.
+    Prefix(&'static str),
+    /// `x.name(rest..)`; `real_trait` when the method is
+    /// `neuron_core::Real`'s rather than the float type's own.
+    Method {
+        name: &'static str,
+        real_trait: bool,
+    },
+    /// Any other element expression, from the operands' elements.
+    Elem(fn(&mut ElemCx, Vec<Operand>) -> Operand),
+    /// The statements computing the whole value into the node's name.
+    Loops(fn(&mut LoopCx) -> proc_macro2::TokenStream),
+}
+
+/// Where an adjoint rule applies: the operands, the result `y`, the
+/// upstream derivative `d`, and which operands vary with the arguments.
+pub struct Site<'a> {
+    pub operands: &'a [NodeId],
+    pub y: NodeId,
+    pub d: NodeId,
+    #[allow(dead_code)]
+    pub varying: &'a [bool],
+}
+
+/// What a shape rule knows beyond the shapes: how to write a shape as the
+/// user's type, and how the op was spelled, for its messages.
+pub struct ShapeCx<'a> {
+    pub describe: &'a dyn Fn(&Shape) -> String,
+    /// The op's name as written (`max`, or `+`).
+    pub spelling: &'a str,
+}
+
+impl ShapeCx<'_> {
+    /// `` `[f64; 3]` ``.
+    pub fn ty(&self, shape: &Shape) -> String {
+        format!("`{}`", (self.describe)(shape))
+    }
+}
+
+/// Why operands' shapes do not fit an op.
+#[derive(Debug)]
+pub struct ShapeError {
+    /// The operand to point at, or `None` for the whole call.
+    pub at: Option<usize>,
+    pub message: String,
+}
+
+impl ShapeError {
+    pub fn call(message: String) -> ShapeError {
+        ShapeError { at: None, message }
+    }
+    pub fn operand(k: usize, message: String) -> ShapeError {
+        ShapeError {
+            at: Some(k),
+            message,
+        }
+    }
+}
+
+/// The shape rule of element-wise ops: equal shapes, or scalars broadcast
+/// over the one array shape.
+pub fn broadcast(cx: &ShapeCx, shapes: &[Shape]) -> Result<Shape, ShapeError> {
+    let mut result: Option<&Shape> = None;
+    for s in shapes.iter().filter(|s| !s.is_empty()) {
+        match result {
+            Some(r) if r != s => {
+                let verb = match cx.spelling {
+                    "+" => "add".to_string(),
+                    "-" => "subtract".to_string(),
+                    "*" => "multiply".to_string(),
+                    "/" => "divide".to_string(),
+                    name => format!("apply `{name}` to"),
+                };
+                return Err(ShapeError::call(format!(
+                    "cannot {verb} {} and {}: element-wise operations need the same shape, or a real broadcast over an array",
+                    cx.ty(r),
+                    cx.ty(s)
+                )));
+            }
+            _ => result = Some(s),
+        }
+    }
+    Ok(result.cloned().unwrap_or_default())
+}
+
+/// Every op a user can call by `name`, as a function or (`method`) as a
+/// method: several when the name is overloaded by arity (`max(a, b)` and
+/// `max(v)`).
+pub fn lookup(name: &str, method: bool) -> Vec<Prim> {
+    Prim::ALL
+        .iter()
+        .copied()
+        .filter(|p| {
+            p.def()
+                .spellings
+                .iter()
+                .any(|s| s.name == name && if method { s.method } else { s.function })
+        })
+        .collect()
+}
+
+/// Every function name of the library, once each, in registry order.
+pub fn library() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for p in Prim::ALL {
+        for s in p.def().spellings {
+            if !names.contains(&s.name) {
+                names.push(s.name);
+            }
+        }
+    }
+    names
+}
+
+/// The op's arity.
+impl OpDef {
+    pub fn arity(&self) -> usize {
+        self.params.len()
+    }
+}
+
+/// Shorthands for adjoint rules: every operand gets a contribution.
+pub fn all(contributions: impl IntoIterator<Item = NodeId>) -> Vec<Option<NodeId>> {
+    contributions.into_iter().map(Some).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_is_listed_once_and_named_uniquely() {
+        let mut names: Vec<&str> = Prim::ALL.iter().map(|p| p.def().name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Prim::ALL.len());
+        for &p in Prim::ALL {
+            assert_eq!(Prim::from_name(p.def().name), Some(p));
+        }
+    }
+
+    #[test]
+    fn per_operand_tables_match_the_arity() {
+        for &p in Prim::ALL {
+            let d = p.def();
+            assert_eq!(d.zero_if_zero.len(), d.arity(), "{}: zero_if_zero", d.name);
+            assert_eq!(d.domain.len(), d.arity(), "{}: domain", d.name);
+            match d.kind {
+                Kind::Array => assert_eq!(d.reads_once.len(), d.arity(), "{}", d.name),
+                _ => assert!(d.reads_once.is_empty(), "{}", d.name),
+            }
+            assert!(
+                matches!(
+                    (d.kind, d.emit),
+                    (Kind::Array, Emit::Loops(_)) | (Kind::Elementwise | Kind::Outer, _)
+                ) && !(d.kind != Kind::Array && matches!(d.emit, Emit::Loops(_))),
+                "{}: an array op emits loops, an element-wise one an element",
+                d.name
+            );
+            assert!(!d.doc.is_empty(), "{}: doc", d.name);
+        }
+    }
+
+    #[test]
+    fn spellings_resolve_to_their_op() {
+        assert_eq!(lookup("exp", false), vec![Prim::Exp]);
+        assert_eq!(lookup("exp", true), vec![Prim::Exp]);
+        assert_eq!(lookup("dot", true), vec![Prim::Dot]);
+        assert!(lookup("neg", false).is_empty());
+        assert!(library().contains(&"log_softmax"));
+    }
+}
