@@ -31,13 +31,35 @@ pub trait Real:
     /// This value as an `f64`, for reporting.
     fn to_f64_lossy(self) -> f64;
 
-    /// `max(x, 0)`; the kink at zero has derivative 0.
+    /// `max(x, 0)`, and NaN for a NaN; the kink at zero has derivative 0.
     #[inline]
     fn relu(self) -> Self {
-        if self > Self::zero() {
+        if self <= Self::zero() {
+            Self::zero()
+        } else {
+            self
+        }
+    }
+
+    /// The larger of `self` and `other`, `other` at a tie, and NaN when
+    /// either is NaN (`f64::max` would return the other one).
+    #[inline]
+    fn max_or_nan(self, other: Self) -> Self {
+        if self > other || self.is_nan() {
             self
         } else {
-            Self::zero()
+            other
+        }
+    }
+
+    /// The smaller of `self` and `other`, `other` at a tie, and NaN when
+    /// either is NaN (`f64::min` would return the other one).
+    #[inline]
+    fn min_or_nan(self, other: Self) -> Self {
+        if self < other || self.is_nan() {
+            self
+        } else {
+            other
         }
     }
 
@@ -154,6 +176,19 @@ mod tests {
         assert!((-1000.0f64).softplus() >= 0.0);
         assert!((-1000.0f64).softplus() < 1e-300);
         assert!((1.5f64.softplus() - (1.0 + 1.5f64.exp()).ln()).abs() < 1e-14);
+    }
+
+    #[test]
+    fn kinks_propagate_nan() {
+        assert!(f64::NAN.relu().is_nan());
+        assert!(f32::NAN.relu().is_nan());
+        assert!(f64::NAN.max_or_nan(1.0).is_nan());
+        assert!(1.0f64.max_or_nan(f64::NAN).is_nan());
+        assert!(f64::NAN.min_or_nan(1.0).is_nan());
+        assert!(1.0f32.min_or_nan(f32::NAN).is_nan());
+        assert_eq!(2.0f64.max_or_nan(1.0), 2.0);
+        assert_eq!(2.0f64.min_or_nan(1.0), 1.0);
+        assert_eq!(f64::NEG_INFINITY.relu(), 0.0);
     }
 
     #[test]

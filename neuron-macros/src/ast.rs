@@ -177,10 +177,12 @@ pub enum BinOp {
 /// An expression of the language.
 #[derive(Clone, Debug)]
 pub enum Expr {
-    /// A numeric literal. `int` is set when it was written as an integer.
+    /// A numeric literal. `int` is set when it was written as an integer,
+    /// `suffix` when it was written with one (`0.5f32`, `2.0_f64`).
     Lit {
         value: f64,
         int: Option<i64>,
+        suffix: Option<&'static str>,
         sp: Sp,
     },
     Var(Ident),

@@ -8,8 +8,10 @@
 
 use crate::ast::{BinOp, Declared, Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
+use crate::items::{CONSTS, ITEMS};
 use crate::ops::{self, Param, Prim, ShapeCx};
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 
 /// The op an operator stands for.
 pub fn operator(op: BinOp) -> Prim {
@@ -25,6 +27,13 @@ pub fn operator(op: BinOp) -> Prim {
 /// any other function call is a call of another `#[neuron]` function.
 pub fn is_builtin(name: &str, method: bool) -> bool {
     !ops::lookup(name, method).is_empty()
+}
+
+/// Whether a call of `name` as the result is a call of another `#[neuron]`
+/// function, whose type the return type gives: any name but one within a
+/// typo of the library's, which is reported as the typo it likely is.
+pub fn is_tail_callee(name: &syn::Ident) -> bool {
+    nearest(&name.to_string(), ops::library().into_iter()).is_none()
 }
 
 /// The op that `name` with `count` operands (the receiver included for a
@@ -52,6 +61,8 @@ struct Checker<'a> {
     cx: Ctxt,
     real: &'a RealType,
     scope: HashMap<String, Declared>,
+    /// The function's own name, which its body cannot call.
+    name: String,
 }
 
 /// Checks the whole function.
@@ -60,7 +71,9 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
         cx: Ctxt::default(),
         real: &f.real,
         scope: HashMap::new(),
+        name: f.name.unraw().to_string(),
     };
+    checker.names(f);
     for arg in &f.args {
         checker
             .scope
@@ -81,10 +94,8 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
                     ..
                 },
                 Some((written, _)),
-            ) if !is_builtin(&name.to_string(), false) => {
-                for a in args {
-                    checker.shape(a);
-                }
+            ) if checker.is_callee(name) => {
+                checker.callee(name, args);
                 written.shape().cloned()
             }
             _ => checker.shape(&binding.value),
@@ -109,8 +120,22 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
         };
         checker.scope.insert(binding.name.to_string(), shape);
     }
+    // A call of another #[neuron] function as the result has the return
+    // type, which rustc checks against the callee.
+    let result = match &f.result {
+        Expr::Call {
+            name,
+            args,
+            method: false,
+            ..
+        } if checker.is_callee(name) && is_tail_callee(name) => {
+            checker.callee(name, args);
+            f.ret_shape.shape().cloned()
+        }
+        other => checker.shape(other),
+    };
     // A return type that failed to parse was reported already.
-    if let Some(found) = checker.shape(&f.result)
+    if let Some(found) = result
         && let Declared::Shape(ret) = &f.ret_shape
         && found != *ret
     {
@@ -124,6 +149,71 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
 }
 
 impl Checker<'_> {
+    /// The names the generated code gives meaning to: the function's, which
+    /// names its module, and the arguments'.
+    fn names(&mut self, f: &Function<Declared>) {
+        let name = &self.name;
+        if is_builtin(name, false) {
+            self.cx.push(syn::Error::new(
+                f.name.span(),
+                format!(
+                    "a #[neuron] function cannot be named `{name}`, the name of a library function: \
+                     inside other #[neuron] functions `{name}(..)` means the library's\nhelp: rename the function"
+                ),
+            ));
+        } else if ITEMS.contains(&name.as_str()) {
+            self.cx.push(syn::Error::new(
+                f.name.span(),
+                format!(
+                    "a #[neuron] function cannot be named `{name}`: its generated module `{name}` defines an item of that name\n\
+                     help: rename the function"
+                ),
+            ));
+        }
+        for arg in &f.args {
+            let text = arg.name.unraw().to_string();
+            let why = if text == "dy" {
+                "generated code uses `dy` for the derivative passed to `backward`"
+            } else if text.starts_with("neuron_") {
+                "generated code uses names starting with `neuron_` for its own"
+            } else if CONSTS.contains(&text.as_str()) {
+                "the generated module defines a constant of that name, which an argument pattern cannot shadow"
+            } else {
+                continue;
+            };
+            self.cx.push(syn::Error::new(
+                arg.name.span(),
+                format!(
+                    "`{text}` is reserved in a #[neuron] function: {why}\nhelp: rename the argument"
+                ),
+            ));
+        }
+    }
+
+    /// Whether `name(..)` calls another `#[neuron]` function: a name that is
+    /// neither the library's nor a value in scope.
+    fn is_callee(&self, name: &syn::Ident) -> bool {
+        let text = name.to_string();
+        !is_builtin(&text, false) && !self.scope.contains_key(&text)
+    }
+
+    /// A call of another `#[neuron]` function: its arguments are checked
+    /// here and its types by rustc; it must not be the function itself.
+    fn callee(&mut self, name: &syn::Ident, args: &[Expr]) {
+        if name.unraw() == self.name {
+            self.cx.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "`{}` calls itself: a #[neuron] function cannot be recursive, as its gradient is built from a fixed graph",
+                    self.name
+                ),
+            ));
+        }
+        for a in args {
+            self.shape(a);
+        }
+    }
+
     fn describe(&self, shape: &[usize]) -> String {
         format!("`{}`", type_name(shape, self.real))
     }
@@ -133,6 +223,26 @@ impl Checker<'_> {
         match e {
             // Failed to parse: already reported.
             Expr::Poison(_) => None,
+            Expr::Lit {
+                suffix: Some(suffix),
+                sp,
+                ..
+            } => {
+                let clash = match self.real {
+                    RealType::F64 => *suffix == "f32",
+                    RealType::F32 => *suffix == "f64",
+                    RealType::Generic(_) => *suffix == "f32",
+                };
+                if clash {
+                    let ty = type_name(&[], self.real);
+                    self.cx.push(sp.error(format!(
+                        "mixed float types: this literal is `{suffix}` but the reals of this #[neuron] function are `{ty}`, \
+                         and converting it would change its value\nhelp: write the literal without a suffix; it then has type `{ty}`"
+                    )));
+                    return None;
+                }
+                Some(Vec::new())
+            }
             Expr::Lit { .. } => Some(Vec::new()),
             Expr::Var(ident) => {
                 let name = ident.to_string();
@@ -258,6 +368,10 @@ impl Checker<'_> {
         let text = name.to_string();
         let candidates = ops::lookup(&text, method);
         if candidates.is_empty() {
+            if !method && name.unraw() == self.name {
+                self.callee(name, args);
+                return None;
+            }
             for a in args {
                 self.shape(a);
             }

@@ -26,6 +26,7 @@ use crate::ops::{Emit, Kind};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
+use syn::ext::IdentExt;
 
 /// Binding strength of an emitted expression, loosest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,15 +57,35 @@ impl Prec {
     }
 }
 
-/// An emitted expression and how tightly it binds.
+/// An emitted expression, how tightly it binds, and whether its type is
+/// known without context.
+///
+/// An unsuffixed literal (`0.5`) and anything built from literals alone
+/// (`if z > 0.0 { 1.0 } else { 0.0 }`) are not *anchored*: rustc cannot
+/// call a method on them (E0689) nor bind them to a `let` it then calls a
+/// method on. The emitter anchors them where it must: a method on one is
+/// called by its type's path (`f64::max(0.5, x)`), and a `let` of one
+/// gets its type written.
+#[derive(Clone)]
 pub struct Operand {
     pub tokens: TokenStream,
     pub prec: Prec,
+    pub anchored: bool,
 }
 
 impl Operand {
+    /// An expression whose type is known: a name, a call, indexing.
     pub fn new(tokens: TokenStream, prec: Prec) -> Operand {
-        Operand { tokens, prec }
+        Operand {
+            tokens,
+            prec,
+            anchored: true,
+        }
+    }
+
+    /// The same expression, anchored only if `anchored`.
+    pub fn anchored(self, anchored: bool) -> Operand {
+        Operand { anchored, ..self }
     }
 
     /// An integer literal, such as a `powi` exponent.
@@ -216,7 +237,7 @@ impl Plan {
         for &r in roots {
             uses[r] += 1;
         }
-        let mut taken: HashSet<String> = arg_names.iter().map(ToString::to_string).collect();
+        let mut taken: HashSet<String> = arg_names.iter().map(|a| a.unraw().to_string()).collect();
         taken.insert("dy".into());
         taken.extend(options.reserved.iter().cloned());
         // A local must not shadow a function the body calls.
@@ -234,7 +255,11 @@ impl Plan {
         for (id, node) in g.nodes.iter().enumerate() {
             materialized[id] = match &node.op {
                 Op::Arg(_) | Op::Const(_) | Op::Index(..) => false,
-                Op::Pack(entries) if entries.is_empty() => false,
+                // Zeros are written in place (`[0.0; 3]`), except where an
+                // array op reads them by name.
+                Op::Pack(entries) if entries.is_empty() => users[id].iter().any(
+                    |&u| matches!(&g.nodes[u].op, Op::Apply(p, _) if p.def().kind == Kind::Array),
+                ),
                 // A call's partials are read off the tuple its group binds.
                 Op::CallGrad { .. } => false,
                 Op::Pack(_) | Op::Call { .. } => true,
@@ -249,6 +274,17 @@ impl Plan {
                     !(inlinable || root_only)
                 }
             };
+        }
+        // An operand an op writes twice (a select's comparands) is bound
+        // to a name first, so that it is computed once.
+        for node in &g.nodes {
+            if let Op::Apply(p, operands) = &node.op {
+                for (&o, &twice) in operands.iter().zip(p.def().repeats) {
+                    if twice && matches!(g.nodes[o].op, Op::Apply(..) | Op::Fill(_)) {
+                        materialized[o] = true;
+                    }
+                }
+            }
         }
         // An adjoint that is only added into an accumulator is computed
         // inside the accumulating loop instead of into an array first.
@@ -377,8 +413,10 @@ impl Emitter<'_> {
         self.plan.materialized[id] || matches!(self.g.nodes[id].op, Op::Arg(_))
     }
 
-    /// A literal of the function's float type.
+    /// A literal of the function's float type: anchored (`T::lit(0.5)`)
+    /// in a generic function, a plain `0.5` otherwise.
     fn lit(&self, x: f64) -> Operand {
+        let anchored = matches!(self.real, RealType::Generic(_));
         let magnitude = x.abs();
         let tokens = match self.real {
             RealType::Generic(t) if magnitude == 0.0 => quote!(#t::zero()),
@@ -393,9 +431,9 @@ impl Emitter<'_> {
             }
         };
         if x < 0.0 {
-            Operand::new(quote!(-#tokens), Prec::Prefix)
+            Operand::new(quote!(-#tokens), Prec::Prefix).anchored(anchored)
         } else {
-            Operand::new(tokens, Prec::Atom)
+            Operand::new(tokens, Prec::Atom).anchored(anchored)
         }
     }
 
@@ -497,7 +535,7 @@ impl Emitter<'_> {
         match &node.op {
             Op::Const(c) => self.lit(c.get()),
             Op::Fill(s) => self.elem(*s, &[]),
-            Op::Pack(_) => Operand::new(self.zero(), Prec::Atom),
+            Op::Pack(_) => self.lit(0.0),
             Op::Index(a, path) => {
                 let base = self.place(*a);
                 let path = path.iter().map(|i| Literal::usize_unsuffixed(*i));
@@ -554,15 +592,22 @@ impl Emitter<'_> {
                 // type that differs from the callee's, a callee that is not
                 // a neuron) point at the call and at the written type.
                 let (call_sp, ty_sp) = self.origin(id);
-                let func = Ident::new(func, call_sp.first);
+                let func = ident(func, call_sp.first);
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
                 let ty = respan(ty, ty_sp.first);
-                let call = quote_spanned!(call_sp.last=> #func(#(#args),*));
+                // The bodies live in the neuron's module; the callee is its
+                // parent's item, out of reach of the module's own names.
+                let call = quote_spanned!(call_sp.last=> super::#func(#(#args),*));
                 quote!(let #name: #ty = #call;)
             }
             _ => {
-                let v = self.own(id, &[]).tokens;
-                quote!(let #name = #v;)
+                let v = self.own(id, &[]);
+                let v_tokens = v.tokens;
+                if v.anchored {
+                    quote!(let #name = #v_tokens;)
+                } else {
+                    quote!(let #name: #ty = #v_tokens;)
+                }
             }
         }
     }
@@ -622,12 +667,12 @@ impl Emitter<'_> {
             return TokenStream::new();
         };
         let (call_sp, _) = self.origin(call);
-        let func = Ident::new(&func, call_sp.first);
+        let func = ident(&func, call_sp.first);
         let backward = Ident::new("backward", call_sp.first);
         let group = self.plan.call_grads[&(call, dy)].clone();
         let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
         let d = self.value(dy);
-        let call = quote_spanned!(call_sp.last=> #func::#backward(#(#args,)* #d));
+        let call = quote_spanned!(call_sp.last=> super::#func::#backward(#(#args,)* #d));
         quote!(let #group = #call.1.into_parts();)
     }
 
@@ -655,11 +700,12 @@ impl ElemCx<'_, '_> {
                     .unwrap_or_default();
                 // Appends to the left operand's tokens instead of copying
                 // them, so that a sum of `n` terms is emitted in `O(n)`.
+                let anchored = x.iter().any(|o| o.anchored);
                 let r = x.pop().map(|r| r.at_least(prec.next())).unwrap_or_default();
                 let mut l = x.pop().map(|l| l.at_least(prec)).unwrap_or_default();
                 l.extend(op);
                 l.extend(r);
-                Operand::new(l, prec)
+                Operand::new(l, prec).anchored(anchored)
             }
             Emit::Prefix(op) => {
                 let op = syn::parse_str::<syn::UnOp>(op)
@@ -689,8 +735,10 @@ impl ElemCx<'_, '_> {
         self.e.lit(x)
     }
 
-    /// `receiver.name(args..)`; `real_trait` when the method is
-    /// `neuron_core::Real`'s, which must then be in scope.
+    /// `receiver.name(args..)`, or `f64::name(receiver, args..)` when the
+    /// receiver's type is not known without context (a literal);
+    /// `real_trait` when the method is `neuron_core::Real`'s, which must
+    /// then be in scope.
     pub fn method(
         &mut self,
         receiver: Operand,
@@ -701,10 +749,38 @@ impl ElemCx<'_, '_> {
         if real_trait {
             self.e.uses_real_trait = true;
         }
-        let r = receiver.at_least(Prec::Atom);
         let m = Ident::new(name, Span::call_site());
         let args = args.into_iter().map(|a| a.tokens);
-        Operand::new(quote!(#r.#m(#(#args),*)), Prec::Atom)
+        if receiver.anchored {
+            let r = receiver.at_least(Prec::Atom);
+            Operand::new(quote!(#r.#m(#(#args),*)), Prec::Atom)
+        } else {
+            let ty = self.e.ty(&[]);
+            let r = receiver.tokens;
+            Operand::new(quote!(#ty::#m(#r #(, #args)*)), Prec::Atom)
+        }
+    }
+
+    /// The graph being emitted.
+    pub fn graph(&self) -> &Graph {
+        self.e.g
+    }
+
+    /// The nodes of the op's operands.
+    pub fn operand_ids(&self) -> Vec<NodeId> {
+        self.e.g.nodes[self.id].op.operands()
+    }
+
+    /// Whether node `id` is read by its name rather than written inline.
+    pub fn is_named(&self, id: NodeId) -> bool {
+        self.e.named(id)
+    }
+
+    /// Whether operand `k` is a constant.
+    pub fn is_constant(&self, k: usize) -> bool {
+        self.operand_ids()
+            .get(k)
+            .is_some_and(|&o| matches!(self.e.g.nodes[o].op, Op::Const(_)))
     }
 
     /// The value of operand `k`, an integer literal held as a constant.
@@ -831,6 +907,15 @@ fn fresh_name(taken: &HashSet<String>, base: &str) -> String {
     name
 }
 
+/// The identifier `name`, raw (`r#match`) where it is a keyword.
+fn ident(name: &str, span: Span) -> Ident {
+    if is_keyword(name) {
+        Ident::new_raw(name, span)
+    } else {
+        Ident::new(name, span)
+    }
+}
+
 fn is_keyword(name: &str) -> bool {
     syn::parse_str::<Ident>(name).is_err()
 }
@@ -868,7 +953,7 @@ mod tests {
     fn scalars_used_once_are_inlined() {
         assert_eq!(
             emitted("x y", "(relu (+ (* x y) 1))"),
-            "(x * y + 1.0).max(0.0)"
+            "(x * y + 1.0).relu()"
         );
     }
 
@@ -892,7 +977,7 @@ mod tests {
     fn kinks_are_if_else_chains() {
         assert_eq!(
             emitted("x d", "(select> x 0 d (select< x 0 (neg d) 0))"),
-            "if x > 0.0 { d } else if x < 0.0 { -d } else { 0.0 }"
+            "if x > 0.0 { d } else if x < 0.0 { -d } else if x >= 0.0 { 0.0 } else { x }"
         );
     }
 
@@ -900,7 +985,7 @@ mod tests {
     fn reductions_are_loops_whatever_the_length() {
         assert_eq!(
             emitted("w:1024 x:1024", "(dot w x)"),
-            "let mut dot = 0.0;\nfor i in 0..1024 {\ndot += w[i] * x[i];\n}\ndot"
+            "let mut dot: f64 = 0.0;\nfor i in 0..1024 {\ndot += w[i] * x[i];\n}\ndot"
         );
     }
 

@@ -76,8 +76,10 @@ pub fn neuron(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 /// The emitted bodies.
 pub struct Derived {
     pub forward: Body,
+    /// For a scalar output.
     pub gradient: Option<Body>,
-    pub backward: Body,
+    /// For an array output.
+    pub backward: Option<Body>,
     /// The body of `Model::forward_backward`: one forward pass, `dy` from
     /// the loss, then the parameters' adjoints only.
     pub train: Body,
@@ -105,12 +107,16 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     let mut bg = g.clone();
     let dy = bg.intern(Op::Arg(f.args.len()), f.ret_shape.clone());
     let adjoints = diff::differentiate(&mut bg, output, dy).map_err(internal)?;
-    let mut roots = vec![output];
-    roots.extend(&adjoints);
-    let (sg, roots) = simplify::simplify(&bg, &roots);
     let mut names = arg_names.clone();
     names.push(Ident::new("dy", Span::call_site()));
-    let backward = emit::body(&sg, &roots, &names, &f.real);
+    // A scalar output's `backward` is `gradient` times `dy`, written in
+    // `items`; an array output's is this graph.
+    let backward = (!f.ret_shape.is_empty()).then(|| {
+        let mut roots = vec![output];
+        roots.extend(&adjoints);
+        let (sg, roots) = simplify::simplify(&bg, &roots);
+        emit::body(&sg, &roots, &names, &f.real)
+    });
 
     // gradient: the same with dy = 1, so that the simplifier removes every
     // multiplication by it.

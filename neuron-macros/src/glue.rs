@@ -177,6 +177,11 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
     let out_len = Literal::usize_unsuffixed(f.ret_shape.iter().product());
     let flat = quote!(::neuron_core::model);
     let forward_backward = train.map(|body| forward_backward(f, s, body));
+    // The flat views bind each argument to a local of their own, named
+    // apart from the user's names, which only appear as field names here.
+    let locals: Vec<Ident> = (0..f.args.len())
+        .map(|k| Ident::new(&format!("arg_{k}"), Span::call_site()))
+        .collect();
     quote! {
         /// A trainable model: the parameters of [`Params`], with the
         /// function's other arguments as its input.
@@ -214,11 +219,11 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
             }
 
             fn forward(&self, input: &Self::Input) -> #ret {
-                super::#name(#(#call_args),*)
+                self::#name(#(#call_args),*)
             }
 
             fn backward(&self, input: &Self::Input, dy: &#ret, grads: &mut Self::Params) -> #ret {
-                let (y, g) = backward(#(#call_args,)* *dy);
+                let (y, g) = self::backward(#(#call_args,)* *dy);
                 let g = Params { #(#param_names: g.#param_names,)* #marker_init };
                 ::neuron_core::Parameters::zip_mut(grads, &g, |_, acc, d| *acc += d);
                 y
@@ -239,8 +244,8 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
                     return ::core::option::Option::None;
                 }
                 let mut offset = 0;
-                #(let #args: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
-                let y: #ret = super::#name(#(#args),*);
+                #(let #locals: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
+                let y: #ret = self::#name(#(#locals),*);
                 #flat::write_flat(&y, out, &mut 0)
             }
 
@@ -249,9 +254,9 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
                     return ::core::option::Option::None;
                 }
                 let mut offset = 0;
-                #(let #args: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
+                #(let #locals: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
                 let dy: #ret = #flat::read_flat(dy, &mut 0)?;
-                let (_, g) = backward(#(#args,)* dy);
+                let (_, g) = self::backward(#(#locals,)* dy);
                 let mut offset = 0;
                 #(#flat::write_flat(&g.#args, grad, &mut offset)?;)*
                 ::core::option::Option::Some(())

@@ -24,13 +24,10 @@ pub type NodeId = usize;
 pub struct Real(u64);
 
 impl Real {
+    /// The constant `x`, to the bit: `-0.0` and `0.0` are different
+    /// constants, as `1 / x` tells them apart.
     pub fn new(x: f64) -> Real {
-        // -0.0 and 0.0 are the same constant.
-        Real(if x == 0.0 {
-            0.0f64.to_bits()
-        } else {
-            x.to_bits()
-        })
+        Real(x.to_bits())
     }
     pub fn get(self) -> f64 {
         f64::from_bits(self.0)
@@ -123,12 +120,25 @@ pub struct Node {
     pub origin: Option<(Sp, Sp)>,
 }
 
+/// The float types the generated code computes a graph in, which decides
+/// what constant folding may compute in advance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    #[default]
+    F64,
+    F32,
+    /// A generic `T: Real`: `f32` or `f64`.
+    Either,
+}
+
 /// The graph: nodes in topological order, plus the function's arguments.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     pub nodes: Vec<Node>,
     /// Name and shape of each argument, in order.
     pub args: Vec<(String, Shape)>,
+    /// The float type of every value.
+    pub precision: Precision,
     /// Shape rules that failed while building: a bug in a stage before,
     /// reported by the pipeline as an internal error rather than a panic.
     pub internal_errors: Vec<String>,
@@ -140,6 +150,7 @@ impl Graph {
         Graph {
             nodes: Vec::new(),
             args,
+            precision: Precision::default(),
             internal_errors: Vec::new(),
             memo: HashMap::new(),
         }
@@ -190,18 +201,18 @@ impl Graph {
         }
     }
 
-    /// Whether the node is zero everywhere.
+    /// Whether the node is a symbolic zero: an array literal without
+    /// entries, which derivatives build where there is no dependence at
+    /// all. A zero constant is a number like any other (`inf * 0.0` is
+    /// NaN); a symbolic zero contributes nothing to a sum and makes a
+    /// product nothing.
     pub fn is_zero(&self, id: NodeId) -> bool {
-        match &self.nodes[id].op {
-            Op::Pack(entries) => entries.is_empty(),
-            _ => self.const_value(id) == Some(0.0),
-        }
+        matches!(&self.nodes[id].op, Op::Pack(entries) if entries.is_empty())
     }
 
-    /// Zero of the given shape.
+    /// The symbolic zero of the given shape.
     pub fn zeros(&mut self, shape: Shape) -> NodeId {
-        let zero = self.konst(0.0);
-        self.fill(zero, shape)
+        self.pack(Vec::new(), shape)
     }
 
     /// The scalar `s` repeated over `shape` (itself for a scalar shape).
@@ -525,7 +536,9 @@ fn parse_shape(text: &str) -> Result<Shape, String> {
 #[cfg(test)]
 /// A constant as the text form writes it: `2`, `0.5`, `-1`.
 pub fn format_real(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
+    if x == 0.0 && x.is_sign_negative() {
+        "-0".into()
+    } else if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {
         format!("{x}")

@@ -8,8 +8,9 @@ use crate::docs::formulas;
 use crate::emit::Body;
 use crate::expand::Derived;
 use crate::glue::{model, params};
-use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+use syn::ext::IdentExt;
 
 /// Everything the signature determines, as tokens.
 pub struct Sig {
@@ -59,6 +60,18 @@ pub fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenSt
 
 /// The generated items; with `d` absent, stubs whose bodies are
 /// unreachable, emitted next to an error.
+///
+/// The forward function is defined inside the module and re-exported next
+/// to it, so that every generated item reaches it by a sibling path: that
+/// works wherever the attribute stands, a function body included.
+///
+/// ```text
+/// #vis mod unit {
+///     pub fn unit(..) -> f64 { .. }
+///     pub struct Grad { .. }  pub fn gradient(..)  pub fn backward(..)  ...
+/// }
+/// #vis use unit::unit;
+/// ```
 pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStream {
     let s = signature(f);
     let Sig {
@@ -71,8 +84,15 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     } = &s;
     let name = &f.name;
     let vis = &f.vis;
-    let attrs = &f.attrs;
-    let user_generics = &f.generics;
+    // Lint levels and `cfg` apply to everything generated; the rest (docs,
+    // `#[inline]`, ...) to the function alone.
+    let (shared, own): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
+        f.attrs.iter().partition(|a| {
+            ["allow", "warn", "deny", "forbid", "expect", "cfg"]
+                .iter()
+                .any(|l| a.path().is_ident(l))
+        });
+    let cfgs: Vec<&&syn::Attribute> = shared.iter().filter(|a| a.path().is_ident("cfg")).collect();
 
     // A stub's bodies never run: the compile error stops the build.
     let unreachable =
@@ -84,7 +104,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         None => unreachable.clone(),
     };
     let forward = quote! {
-        #vis fn #name #user_generics (#(#args: #tys),*) -> #ret #forward_body
+        pub fn #name #generics (#(#args: #tys),*) -> #ret #forward_body
     };
 
     // Grad: one field per argument.
@@ -92,8 +112,9 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         .iter()
         .zip(tys)
         .map(|(a, t)| {
+            let plain = a.unraw();
             let doc = format!(
-                "∂{name}/∂{a}: the derivative of the output with respect to `{a}`, shaped like it."
+                "∂{name}/∂{plain}: the derivative of the output with respect to `{plain}`, shaped like it."
             );
             quote!(#[doc = #doc] pub #a: #t)
         })
@@ -116,9 +137,25 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             pub fn gradient #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args) #fn_body
         }
     });
+    // For a scalar output the vector-Jacobian product is the gradient
+    // times `dy`; for an array output it is its own backward pass.
     let backward_body = match d {
-        Some(d) => value_and_grad(&d.backward),
-        None => unreachable,
+        _ if f.ret_shape.is_empty() => {
+            let scaled = f
+                .args
+                .iter()
+                .zip(args)
+                .map(|(a, n)| scale(n, a.shape.len()));
+            quote!({
+                let (y, g) = self::gradient(#(#args),*);
+                (y, Grad { #(#args: #scaled),* })
+            })
+        }
+        Some(d) => d
+            .backward
+            .as_ref()
+            .map_or_else(|| unreachable.clone(), value_and_grad),
+        None => unreachable.clone(),
     };
     let backward = quote! {
         pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_body
@@ -140,7 +177,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     let source = source_text(&forward, gradient.as_ref(), &backward);
     let gradient = gradient.map(|g| {
         let summary = format!(
-            " The value of [`{name}`](fn@super::{name}) and its derivative with respect to every argument."
+            " The value of [`{name}`](fn@self::{name}) and its derivative with respect to every argument."
         );
         quote! {
             #[doc = #summary]
@@ -150,7 +187,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         }
     });
     let backward_doc = format!(
-        "The value of [`{name}`](fn@super::{name}) and the vector-Jacobian product: `dy` is the derivative of \
+        "The value of [`{name}`](fn@self::{name}) and the vector-Jacobian product: `dy` is the derivative of \
          what follows with respect to the output, and each field of the returned [`Grad`] is `dy` carried back \
          to that argument by the chain rule."
     );
@@ -165,22 +202,24 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         ""
     };
     let mod_doc = format!(
-        "The gradient of [`{name}`](fn@{name}), generated by `#[neuron]`: {gradient_link}\
+        "The gradient of [`{name}`](fn@self::{name}), generated by `#[neuron]`: {gradient_link}\
          [`backward`], [`Grad`], [`Params`], [`Model`] and the generated [`SOURCE`]."
     );
+    let gradcheck_test = Ident::new(GRADCHECK_TEST, Span::call_site());
     let gradcheck = options.gradcheck.then(|| {
-        let test = format_ident!("{}_gradcheck", name);
         // A generic neuron is checked in f64; f32 gets a looser tolerance,
         // as its finite differences carry about 1e-3 of rounding.
         let (ty, tolerance) = match &f.real {
-            RealType::Generic(_) => (quote!(#name::Model<f64>), 1e-6),
-            RealType::F64 => (quote!(#name::Model), 1e-6),
-            RealType::F32 => (quote!(#name::Model), 1e-2),
+            RealType::Generic(_) => (quote!(Model<f64>), 1e-6),
+            RealType::F64 => (quote!(Model), 1e-6),
+            RealType::F32 => (quote!(Model), 1e-2),
         };
         quote! {
+            /// `#[neuron(gradcheck)]`: the generated gradient against
+            /// central finite differences at 64 random points.
             #[cfg(test)]
             #[test]
-            fn #test() {
+            pub fn #gradcheck_test() {
                 if let ::core::result::Result::Err(error) = ::neuron_core::gradcheck::gradcheck_random::<#ty>(64, 0x5eed, #tolerance) {
                     ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
                 }
@@ -189,17 +228,17 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     });
 
     quote! {
-        #(#attrs)*
+        #[doc = #mod_doc]
+        #(#shared)*
         // An argument the result does not depend on (`a` in `[a, b][1]`)
         // is unused after simplification; that is not the user's mistake.
-        #[allow(clippy::all, clippy::pedantic, unused_variables)]
-        #forward
-
-        #[doc = #mod_doc]
         #[allow(clippy::all, clippy::pedantic, unused_variables)]
         #vis mod #name {
             #[allow(unused_imports)]
             use super::*;
+
+            #(#own)*
+            #forward
 
             /// The derivative of the output with respect to each argument,
             /// one field per argument, with the same name and type.
@@ -224,9 +263,40 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
 
             /// The generated forward, gradient and backward functions, pretty-printed.
             pub const SOURCE: &str = #source;
+
+            #gradcheck
         }
 
-        #gradcheck
+        #(#cfgs)*
+        #[doc(inline)]
+        #vis use #name::#name;
+    }
+}
+
+/// The name of the `#[test]` that `#[neuron(gradcheck)]` adds to the module.
+pub const GRADCHECK_TEST: &str = "gradient_matches_finite_differences";
+
+/// Every item the generated module defines besides the forward function.
+pub const ITEMS: &[&str] = &[
+    "Grad",
+    "gradient",
+    "backward",
+    "Params",
+    "Model",
+    "SOURCE",
+    GRADCHECK_TEST,
+];
+
+/// The constants among [`ITEMS`]: an argument named like one would be a
+/// constant pattern, not a binding.
+pub const CONSTS: &[&str] = &["SOURCE"];
+
+/// `dy` times the partial `g.<arg>` of rank `rank`, element by element.
+fn scale(arg: &Ident, rank: usize) -> TokenStream {
+    match rank {
+        0 => quote!(dy * g.#arg),
+        1 => quote!(::core::array::from_fn(|i| dy * g.#arg[i])),
+        _ => quote!(::core::array::from_fn(|i| ::core::array::from_fn(|j| dy * g.#arg[i][j]))),
     }
 }
 
@@ -274,7 +344,7 @@ mod tests {
         );
         assert!(text.contains("∂unit/∂b = d_sum"), "{text}");
         assert!(
-            text.contains("d_sum = if sum > 0.0 { 1.0 } else { 0.0 }"),
+            text.contains("d_sum = if sum > 0.0 { 1.0 } else if sum <= 0.0 { 0.0 } else { sum }"),
             "{text}"
         );
     }

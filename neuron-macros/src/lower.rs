@@ -4,21 +4,28 @@
 //! known to be valid; anything unexpected is still reported as an error
 //! rather than a panic.
 
-use crate::ast::{Expr, Function};
-use crate::check::{is_builtin, operator, resolve};
-use crate::ir::{Graph, NodeId, Op};
+use crate::ast::{Expr, Function, RealType};
+use crate::check::{is_builtin, is_tail_callee, operator, resolve};
+use crate::ir::{Graph, NodeId, Op, Precision};
 use crate::ops::Param;
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 
 /// The forward graph of `f` and the node of its result.
 pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
     let args = f
         .args
         .iter()
-        .map(|a| (a.name.to_string(), a.shape.clone()))
+        .map(|a| (a.name.unraw().to_string(), a.shape.clone()))
         .collect();
+    let mut g = Graph::new(args);
+    g.precision = match f.real {
+        RealType::F64 => Precision::F64,
+        RealType::F32 => Precision::F32,
+        RealType::Generic(_) => Precision::Either,
+    };
     let mut lowering = Lowering {
-        g: Graph::new(args),
+        g,
         scope: HashMap::new(),
     };
     for k in 0..f.args.len() {
@@ -35,30 +42,30 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
                     method: false,
                 },
                 Some((shape, ty_sp)),
-            ) if !is_builtin(&name.to_string(), false) => {
-                let args = args
-                    .iter()
-                    .map(|a| lowering.expr(a))
-                    .collect::<syn::Result<Vec<_>>>()?;
-                let id = lowering.g.intern(
-                    Op::Call {
-                        func: name.to_string(),
-                        args,
-                    },
-                    shape.clone(),
-                );
-                lowering.g.nodes[id].origin = Some((*sp, *ty_sp));
-                id
+            ) if lowering.is_callee(name) => {
+                lowering.call(name, args, shape.clone(), *sp, *ty_sp)?
             }
             (value, _) => lowering.expr(value)?,
         };
         let node = &mut lowering.g.nodes[id];
         if node.name.is_none() && !matches!(node.op, Op::Arg(_) | Op::Const(_)) {
-            node.name = Some(binding.name.to_string());
+            node.name = Some(binding.name.unraw().to_string());
         }
         lowering.scope.insert(binding.name.to_string(), id);
     }
-    let output = lowering.expr(&f.result)?;
+    // A call as the result has the return type.
+    let output = match &f.result {
+        Expr::Call {
+            name,
+            args,
+            sp,
+            method: false,
+        } if lowering.is_callee(name) && is_tail_callee(name) => {
+            let ret_sp = crate::ast::Sp::of(&f.ret);
+            lowering.call(name, args, f.ret_shape.clone(), *sp, ret_sp)?
+        }
+        other => lowering.expr(other)?,
+    };
     if let Some(error) = lowering.g.internal_errors.first() {
         return Err(syn::Error::new(
             f.name.span(),
@@ -74,6 +81,38 @@ struct Lowering {
 }
 
 impl Lowering {
+    /// Whether `name(..)` calls another `#[neuron]` function, as `check`
+    /// decided.
+    fn is_callee(&self, name: &syn::Ident) -> bool {
+        let text = name.to_string();
+        !is_builtin(&text, false) && !self.scope.contains_key(&text)
+    }
+
+    /// A call of another `#[neuron]` function with result `shape`; `sp` is
+    /// the call's source and `ty_sp` the type that gives its shape.
+    fn call(
+        &mut self,
+        name: &syn::Ident,
+        args: &[Expr],
+        shape: crate::ast::Shape,
+        sp: crate::ast::Sp,
+        ty_sp: crate::ast::Sp,
+    ) -> syn::Result<NodeId> {
+        let args = args
+            .iter()
+            .map(|a| self.expr(a))
+            .collect::<syn::Result<Vec<_>>>()?;
+        let id = self.g.intern(
+            Op::Call {
+                func: name.unraw().to_string(),
+                args,
+            },
+            shape,
+        );
+        self.g.nodes[id].origin = Some((sp, ty_sp));
+        Ok(id)
+    }
+
     fn expr(&mut self, e: &Expr) -> syn::Result<NodeId> {
         Ok(match e {
             Expr::Lit { value, .. } => self.g.konst(*value),

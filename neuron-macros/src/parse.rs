@@ -238,18 +238,6 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg<De
             return None;
         }
     };
-    // Generated code names `backward`'s upstream derivative `dy` and the
-    // training step's parameters `neuron_*`; an argument must not shadow
-    // them.
-    let text = name.to_string();
-    if text == "dy" || text.starts_with("neuron_") {
-        cx.push(syn::Error::new(
-            name.span(),
-            format!(
-                "`{text}` is reserved in a #[neuron] function: generated code uses `dy` for the derivative passed to `backward` and names starting with `neuron_` for its own\nhelp: rename the argument"
-            ),
-        ));
-    }
     // An argument whose type is unsupported keeps its name, poisoned, so that
     // its uses in the body are not reported as unknown names.
     let shape =
@@ -591,9 +579,15 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             syn::UnOp::Neg(minus) => match expr(cx, &u.expr) {
                 // `-2` is one literal, so that `powi(x, -2)` has an integer
                 // literal exponent.
-                Expr::Lit { value, int, sp } => Expr::Lit {
+                Expr::Lit {
+                    value,
+                    int,
+                    suffix,
+                    sp,
+                } => Expr::Lit {
                     value: -value,
                     int: int.map(|i| -i),
+                    suffix,
                     sp: Sp {
                         first: minus.span,
                         last: sp.last,
@@ -849,6 +843,7 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
             Ok(i) => Expr::Lit {
                 value: i as f64,
                 int: Some(i),
+                suffix: None,
                 sp,
             },
             Err(e) => {
@@ -873,6 +868,11 @@ fn literal(cx: &mut Ctxt, lit: &syn::Lit, sp: Sp) -> Expr {
                 Ok(v) if v.is_finite() => Expr::Lit {
                     value: v,
                     int: None,
+                    suffix: match float.suffix() {
+                        "f32" => Some("f32"),
+                        "f64" => Some("f64"),
+                        _ => None,
+                    },
                     sp,
                 },
                 _ => {

@@ -1,7 +1,8 @@
-//! `#[neuron(gradcheck)]`: each annotated neuron gets a `#[test]` in this
-//! crate that checks its gradient against finite differences at random
-//! points. The tests below are those generated tests; this file only
-//! declares the neurons (and checks that the generated test exists).
+//! `#[neuron(gradcheck)]`: each annotated neuron gets a `#[test]`,
+//! `<name>::gradient_matches_finite_differences`, that checks its gradient
+//! against finite differences at random points. The tests below are those
+//! generated tests; this file only declares the neurons (and checks that
+//! the generated test exists).
 
 use neuron_core::prelude::*;
 
@@ -28,7 +29,7 @@ pub fn generic<T: Real>(x: T, #[param] a: T, #[param] c: T) -> T {
 #[test]
 fn the_generated_tests_are_plain_functions_too() {
     // Calling them directly shows they exist and pass.
-    logistic_gradcheck();
-    layer_gradcheck();
-    generic_gradcheck();
+    logistic::gradient_matches_finite_differences();
+    layer::gradient_matches_finite_differences();
+    generic::gradient_matches_finite_differences();
 }

@@ -33,12 +33,12 @@ pub const DOT: OpDef = OpDef {
     kind: Kind::Array,
     reads_once: &[true, true],
     emit: Emit::Loops(|cx| {
-        let (name, zero, i) = (cx.name(), cx.zero(), cx.index(0));
+        let (name, ty, zero, i) = (cx.name(), cx.ty(), cx.zero(), cx.index(0));
         let n = cx.len(0, 0);
         let x = cx.operand(0, std::slice::from_ref(&i), Prec::Product);
         let y = cx.operand(1, std::slice::from_ref(&i), Prec::Prefix);
         quote! {
-            let mut #name = #zero;
+            let mut #name: #ty = #zero;
             for #i in 0..#n {
                 #name += #x * #y;
             }
@@ -48,6 +48,8 @@ pub const DOT: OpDef = OpDef {
         let [a, b] = [s.operands[0], s.operands[1]];
         all([g.mul(s.d, b), g.mul(s.d, a)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[true, true],
     domain: &[Domain::Any, Domain::Any],
@@ -72,14 +74,14 @@ pub const SUM: OpDef = OpDef {
     kind: Kind::Array,
     reads_once: &[true],
     emit: Emit::Loops(|cx| {
-        let (name, zero, i) = (cx.name(), cx.zero(), cx.index(0));
+        let (name, ty, zero, i) = (cx.name(), cx.ty(), cx.zero(), cx.index(0));
         let m = cx.len(0, 0);
         if cx.shape(0).len() == 2 {
             let j = cx.index(1);
             let n = cx.len(0, 1);
             let x = cx.elem(0, &[i.clone(), j.clone()]).tokens;
             quote! {
-                let mut #name = #zero;
+                let mut #name: #ty = #zero;
                 for #i in 0..#m {
                     for #j in 0..#n {
                         #name += #x;
@@ -89,7 +91,7 @@ pub const SUM: OpDef = OpDef {
         } else {
             let x = cx.elem(0, std::slice::from_ref(&i)).tokens;
             quote! {
-                let mut #name = #zero;
+                let mut #name: #ty = #zero;
                 for #i in 0..#m {
                     #name += #x;
                 }
@@ -100,6 +102,8 @@ pub const SUM: OpDef = OpDef {
         let shape = g.shape(s.operands[0]).clone();
         all([g.fill(s.d, shape)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[true],
     domain: &[Domain::Any],
@@ -178,6 +182,8 @@ pub const MATVEC: OpDef = OpDef {
             g.apply(Prim::MatTVec, &[m, s.d]),
         ])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[true, true],
     domain: &[Domain::Any, Domain::Any],
@@ -230,6 +236,8 @@ pub const MATTVEC: OpDef = OpDef {
             g.apply(Prim::MatVec, &[m, s.d]),
         ])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[true, true],
     domain: &[Domain::Any, Domain::Any],
@@ -266,6 +274,8 @@ pub const OUTER: OpDef = OpDef {
             g.apply(Prim::MatTVec, &[s.d, a]),
         ])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[true, true],
     domain: &[Domain::Any, Domain::Any],
@@ -310,6 +320,8 @@ pub const SOFTMAX: OpDef = OpDef {
         let centered = g.sub(s.d, ds);
         all([g.mul(s.y, centered)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: &[Domain::Any],
@@ -353,6 +365,8 @@ pub const LOG_SOFTMAX: OpDef = OpDef {
         let spread = g.mul(e, total);
         all([g.sub(s.d, spread)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: &[Domain::Any],

@@ -10,8 +10,8 @@
 //! `min(a, b)` only when `a < b`.
 
 use super::{Domain, Emit, Eval, Kind, Kink, OpDef, Param, Prim, Site, Spelling, all, broadcast};
-use crate::emit::{Operand, Prec};
-use crate::ir::{Graph, NodeId};
+use crate::emit::{ElemCx, Operand, Prec};
+use crate::ir::{Graph, NodeId, Op};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -41,6 +41,8 @@ pub const NEG: OpDef = elementwise! {
     eval: Eval::Map(|x| -x[0]),
     emit: Emit::Prefix("-"),
     adjoint: |g, s| all([g.neg(s.d)]),
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[true],
     domain: ANY,
@@ -57,6 +59,8 @@ pub const ADD: OpDef = elementwise! {
     emit: Emit::Infix("+", Prec::Sum),
     // No derivative of a plain sum: the adjoint passes through.
     adjoint: |_, s| all([s.d, s.d]),
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[false, false],
     domain: ANY2,
@@ -72,6 +76,8 @@ pub const SUB: OpDef = elementwise! {
     eval: Eval::Map(|x| x[0] - x[1]),
     emit: Emit::Infix("-", Prec::Sum),
     adjoint: |g, s| all([s.d, g.neg(s.d)]),
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[false, false],
     domain: ANY2,
@@ -90,6 +96,8 @@ pub const MUL: OpDef = elementwise! {
         let [a, b] = [s.operands[0], s.operands[1]];
         all([g.mul(s.d, b), g.mul(s.d, a)])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[true, true],
     domain: ANY2,
@@ -104,37 +112,38 @@ pub const DIV: OpDef = elementwise! {
     value_name: "quot",
     eval: Eval::Map(|x| x[0] / x[1]),
     emit: Emit::Infix("/", Prec::Product),
-    // d(a/b)/db = -a/b² = -y/b.
+    // d(a/b)/da = 1/b and d(a/b)/db = -a/b² = -y/b, both infinite at
+    // b = 0, where a zero upstream derivative must still give zero.
     adjoint: |g, s| {
         let b = s.operands[1];
-        let da = g.div(s.d, b);
-        let dy_y = g.mul(s.d, s.y);
-        let q = g.div(dy_y, b);
+        let da = g.apply(Prim::SafeDiv, &[s.d, b]);
+        let dy_y = g.apply(Prim::SafeMul, &[s.d, s.y]);
+        let q = g.apply(Prim::SafeDiv, &[dy_y, b]);
         all([da, g.neg(q)])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[true, false],
     domain: &[Domain::Any, Domain::NonZero],
     doc: "`a / b`",
 };
 
-/// `relu(x) = max(x, 0)`.
+/// `relu(x) = max(x, 0)`, NaN for a NaN.
 pub const RELU: OpDef = elementwise! {
     name: "relu",
     spellings: &[Spelling::both("relu")],
     params: ONE,
     value_name: "relu",
-    eval: Eval::Map(|x| if x[0] > 0.0 { x[0] } else { 0.0 }),
-    emit: Emit::Elem(|cx, x| {
-        let zero = cx.lit(0.0);
-        let [x] = operands(x);
-        cx.method(x, "max", vec![zero], false)
-    }),
+    eval: Eval::Map(|x| if x[0] <= 0.0 { 0.0 } else { x[0] }),
+    emit: Emit::Method { name: "relu", real_trait: true },
     // relu'(x) = 1 if x > 0 else 0.
     adjoint: |g, s| {
         let zero = g.konst(0.0);
         all([g.select(Prim::SelectGt, s.operands[0], zero, s.d, zero)])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::AtZero,
     zero_if_zero: &[false],
     domain: ANY,
@@ -158,6 +167,8 @@ pub const LEAKY_RELU: OpDef = elementwise! {
         let d_slope = g.mul(s.d, x);
         all([dx, g.select(Prim::SelectGt, x, zero, zero, d_slope)])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::AtZero,
     zero_if_zero: &[false, false],
     domain: ANY2,
@@ -179,6 +190,8 @@ pub const SIGMOID: OpDef = elementwise! {
         let slope = g.mul(s.y, one_minus);
         all([g.mul(s.d, slope)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: ANY,
@@ -200,6 +213,8 @@ pub const TANH: OpDef = elementwise! {
         let slope = g.sub(one, y2);
         all([g.mul(s.d, slope)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: ANY,
@@ -215,6 +230,8 @@ pub const EXP: OpDef = elementwise! {
     eval: Eval::Map(|x| x[0].exp()),
     emit: Emit::Method { name: "exp", real_trait: false },
     adjoint: |g, s| all([g.mul(s.d, s.y)]),
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: ANY,
@@ -229,7 +246,10 @@ pub const LN: OpDef = elementwise! {
     value_name: "ln",
     eval: Eval::Map(|x| x[0].ln()),
     emit: Emit::Method { name: "ln", real_trait: false },
-    adjoint: |g, s| all([g.div(s.d, s.operands[0])]),
+    // ln' = 1 / x, infinite at 0.
+    adjoint: |g, s| all([g.apply(Prim::SafeDiv, &[s.d, s.operands[0]])]),
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: &[Domain::Positive],
@@ -244,12 +264,14 @@ pub const SQRT: OpDef = elementwise! {
     value_name: "sqrt",
     eval: Eval::Map(|x| x[0].sqrt()),
     emit: Emit::Method { name: "sqrt", real_trait: false },
-    // sqrt' = 1 / (2 sqrt x).
+    // sqrt' = 1 / (2 sqrt x), infinite at 0.
     adjoint: |g, s| {
         let two = g.konst(2.0);
         let denom = g.mul(two, s.y);
-        all([g.div(s.d, denom)])
+        all([g.apply(Prim::SafeDiv, &[s.d, denom])])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: &[Domain::Positive],
@@ -272,6 +294,8 @@ pub const ABS: OpDef = elementwise! {
         let below = g.select(Prim::SelectLt, x, zero, neg_d, zero);
         all([g.select(Prim::SelectGt, x, zero, s.d, below)])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::AtZero,
     zero_if_zero: &[false],
     domain: ANY,
@@ -291,6 +315,8 @@ pub const SOFTPLUS: OpDef = elementwise! {
         let sig = g.apply(Prim::Sigmoid, &[s.operands[0]]);
         all([g.mul(s.d, sig)])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: ANY,
@@ -313,6 +339,8 @@ pub const SQUARE: OpDef = elementwise! {
         let slope = g.mul(two, s.operands[0]);
         all([g.mul(s.d, slope)])
     },
+    repeats: &[],
+    exact: true,
     kink: Kink::None,
     zero_if_zero: &[false],
     domain: ANY,
@@ -348,11 +376,18 @@ pub const POWI: OpDef = elementwise! {
                     None => g.div(s.y, x),
                 };
                 let slope = g.mul(k, p);
-                g.mul(s.d, slope)
+                // A negative power's slope is infinite at 0.
+                if n < 0 {
+                    g.apply(Prim::SafeMul, &[s.d, slope])
+                } else {
+                    g.mul(s.d, slope)
+                }
             }
         };
         vec![Some(dx), None]
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false, false],
     domain: &[Domain::Any, Domain::Any],
@@ -367,98 +402,143 @@ pub const POWF: OpDef = elementwise! {
     value_name: "pow",
     eval: Eval::Map(|x| x[0].powf(x[1])),
     emit: Emit::Method { name: "powf", real_trait: false },
-    // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a.
+    // d(a^b)/da = b a^(b-1), infinite at a = 0 for b < 1;
+    // d(a^b)/db = a^b ln a, where a^b = 0 at a = 0 makes it 0, not 0 · -inf.
     adjoint: |g, s| {
         let [a, b] = [s.operands[0], s.operands[1]];
         let one = g.konst(1.0);
         let b1 = g.sub(b, one);
         let p = g.apply(Prim::Powf, &[a, b1]);
         let slope = g.mul(b, p);
-        let da = g.mul(s.d, slope);
+        let da = g.apply(Prim::SafeMul, &[s.d, slope]);
         let ln_a = g.apply(Prim::Ln, &[a]);
-        let dy_y = g.mul(s.d, s.y);
-        all([da, g.mul(dy_y, ln_a)])
+        let dy_y = g.apply(Prim::SafeMul, &[s.d, s.y]);
+        all([da, g.apply(Prim::SafeMul, &[dy_y, ln_a])])
     },
+    repeats: &[],
+    exact: false,
     kink: Kink::None,
     zero_if_zero: &[false, false],
     domain: &[Domain::Positive, Domain::Any],
     doc: "`a` to the real power `b`",
 };
 
-/// `max(a, b)`.
+/// `max(a, b)`: `b` at a tie, NaN when either is NaN.
 pub const MAX: OpDef = elementwise! {
     name: "max",
     spellings: &[Spelling::both("max")],
     params: TWO,
     value_name: "max",
-    eval: Eval::Map(|x| x[0].max(x[1])),
-    emit: Emit::Method { name: "max", real_trait: false },
-    // The gradient goes to `a` only where a > b.
-    adjoint: |g, s| {
-        let [a, b] = [s.operands[0], s.operands[1]];
-        let zero = g.konst(0.0);
-        all([
-            g.select(Prim::SelectGt, a, b, s.d, zero),
-            g.select(Prim::SelectGt, a, b, zero, s.d),
-        ])
-    },
+    eval: Eval::Map(|x| if x[0] > x[1] || x[0].is_nan() { x[0] } else { x[1] }),
+    emit: Emit::Method { name: "max_or_nan", real_trait: true },
+    adjoint: |g, s| extremum_adjoint(g, s, Prim::SelectGt),
+    repeats: &[],
+    exact: true,
     kink: Kink::AtEqual,
     zero_if_zero: &[false, false],
     domain: ANY2,
     doc: "the larger of `a` and `b`; the gradient goes to `a` only where `a > b`",
 };
 
-/// `min(a, b)`.
+/// `min(a, b)`: `b` at a tie, NaN when either is NaN.
 pub const MIN: OpDef = elementwise! {
     name: "min",
     spellings: &[Spelling::both("min")],
     params: TWO,
     value_name: "min",
-    eval: Eval::Map(|x| x[0].min(x[1])),
-    emit: Emit::Method { name: "min", real_trait: false },
-    // The gradient goes to `a` only where a < b.
-    adjoint: |g, s| {
-        let [a, b] = [s.operands[0], s.operands[1]];
-        let zero = g.konst(0.0);
-        all([
-            g.select(Prim::SelectLt, a, b, s.d, zero),
-            g.select(Prim::SelectLt, a, b, zero, s.d),
-        ])
-    },
+    eval: Eval::Map(|x| if x[0] < x[1] || x[0].is_nan() { x[0] } else { x[1] }),
+    emit: Emit::Method { name: "min_or_nan", real_trait: true },
+    adjoint: |g, s| extremum_adjoint(g, s, Prim::SelectLt),
+    repeats: &[],
+    exact: true,
     kink: Kink::AtEqual,
     zero_if_zero: &[false, false],
     domain: ANY2,
     doc: "the smaller of `a` and `b`; the gradient goes to `a` only where `a < b`",
 };
 
-/// `if a > b { then } else { other }`: the kinks of derivatives.
+/// `if a > b { then } else { other }`: the kinks of derivatives. NaN when
+/// a comparand is NaN, so that a kink never hides one.
 pub const SELECT_GT: OpDef = elementwise! {
     name: "select>",
     spellings: &[],
     params: &[Param::Real; 4],
     value_name: "mask",
-    eval: Eval::Map(|x| if x[0] > x[1] { x[2] } else { x[3] }),
-    emit: Emit::Elem(|_, x| select(quote!(>), x)),
+    eval: Eval::Map(|x| select_value(x[0] > x[1], x)),
+    emit: Emit::Elem(|cx, x| select(cx, quote!(>), quote!(<=), x)),
+    repeats: &[true, true, false, false],
     adjoint: |g, s| select_adjoint(g, s, Prim::SelectGt),
+    exact: true,
     kink: Kink::AtEqual,
     zero_if_zero: &[false, false, false, false],
     domain: &[Domain::Any; 4],
     doc: "`if a > b { t } else { o }`, built by derivatives",
 };
 
-/// `if a < b { then } else { other }`.
+/// `if a < b { then } else { other }`, NaN when a comparand is NaN.
 pub const SELECT_LT: OpDef = elementwise! {
     name: "select<",
     spellings: &[],
     params: &[Param::Real; 4],
     value_name: "mask",
-    eval: Eval::Map(|x| if x[0] < x[1] { x[2] } else { x[3] }),
-    emit: Emit::Elem(|_, x| select(quote!(<), x)),
+    eval: Eval::Map(|x| select_value(x[0] < x[1], x)),
+    emit: Emit::Elem(|cx, x| select(cx, quote!(<), quote!(>=), x)),
+    repeats: &[true, true, false, false],
     adjoint: |g, s| select_adjoint(g, s, Prim::SelectLt),
+    exact: true,
     kink: Kink::AtEqual,
     zero_if_zero: &[false, false, false, false],
     domain: &[Domain::Any; 4],
     doc: "`if a < b { t } else { o }`, built by derivatives",
+};
+
+/// `a * b`, except that a zero `a` gives itself whatever `b` is: the
+/// chain rule's product of an upstream derivative with a local one that
+/// may be infinite, where a zero upstream derivative means no dependence
+/// at all (JAX's `_safe_mul`).
+pub const SAFE_MUL: OpDef = elementwise! {
+    name: "safe*",
+    spellings: &[],
+    params: TWO,
+    value_name: "prod",
+    eval: Eval::Map(|x| if x[0] == 0.0 { x[0] } else { x[0] * x[1] }),
+    emit: Emit::Elem(|cx, x| safe(cx, quote!(*), x)),
+    repeats: &[true, false],
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        all([
+            g.apply(Prim::SafeMul, &[s.d, b]),
+            g.apply(Prim::SafeMul, &[a, s.d]),
+        ])
+    },
+    exact: true,
+    kink: Kink::None,
+    zero_if_zero: &[true, true],
+    domain: ANY2,
+    doc: "`a * b`, or `a` where `a == 0`, built by derivatives",
+};
+
+/// `a / b`, except that a zero `a` gives itself whatever `b` is.
+pub const SAFE_DIV: OpDef = elementwise! {
+    name: "safe/",
+    spellings: &[],
+    params: TWO,
+    value_name: "quot",
+    eval: Eval::Map(|x| if x[0] == 0.0 { x[0] } else { x[0] / x[1] }),
+    emit: Emit::Elem(|cx, x| safe(cx, quote!(/), x)),
+    repeats: &[true, false],
+    adjoint: |g, s| {
+        let b = s.operands[1];
+        let da = g.apply(Prim::SafeDiv, &[s.d, b]);
+        let dy_y = g.apply(Prim::SafeMul, &[s.d, s.y]);
+        let q = g.apply(Prim::SafeDiv, &[dy_y, b]);
+        all([da, g.neg(q)])
+    },
+    exact: true,
+    kink: Kink::None,
+    zero_if_zero: &[true, false],
+    domain: &[Domain::Any, Domain::NonZero],
+    doc: "`a / b`, or `a` where `a == 0`, built by derivatives",
 };
 
 /// `1 / (1 + e^-x)` without overflow, as `neuron_core::Real::sigmoid`.
@@ -485,10 +565,35 @@ fn exponent(x: f64) -> i32 {
     x as i32
 }
 
-/// `if a <cmp> b { t } else { o }`, reading `else if` for a chain.
-fn select(cmp: TokenStream, x: Vec<Operand>) -> Operand {
+/// A select's value: `then` or `other` as the comparison says, NaN when
+/// it cannot say (a comparand is NaN).
+fn select_value(taken: bool, x: &[f64]) -> f64 {
+    if taken {
+        x[2]
+    } else if x[0].is_nan() || x[1].is_nan() {
+        f64::NAN
+    } else {
+        x[3]
+    }
+}
+
+/// `if a <cmp> b { t } else if a <not cmp> b { o } else { a + b }`: the
+/// last branch is taken only when a comparand is NaN, and gives that NaN
+/// (the comparand itself when the other is a constant). When `o` is a
+/// select on the same comparands, which catches the NaN itself, the chain
+/// reads `if a > b { t } else if a < b { .. } else ..`.
+fn select(cx: &mut ElemCx, cmp: TokenStream, complement: TokenStream, x: Vec<Operand>) -> Operand {
+    let chained = chains_on_same_comparands(cx);
     let [a, b, t, o] = operands(x);
-    let chained = o.prec == Prec::Select;
+    let (nan, nan_anchored) = if cx.is_constant(1) {
+        (a.tokens.clone(), a.anchored)
+    } else if cx.is_constant(0) {
+        (b.tokens.clone(), b.anchored)
+    } else {
+        let (a_tokens, b_tokens) = (a.tokens.clone(), b.tokens.clone());
+        (quote!(#a_tokens + #b_tokens), a.anchored || b.anchored)
+    };
+    let anchored = t.anchored || o.anchored || (nan_anchored && !chained);
     let (a, b, t, o) = (
         a.at_least(Prec::Sum),
         b.at_least(Prec::Sum),
@@ -498,9 +603,49 @@ fn select(cmp: TokenStream, x: Vec<Operand>) -> Operand {
     let tokens = if chained {
         quote!(if #a #cmp #b { #t } else #o)
     } else {
-        quote!(if #a #cmp #b { #t } else { #o })
+        quote!(if #a #cmp #b { #t } else if #a #complement #b { #o } else { #nan })
     };
-    Operand::new(tokens, Prec::Select)
+    Operand::new(tokens, Prec::Select).anchored(anchored)
+}
+
+/// Whether a select's `other` operand is itself a select on the same two
+/// comparands, written inline, so that it catches their NaN.
+fn chains_on_same_comparands(cx: &ElemCx) -> bool {
+    let ids = cx.operand_ids();
+    let other = ids[3];
+    !cx.is_named(other)
+        && matches!(
+            cx.graph().op(other),
+            Op::Apply(Prim::SelectGt | Prim::SelectLt, inner) if inner[..2] == ids[..2]
+        )
+}
+
+/// `if a == 0.0 { a } else { a <op> b }`.
+fn safe(cx: &mut ElemCx, op: TokenStream, x: Vec<Operand>) -> Operand {
+    let zero = cx.lit(0.0).tokens;
+    let [a, b] = operands(x);
+    let anchored = a.anchored || b.anchored;
+    let plain = a.tokens.clone();
+    let (a, b) = (a.at_least(Prec::Sum), b.at_least(Prec::Prefix));
+    Operand::new(
+        quote!(if #a == #zero { #plain } else { #a #op #b }),
+        Prec::Select,
+    )
+    .anchored(anchored)
+}
+
+/// The adjoints of `max` (`p` is `SelectGt`) and `min` (`SelectLt`): the
+/// gradient goes to `a` only where `a` wins strictly. At a tie, a constant
+/// operand takes it (so `max(z, 0)`, `max(0, z)` and `relu(z)` agree at
+/// `z = 0`), and between two varying operands `b` does.
+fn extremum_adjoint(g: &mut Graph, s: &Site, p: Prim) -> Vec<Option<NodeId>> {
+    let [a, b] = [s.operands[0], s.operands[1]];
+    let zero = g.konst(0.0);
+    if !s.varying[0] {
+        // `a` is a constant: `b` receives the gradient where it wins.
+        return vec![None, Some(g.select(p, b, a, s.d, zero))];
+    }
+    all([g.select(p, a, b, s.d, zero), g.select(p, a, b, zero, s.d)])
 }
 
 /// The branch taken receives the adjoint; the comparison, piecewise

@@ -7,7 +7,8 @@
 //! | `spellings`, `params` | `check` (names, arity, integer-literal operands), `lower`, the nearest-name suggestions |
 //! | `shape` | `check` (with the user's types in the message) and `Graph::apply` alike |
 //! | `eval` | the IR evaluator and constant folding in `simplify` |
-//! | `kind`, `reads_once`, `emit` | `emit`: whether a value is computed per element, inlined or materialized, and the Rust it becomes |
+//! | `kind`, `reads_once`, `repeats`, `emit` | `emit`: whether a value is computed per element, inlined or materialized, and the Rust it becomes |
+//! | `exact` | `simplify`: whether constant folding may compute it at compile time |
 //! | `adjoint` | `diff`: the local derivative times the upstream one, kink rule included |
 //! | `kink` | the property tests: points near a kink are skipped |
 //! | `zero_if_zero` | `simplify`: operands whose zero makes the result zero |
@@ -51,6 +52,8 @@ pub enum Prim {
     Min,
     SelectGt,
     SelectLt,
+    SafeMul,
+    SafeDiv,
     Dot,
     Sum,
     MatVec,
@@ -84,6 +87,8 @@ impl Prim {
         Prim::Powi,
         Prim::SelectGt,
         Prim::SelectLt,
+        Prim::SafeMul,
+        Prim::SafeDiv,
         Prim::Dot,
         Prim::Sum,
         Prim::MatVec,
@@ -118,6 +123,8 @@ impl Prim {
             Min => &elementwise::MIN,
             SelectGt => &elementwise::SELECT_GT,
             SelectLt => &elementwise::SELECT_LT,
+            SafeMul => &elementwise::SAFE_MUL,
+            SafeDiv => &elementwise::SAFE_DIV,
             Dot => &array::DOT,
             Sum => &array::SUM,
             MatVec => &array::MATVEC,
@@ -159,6 +166,15 @@ pub struct OpDef {
     pub reads_once: &'static [bool],
     /// The Rust it becomes.
     pub emit: Emit,
+    /// For an element-wise op: operands its emitted form writes more than
+    /// once (a select's comparands), which the emitter binds to a name
+    /// first rather than compute twice.
+    pub repeats: &'static [bool],
+    /// Whether its `eval` performs exactly the IEEE operations the
+    /// generated code does (`+`, `*`, `/`, `sqrt`, comparisons), so that
+    /// folding it at compile time gives the value it has at run time. The
+    /// transcendental functions of the platform's library are not.
+    pub exact: bool,
     /// The adjoint contribution to each operand of `y = op(operands)` with
     /// upstream derivative `d`, or `None` where no derivative flows (an
     /// integer exponent, the comparison of a kink). Element-wise ops give
@@ -167,7 +183,8 @@ pub struct OpDef {
     /// Where the op has a kink, whose derivative the kink rule fixes.
     #[cfg_attr(not(test), allow(dead_code))]
     pub kink: Kink,
-    /// Operands whose being zero makes the result zero (`0 * x`, `dot(0, v)`).
+    /// Operands whose being a symbolic zero (no contribution at all, as
+    /// derivatives build them) makes the result one (`0 * x`, `dot(0, v)`).
     pub zero_if_zero: &'static [bool],
     /// Where each operand must lie for the op to be defined and smooth, for
     /// test generators.
@@ -288,7 +305,6 @@ pub struct Site<'a> {
     pub operands: &'a [NodeId],
     pub y: NodeId,
     pub d: NodeId,
-    #[allow(dead_code)]
     pub varying: &'a [bool],
 }
 
