@@ -218,6 +218,13 @@ pub enum Expr {
     /// The placeholder of an expression that failed to parse, after its
     /// error was reported: it has no shape, and nothing is said about it.
     Poison(Sp),
+    /// A construct that was rejected after its error was reported (`x ^ 2`),
+    /// whose operands parsed: they are checked for mistakes of their own,
+    /// so one compile reports those too; it has no shape itself.
+    Rejected {
+        parts: Vec<Expr>,
+        sp: Sp,
+    },
 }
 
 impl Expr {
@@ -229,13 +236,14 @@ impl Expr {
             | Expr::Index { sp, .. }
             | Expr::Call { sp, .. }
             | Expr::Array { sp, .. }
-            | Expr::Poison(sp) => *sp,
+            | Expr::Poison(sp)
+            | Expr::Rejected { sp, .. } => *sp,
             Expr::Var(ident) => Sp::single(ident.span()),
         }
     }
 
     /// Whether this expression, at its top, failed to parse.
     pub fn is_poisoned(&self) -> bool {
-        matches!(self, Expr::Poison(_))
+        matches!(self, Expr::Poison(_) | Expr::Rejected { .. })
     }
 }

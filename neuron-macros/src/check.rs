@@ -33,7 +33,7 @@ pub fn is_builtin(name: &str, method: bool) -> bool {
 /// function, whose type the return type gives: any name but one within a
 /// typo of the library's, which is reported as the typo it likely is.
 pub fn is_tail_callee(name: &syn::Ident) -> bool {
-    nearest(&name.to_string(), ops::library().into_iter()).is_none()
+    suggestion(&name.to_string()).is_none()
 }
 
 /// The op that `name` with `count` operands (the receiver included for a
@@ -63,6 +63,19 @@ struct Checker<'a> {
     scope: HashMap<String, Declared>,
     /// The function's own name, which its body cannot call.
     name: String,
+}
+
+/// Checks the names the generated code gives meaning to alone: the
+/// function's and the arguments'.
+pub fn names(f: &Function<Declared>) -> syn::Result<()> {
+    let mut checker = Checker {
+        cx: Ctxt::default(),
+        real: &f.real,
+        scope: HashMap::new(),
+        name: f.name.unraw().to_string(),
+    };
+    checker.names(f);
+    checker.cx.finish(())
 }
 
 /// Checks the whole function.
@@ -223,6 +236,12 @@ impl Checker<'_> {
         match e {
             // Failed to parse: already reported.
             Expr::Poison(_) => None,
+            Expr::Rejected { parts, .. } => {
+                for part in parts {
+                    self.shape(part);
+                }
+                None
+            }
             Expr::Lit {
                 suffix: Some(suffix),
                 sp,
@@ -391,18 +410,20 @@ impl Checker<'_> {
             }
             let what = if method { "method" } else { "function" };
             let mut message = format!("unknown {what} `{text}` in a #[neuron] function");
-            match nearest(&text, ops::library().into_iter()) {
+            match suggestion(&text) {
                 Some(near) => message.push_str(&format!("\nhelp: did you mean `{near}`?")),
-                None if method => message.push_str(&format!(
-                    "\nhelp: the methods are the library's functions: {}",
-                    ops::library().join(", ")
-                )),
+                None if method => {}
                 None => message.push_str(&format!(
                     "\nhelp: to call another #[neuron] function, bind its result with its type written, \
                      such as `let h: [{}; N] = {text}(...);`",
                     type_name(&[], self.real)
                 )),
             }
+            let plural = if method { "methods" } else { "functions" };
+            message.push_str(&format!(
+                "\nnote: the library's {plural} are {}",
+                ops::library().join(", ")
+            ));
             self.cx.push(syn::Error::new(name.span(), message));
             return None;
         }
@@ -450,9 +471,19 @@ impl Checker<'_> {
                 Param::IntLiteral => {
                     match arg {
                         Expr::Lit { int: Some(n), .. } if i32::try_from(*n).is_ok() => {}
+                        Expr::Lit {
+                            int: Some(n), sp, ..
+                        } => {
+                            self.cx.push(sp.error(format!(
+                                "the exponent {n} is out of range: `{text}` takes an `i32`, from {} to {}",
+                                i32::MIN,
+                                i32::MAX
+                            )));
+                            ok = false;
+                        }
                         // A literal that failed to parse, such as `2i32`:
                         // already reported.
-                        Expr::Poison(_) => ok = false,
+                        Expr::Poison(_) | Expr::Rejected { .. } => ok = false,
                         other => {
                             // Answer in the spelling the user chose.
                             let (example, real) = if method {
@@ -478,29 +509,64 @@ impl Checker<'_> {
     }
 }
 
-/// The known name closest to `name`, if one is close enough to be a typo.
+/// The known name closest to `name`, if one is close enough to be a typo:
+/// an edit distance (a swap of two neighbours counts as one edit, so
+/// `rleu` is one edit from `relu`) of at most a third of the name's length.
 pub fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     known
-        .map(|k| (levenshtein(name, k), k))
+        .map(|k| (edit_distance(name, k), k))
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
         .map(|(_, k)| k)
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
+/// What users of other libraries write for the library's functions.
+const ALIASES: &[(&str, &str)] = &[
+    ("log", "ln"),
+    ("pow", "powf"),
+    ("logistic", "sigmoid"),
+    ("maximum", "max"),
+    ("minimum", "min"),
+    ("fabs", "abs"),
+    ("sqr", "square"),
+];
+
+/// The library function `name` likely means: a typo of one, or another
+/// library's name for one.
+pub fn suggestion(name: &str) -> Option<&'static str> {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, ours)| *ours)
+        .or_else(|| nearest(name, ops::library().into_iter()))
+}
+
+/// The optimal string alignment distance: insertions, deletions,
+/// substitutions and transpositions of neighbours, one edit each.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

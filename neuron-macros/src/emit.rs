@@ -181,6 +181,14 @@ pub fn body_with(
             stmts.extend(e.call_grad_statement(call, dy));
         }
     }
+    // The loss is asked for even when no adjoint reads `dy` (no parameter
+    // depends on the output): the caller learns the loss through it.
+    if let Some(loss_grad) = &options.dy_from
+        && !g.nodes.iter().any(|n| n.op == Op::Arg(g.args.len()))
+    {
+        let y = e.value(roots[0]);
+        stmts.extend(quote!(let _ = #loss_grad(&#y);));
+    }
     let loop_vars = [e.plan.loop_vars[0].clone(), e.plan.loop_vars[1].clone()];
     let root_elems = roots
         .iter()

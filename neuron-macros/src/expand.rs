@@ -28,14 +28,25 @@ use quote::quote;
 /// found together with stubs of the items, so that one mistake does not
 /// cascade into errors at every use of the function.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    match neuron(attr, item.clone()) {
+    deep(|| match neuron(attr, item.clone()) {
         Ok(tokens) => tokens,
         Err(error) => {
             let mut tokens = error.into_compile_error();
             tokens.extend(stub(item));
             tokens
         }
-    }
+    })
+}
+
+/// Runs `f` on a stack that deep inputs cannot exhaust: a body nested a
+/// thousand deep, or a sum of thousands of terms, is walked recursively by
+/// every stage and by `syn` and `prettyplease`, which plain Rust compiles
+/// without complaint. The stack is reserved, not committed, so a shallow
+/// input costs nothing.
+fn deep<T>(f: impl FnOnce() -> T) -> T {
+    const ENOUGH: usize = 128 << 20;
+    const STACK: usize = 256 << 20;
+    stacker::maybe_grow(ENOUGH, STACK, f)
 }
 
 /// The items with their signatures and unreachable bodies, when at least
@@ -45,9 +56,16 @@ fn stub(item: TokenStream) -> TokenStream {
     let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else {
         return TokenStream::new();
     };
-    // Parse the signature alone: the body is what had the error.
+    // Parse the signature alone: the body is what had the error. A name
+    // that clashes with a generated one makes stubs clash too.
     *f.block = syn::parse_quote!({ 0 });
-    let Ok(function) = parse::function(quote!(#f)) else {
+    let Ok((declared, None)) = parse::partial(quote!(#f)) else {
+        return TokenStream::new();
+    };
+    if check::names(&declared).is_err() {
+        return TokenStream::new();
+    }
+    let Ok(function) = parse::complete(declared) else {
         return TokenStream::new();
     };
     items(&function, &Options::default(), None)
@@ -55,6 +73,10 @@ fn stub(item: TokenStream) -> TokenStream {
 
 /// Runs the whole pipeline on the attribute's arguments and the item.
 pub fn neuron(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    deep(|| pipeline(attr, item))
+}
+
+fn pipeline(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = parse::options(attr)?;
     let (f, parse_errors) = parse::partial(item)?;
     // Check what did parse even after a syntax error: its unknown names and
@@ -158,4 +180,47 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
         backward,
         train,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expands `text` and returns the error message, if any.
+    fn expand_text(text: &str) -> Result<TokenStream, String> {
+        let item: TokenStream = text.parse().map_err(|e| format!("{e:?}"))?;
+        neuron(TokenStream::new(), item).map_err(|e| e.to_string())
+    }
+
+    /// Written-out sums and deep nesting expand: every stage and the
+    /// libraries it calls run on a stack that grows with the input, as
+    /// plain Rust compiles both.
+    #[test]
+    fn long_and_deep_bodies_expand() {
+        let terms: Vec<String> = (0..5000)
+            .map(|i| format!("x[{}] * {}.5", i % 4, i))
+            .collect();
+        let sum = format!("fn long(x: [f64; 4]) -> f64 {{ {} }}", terms.join(" + "));
+        assert!(expand_text(&sum).is_ok());
+        let deep = format!(
+            "fn deep(x: f64) -> f64 {{ {}x{} }}",
+            "tanh(".repeat(1000),
+            ")".repeat(1000)
+        );
+        assert!(expand_text(&deep).is_ok());
+        let methods = format!(
+            "fn methods(x: f64) -> f64 {{ x{} }}",
+            ".tanh()".repeat(1000)
+        );
+        assert!(expand_text(&methods).is_ok());
+    }
+
+    #[test]
+    fn an_exponent_beyond_i32_is_out_of_range() {
+        let error = expand_text("fn f(x: f64) -> f64 { powi(x, 3000000000) }").unwrap_err();
+        assert!(
+            error.contains("exponent 3000000000 is out of range"),
+            "{error}"
+        );
+    }
 }

@@ -170,7 +170,7 @@ impl Lowering {
                 }
                 self.g.apply(p, &operands)
             }
-            Expr::Poison(sp) => {
+            Expr::Poison(sp) | Expr::Rejected { sp, .. } => {
                 return Err(sp.error(
                     "internal error in #[neuron]: a part that failed to parse reached lowering",
                 ));

@@ -32,6 +32,7 @@ pub fn options(attr: TokenStream) -> syn::Result<Options> {
 
 /// Parses the annotated item into a [`Function`], reporting every
 /// unsupported construct at once.
+#[cfg(test)]
 pub fn function(item: TokenStream) -> syn::Result<Function> {
     match partial(item)? {
         (function, None) => complete(function),
@@ -56,12 +57,23 @@ pub fn complete(f: Function<Declared>) -> syn::Result<Function> {
 /// reports the unknown names and shape mismatches together with the
 /// unsupported syntax. `Err` only when the item is not a function at all.
 pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn::Error>)> {
-    let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            format!("#[neuron] applies to a free function: {e}"),
-        )
-    })?;
+    let item: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        // A function without a body is a trait's.
+        Err(_) if syn::parse2::<syn::TraitItemFn>(item.clone()).is_ok() => {
+            let f = syn::parse2::<syn::TraitItemFn>(item)?;
+            return Err(syn::Error::new_spanned(
+                &f.sig.ident,
+                "#[neuron] applies to a free function, not to a trait's: its gradient is generated as a module, which a trait cannot hold\nhelp: write a free function and call it from the trait's implementations",
+            ));
+        }
+        Err(e) => {
+            return Err(syn::Error::new(
+                e.span(),
+                format!("#[neuron] applies to a free function: {e}"),
+            ));
+        }
+    };
     let mut cx = Ctxt::default();
     let sig = &item.sig;
 
@@ -207,7 +219,7 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg<De
         syn::FnArg::Receiver(receiver) => {
             cx.push(syn::Error::new_spanned(
                 receiver,
-                "a #[neuron] function is a free function; it cannot take `self`",
+                "a #[neuron] function is a free function; it cannot take `self`\nhelp: write a free function of the fields it needs and call it from the method",
             ));
             return None;
         }
@@ -616,6 +628,22 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             ),
         },
         syn::Expr::Binary(b) => {
+            let lhs = expr(cx, &b.left);
+            // `x ** 2` is `x * (*2)` to Rust: a power written as in Python.
+            if let (syn::BinOp::Mul(star), syn::Expr::Unary(u)) = (&b.op, &*b.right)
+                && let syn::UnOp::Deref(second) = u.op
+            {
+                let exponent = expr(cx, &u.expr);
+                let sp = Sp {
+                    first: star.span,
+                    last: second.span,
+                };
+                cx.push(sp.error(
+                    "Rust has no `**` operator: this multiplies by a dereference\nhelp: for a power write `powi(x, 2)` with an integer exponent, or `powf(x, y)` with a real one",
+                ));
+                return rejected(lhs, exponent);
+            }
+            let rhs = expr(cx, &b.right);
             let op = match b.op {
                 syn::BinOp::Add(_) => BinOp::Add,
                 syn::BinOp::Sub(_) => BinOp::Sub,
@@ -627,22 +655,27 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
                 | syn::BinOp::Ge(_)
                 | syn::BinOp::Eq(_)
                 | syn::BinOp::Ne(_) => {
-                    return unsupported(
-                        cx,
-                        &b.op,
+                    cx.push(syn::Error::new_spanned(
+                        b.op,
                         "comparisons are not supported in a #[neuron] function\nhelp: write `max(a, b)`, `min(a, b)` or `relu(x)` instead of a branch",
-                    );
+                    ));
+                    return rejected(lhs, rhs);
+                }
+                syn::BinOp::BitXor(_) => {
+                    cx.push(syn::Error::new_spanned(
+                        b.op,
+                        "`^` is the bitwise exclusive or in Rust, not a power\nhelp: for a power write `powi(x, 2)` with an integer exponent, or `powf(x, y)` with a real one",
+                    ));
+                    return rejected(lhs, rhs);
                 }
                 _ => {
-                    return unsupported(
-                        cx,
-                        &b.op,
+                    cx.push(syn::Error::new_spanned(
+                        b.op,
                         "unsupported operator in a #[neuron] function\nhelp: the operators are `+`, `-`, `*`, `/` and unary `-`",
-                    );
+                    ));
+                    return rejected(lhs, rhs);
                 }
             };
-            let lhs = expr(cx, &b.left);
-            let rhs = expr(cx, &b.right);
             let sp = Sp {
                 first: lhs.sp().first,
                 last: rhs.sp().last,
@@ -822,6 +855,19 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             other,
             "this expression is not supported in a #[neuron] function",
         ),
+    }
+}
+
+/// A binary operation whose operator was rejected: its operands stay, to be
+/// checked for their own mistakes.
+fn rejected(lhs: Expr, rhs: Expr) -> Expr {
+    let sp = Sp {
+        first: lhs.sp().first,
+        last: rhs.sp().last,
+    };
+    Expr::Rejected {
+        parts: vec![lhs, rhs],
+        sp,
     }
 }
 

@@ -150,3 +150,34 @@ fn generated_training_step_adds_into_the_accumulator() {
         }
     );
 }
+
+/// A parameter the output does not depend on: the training step still
+/// computes the loss, which the trainer reads.
+#[neuron]
+pub fn constant_in_w(x: f64, #[param] w: f64) -> f64 {
+    x * 2.0
+}
+
+#[test]
+fn the_loss_is_computed_even_where_no_gradient_needs_it() {
+    let model = constant_in_w::Model::new(constant_in_w::Params { w: 0.5 });
+    let mut grads = constant_in_w::Params { w: 0.0 };
+    let mut asked = 0;
+    let y = model.forward_backward(
+        &1.5,
+        |y| {
+            asked += 1;
+            *y - 1.0
+        },
+        &mut grads,
+    );
+    assert_eq!((y, asked, grads.w), (3.0, 1, 0.0));
+    let mut model = model;
+    let data = [(1.5, 3.0), (-1.0, -2.0)];
+    let history = Trainer::new(Sgd::new(0.1), MeanSquaredError)
+        .epochs(3)
+        .progress(false)
+        .fit(&mut model, &data)
+        .expect("nothing is NaN: the loss is zero");
+    assert_eq!(history.losses(), vec![0.0; 3]);
+}
