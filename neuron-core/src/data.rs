@@ -13,15 +13,15 @@ use std::path::{Path, PathBuf};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 
 use crate::real::Real;
 
-/// Standard normal numbers from a seeded ChaCha8 stream, by the
-/// Box-Muller transform (each pair of uniforms gives two normals).
+/// Standard normal numbers from a seeded ChaCha8 stream, drawn with
+/// `rand_distr`'s [`StandardNormal`].
 #[derive(Clone, Debug)]
 pub struct NormalSampler {
     rng: ChaCha8Rng,
-    spare: Option<f64>,
 }
 
 impl NormalSampler {
@@ -29,22 +29,12 @@ impl NormalSampler {
     pub fn new(seed: u64) -> Self {
         NormalSampler {
             rng: ChaCha8Rng::seed_from_u64(seed),
-            spare: None,
         }
     }
 
     /// The next number drawn from `N(0, 1)`.
     pub fn sample(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        // `1 - u` lies in (0, 1], so the logarithm is finite.
-        let u1 = 1.0 - self.rng.random::<f64>();
-        let u2 = self.rng.random::<f64>();
-        let radius = (-2.0 * u1.ln()).sqrt();
-        let angle = 2.0 * core::f64::consts::PI * u2;
-        self.spare = Some(radius * angle.sin());
-        radius * angle.cos()
+        self.rng.sample(StandardNormal)
     }
 }
 
