@@ -27,8 +27,8 @@ pub mod train;
 mod testing;
 
 pub use data::{
-    CsvError, NormalSampler, cast_features, load_csv, load_csv_regression, read_csv,
-    read_csv_regression, sine, spiral, vertical,
+    CastError, Column, CsvError, NormalSampler, cast_features, load_csv, load_csv_regression,
+    read_csv, read_csv_regression, sine, spiral, vertical,
 };
 pub use gradcheck::{
     GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
