@@ -36,10 +36,12 @@ pub use gradcheck::{
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
 };
-pub use model::{Differentiable, Field, Model, Parameters};
+pub use model::{Differentiable, Field, LayoutError, Model, Parameters};
 pub use neuron_macros::neuron;
 pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
-pub use params_io::{ParamsError, load_params, params_from_json, params_to_json, save_params};
+pub use params_io::{
+    ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
+};
 pub use real::{Real, Tensor};
 pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
 
