@@ -38,7 +38,7 @@ pub use loss::{
 };
 pub use model::{Differentiable, Field, LayoutError, Model, Parameters};
 pub use neuron_macros::neuron;
-pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Sgd};
 pub use params_io::{
     ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
 };
