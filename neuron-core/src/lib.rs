@@ -42,7 +42,7 @@ pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Sgd};
 pub use params_io::{
     ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
 };
-pub use real::{Real, Tensor};
+pub use real::{Real, Scalars, Tensor};
 pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
