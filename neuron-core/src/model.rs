@@ -19,10 +19,7 @@ impl Field {
     /// How many scalars the field holds; `usize::MAX` for a shape whose
     /// product overflows (which no value can have).
     pub fn len(&self) -> usize {
-        self.shape
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .unwrap_or(usize::MAX)
+        shape_len(self.shape)
     }
 
     /// Whether the field holds no scalar at all (an array of length 0).
@@ -97,6 +94,15 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
         params.for_each_mut(|_, v| *v = T::lit(scale * normal.sample()));
         params
     }
+}
+
+/// How many scalars a value of `shape` holds; `usize::MAX` when the
+/// product overflows.
+pub(crate) fn shape_len(shape: &[usize]) -> usize {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .unwrap_or(usize::MAX)
 }
 
 /// The sum of the fields' lengths, `None` if it overflows.

@@ -31,7 +31,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 
 use crate::data::type_name;
-use crate::model::{Field, LayoutError, Parameters, check_fields, fields_len};
+use crate::model::{Field, LayoutError, Parameters, check_fields, fields_len, shape_len};
 use crate::real::Real;
 
 /// Why parameters could not be saved or loaded.
@@ -167,11 +167,7 @@ fn shape_text(shape: &[usize]) -> String {
 pub(crate) fn element_name(field: &Field, mut index: usize) -> String {
     let mut name = field.name.to_string();
     for d in 0..field.shape.len() {
-        let stride = Field {
-            name: "",
-            shape: &field.shape[d + 1..],
-        }
-        .len();
+        let stride = shape_len(&field.shape[d + 1..]);
         let (at, rest) = match (index.checked_div(stride), index.checked_rem(stride)) {
             (Some(at), Some(rest)) => (at, rest),
             _ => (0, index),
