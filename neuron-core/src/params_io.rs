@@ -23,6 +23,7 @@
 //! number or is out of range for the float type is a [`ParamsError`] that
 //! names the field and element (and the file, from [`load_params`]).
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -666,8 +667,7 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
 fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = target
         .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name in UTF-8"))?;
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -696,6 +696,7 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let written = (|| {
         file.write_all(bytes)?;
         if let Some(meta) = &existing {
+            keep_owner(&file, meta);
             file.set_permissions(meta.permissions())?;
         }
         file.sync_all()
@@ -711,20 +712,24 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Whether `file_name` is one of our temporary files for the target `name`:
 /// `.NAME.` followed by 16 hexadecimal digits and `.tmp`.
-fn is_temporary_of(file_name: &str, name: &str) -> bool {
+fn is_temporary_of(file_name: &OsStr, name: &OsStr) -> bool {
+    let (file_name, name) = (file_name.as_encoded_bytes(), name.as_encoded_bytes());
     file_name
-        .strip_prefix('.')
+        .strip_prefix(b".")
         .and_then(|rest| rest.strip_prefix(name))
-        .and_then(|rest| rest.strip_prefix('.'))
-        .and_then(|rest| rest.strip_suffix(".tmp"))
-        .is_some_and(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .and_then(|rest| rest.strip_prefix(b"."))
+        .and_then(|rest| rest.strip_suffix(b".tmp"))
+        .is_some_and(|id| id.len() == 16 && id.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Creates a new temporary file for `name` in `dir` and locks it, so that
 /// no other save takes it for stale while it is written.
-fn create_temporary(dir: &Path, name: &str) -> io::Result<(File, PathBuf)> {
+fn create_temporary(dir: &Path, name: &OsStr) -> io::Result<(File, PathBuf)> {
     for _ in 0..100 {
-        let path = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+        let mut temporary = OsString::from(".");
+        temporary.push(name);
+        temporary.push(format!(".{:016x}.tmp", rand::random::<u64>()));
+        let path = dir.join(temporary);
         // Created like `File::create` creates, so a new target gets the
         // usual permissions (0666 less the umask on Unix).
         let file = match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -742,20 +747,44 @@ fn create_temporary(dir: &Path, name: &str) -> io::Result<(File, PathBuf)> {
     Err(io::Error::other("cannot create a temporary file"))
 }
 
+/// Gives the new `file` the owner and group of the file it replaces, as
+/// far as this process may: only root gives a file away, and a user may
+/// pick a group they belong to. Otherwise the new file is the saver's, as
+/// any new file is.
+#[cfg(unix)]
+fn keep_owner(file: &File, existing: &fs::Metadata) {
+    use std::os::unix::fs::{MetadataExt, fchown};
+    let Ok(new) = file.metadata() else {
+        return;
+    };
+    if (new.uid(), new.gid()) == (existing.uid(), existing.gid()) {
+        return;
+    }
+    if fchown(file, Some(existing.uid()), Some(existing.gid())).is_err() {
+        let _ = fchown(file, None, Some(existing.gid()));
+    }
+}
+
+/// Ownership is not carried over here.
+#[cfg(not(unix))]
+fn keep_owner(_: &File, _: &fs::Metadata) {}
+
 /// Removes the temporary files for `name` in `dir` that no save holds: those
 /// a killed or crashed save left behind. Failures are ignored; a stale file
 /// only costs space.
-fn remove_stale_temporaries(dir: &Path, name: &str) {
+fn remove_stale_temporaries(dir: &Path, name: &OsStr) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        if !file_name.to_str().is_some_and(|f| is_temporary_of(f, name)) {
+        if !is_temporary_of(&entry.file_name(), name) {
             continue;
         }
         let path = entry.path();
-        let Ok(file) = File::open(&path) else {
+        // Opened for writing, which every temporary file allows its owner
+        // (read-only targets are refused before one is made), to take the
+        // lock; nothing is written.
+        let Ok(file) = OpenOptions::new().write(true).open(&path) else {
             continue;
         };
         // A save holds its file locked from creation to rename; a lock we
@@ -1160,6 +1189,42 @@ mod tests {
         let fresh = dir.path().join("fresh.json");
         save_params(&fresh, &linear()).unwrap();
         assert_eq!(mode(&fresh), mode(&reference));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn file_names_need_not_be_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(OsStr::from_bytes(b"params-\xff.json"));
+        save_params(&path, &linear()).unwrap();
+        save_params(&path, &linear()).unwrap();
+        assert_eq!(load_params::<f64, LinearParams>(&path).unwrap(), linear());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_keeps_the_owner_of_the_file_it_replaces() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("params.json");
+        save_params(&path, &linear()).unwrap();
+        let owner = |p: &Path| {
+            let meta = std::fs::metadata(p).unwrap();
+            (meta.uid(), meta.gid())
+        };
+        let mine = owner(&path);
+        save_params(&path, &linear()).unwrap();
+        assert_eq!(owner(&path), mine);
+        // Giving a file to someone else takes root; elsewhere only the
+        // part above can be checked.
+        if std::os::unix::fs::chown(&path, Some(4321), Some(4321)).is_ok() {
+            save_params(&path, &linear()).unwrap();
+            assert_eq!(owner(&path), (4321, 4321));
+        } else {
+            eprintln!("not root: a file of another owner cannot be made to check");
+        }
     }
 
     #[cfg(unix)]
