@@ -66,17 +66,7 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
         if values.len() != Self::LEN {
             return None;
         }
-        let mut params = Self::zeros();
-        let mut visits = Visits::default();
-        params.for_each_mut(|k, v| {
-            if visits.next(k)
-                && let Some(&value) = values.get(k)
-            {
-                *v = value;
-            }
-        });
-        visits.check("for_each_mut", Self::LEN).ok()?;
-        Some(params)
+        filled(values).ok()
     }
 
     /// Sets every scalar to zero.
@@ -180,6 +170,23 @@ impl Visits {
             })
         }
     }
+}
+
+/// Parameters holding `values` (`P::LEN` of them) in flat order, or the
+/// error of a [`Parameters::for_each_mut`] that does not visit exactly the
+/// indices `0..LEN` in order.
+pub(crate) fn filled<T: Real, P: Parameters<T>>(values: &[T]) -> Result<P, LayoutError> {
+    let mut params = P::zeros();
+    let mut visits = Visits::default();
+    params.for_each_mut(|k, v| {
+        if visits.next(k)
+            && let Some(&value) = values.get(k)
+        {
+            *v = value;
+        }
+    });
+    visits.check("for_each_mut", P::LEN)?;
+    Ok(params)
 }
 
 /// Checks that `P::FIELDS` and `P::LEN` agree and that

@@ -32,7 +32,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 
 use crate::data::type_name;
-use crate::model::{Field, LayoutError, Parameters, check_fields, fields_len, shape_len};
+use crate::model::{Field, LayoutError, Parameters, check_fields, fields_len, filled, shape_len};
 use crate::real::Real;
 
 /// Why parameters could not be saved or loaded.
@@ -337,22 +337,7 @@ fn load<'de, T: Real, P: Parameters<T>, R: serde_json::de::Read<'de>>(
             }
         });
     }
-    // `FIELDS` and `LEN` agree, so this fails only for a `for_each_mut`
-    // that disagrees with them.
-    P::from_slice(&values).ok_or_else(|| {
-        let mut visits = crate::model::Visits::default();
-        P::zeros().for_each_mut(|k, _| {
-            visits.next(k);
-        });
-        match visits.check("for_each_mut", P::LEN) {
-            Err(error) => error.into(),
-            Ok(()) => LayoutError::FieldsAndLen {
-                fields: fields_len(P::FIELDS),
-                len: P::LEN,
-            }
-            .into(),
-        }
-    })
+    Ok(filled(&values)?)
 }
 
 /// Stops the parser after recording `problem`; the caller reports the
@@ -361,10 +346,6 @@ fn stop<E: de::Error>(slot: &mut Option<ParamsError>, problem: ParamsError) -> E
     *slot = Some(problem);
     E::custom("stopped at a problem with the parameters")
 }
-
-/// What kind of JSON value a visitor was given, for messages.
-const OBJECT: &str = "an object";
-const ARRAY: &str = "an array";
 
 /// The whole document: an object with one key per field.
 struct Document<'a, T> {
@@ -457,7 +438,7 @@ impl<'de, T: Real> Visitor<'de> for Document<'_, T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.not_an_object(ARRAY)
+        self.not_an_object("an array")
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
         self.not_an_object("a boolean")
@@ -611,7 +592,7 @@ impl<'de, T: Real> Visitor<'de> for Walk<'_, '_, T> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.0.other(OBJECT.to_string());
+        self.0.other("an object".to_string());
         Ok(Some(Vec::new()))
     }
 }
