@@ -5,14 +5,19 @@
 //!
 //! | module | job |
 //! | --- | --- |
-//! | [`real`] | [`Real`] (f32, f64) and [`Tensor`] (a scalar or array output) |
-//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements |
-//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`] |
+//! | [`real`] | [`Real`] (f32, f64), [`Tensor`] (a scalar or array output) and [`Scalars`] (any input) |
+//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements; [`LayoutError`] |
+//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`]; [`HyperparameterError`] |
 //! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
-//! | [`train`] | [`Trainer`]: epochs of seeded mini-batches, [`History`], [`TrainError`] |
+//! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets and [`load_csv`] |
-//! | [`params_io`] | [`save_params`] and [`load_params`] as JSON |
+//! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
+//!
+//! Every error is a typed `enum` or `struct` whose message names the file,
+//! line, sample or parameter it is about, and no function panics on
+//! well-typed arguments (the toy datasets panic, naming the size, only
+//! when asked for more samples than memory holds).
 
 pub mod data;
 pub mod gradcheck;

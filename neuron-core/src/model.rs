@@ -1,5 +1,9 @@
 //! The traits that `#[neuron]` implements for the items it generates, so
 //! that optimizers, the training loop and `gradcheck` work with any of them.
+//!
+//! A hand-written [`Parameters`] may contradict itself (`FIELDS` and `LEN`
+//! disagreeing, indices out of order); the runtime checks before relying on
+//! it and reports a [`LayoutError`] instead of panicking.
 
 use crate::real::{Real, Tensor};
 

@@ -4,6 +4,11 @@
 //! that `f32` and `f64` do not have as inherent methods, each in its
 //! numerically stable form. Their names never collide with a `Float` method,
 //! so a generic `T: Real` body resolves every method without ambiguity.
+//! A NaN stays NaN through every one of them.
+//!
+//! `Tensor` views outputs, arguments and parameter fields of any shape as
+//! flat slices; `Scalars` walks every input type the macro generates
+//! (tuples included), so the training loop can check inputs.
 
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
