@@ -25,11 +25,12 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::ser::{CompactFormatter, Formatter};
 
 use crate::data::type_name;
 use crate::model::{Field, LayoutError, Parameters, check_fields, fields_len, filled, shape_len};
@@ -191,21 +192,64 @@ pub(crate) fn parameter_name(fields: &[Field], mut k: usize) -> String {
     format!("parameter {k}")
 }
 
-/// Writes `values` nested as `shape` says.
-fn write_nested(out: &mut String, shape: &[usize], values: &[f64]) {
+/// The parameters' values, once they are known to be writable: a
+/// consistent layout and every value finite.
+fn writable_values<T: Real, P: Parameters<T>>(params: &P) -> Result<Vec<f64>, ParamsError> {
+    check_fields(params)?;
+    let values: Vec<f64> = params.to_vec().into_iter().map(T::to_f64_lossy).collect();
+    let mut rest = values.as_slice();
+    for field in P::FIELDS {
+        let (own, tail) = rest.split_at(field.len());
+        rest = tail;
+        if let Some(bad) = own.iter().position(|v| !v.is_finite()) {
+            return Err(ParamsError::NonFinite {
+                field: field.name,
+                element: element_name(field, bad),
+                value: own[bad],
+            });
+        }
+    }
+    Ok(values)
+}
+
+/// Writes `values` as the JSON of the module documentation, one key per
+/// field, a piece at a time.
+fn write_json(fields: &[Field], values: &[f64], out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b"{")?;
+    let mut rest = values;
+    for (k, field) in fields.iter().enumerate() {
+        let (own, tail) = rest.split_at(field.len().min(rest.len()));
+        rest = tail;
+        out.write_all(if k == 0 { b"\n  " } else { b",\n  " })?;
+        serde_json::to_writer(&mut *out, field.name)?;
+        out.write_all(b": ")?;
+        write_nested(out, field.shape, own)?;
+    }
+    out.write_all(b"\n}\n")
+}
+
+/// Writes `values` nested as `shape` says, each number in its shortest
+/// form that reads back to the same `f64`.
+fn write_nested(out: &mut impl Write, shape: &[usize], values: &[f64]) -> io::Result<()> {
     match shape.split_first() {
-        None => out.push_str(&Value::from(values.first().copied()).to_string()),
+        None => {
+            let value = values.first().copied().unwrap_or(f64::NAN);
+            CompactFormatter.write_f64(out, value)
+        }
         Some((&n, inner)) => {
-            let stride = values.len().checked_div(n).unwrap_or(0);
-            out.push('[');
+            let stride = shape_len(inner);
+            out.write_all(b"[")?;
             for k in 0..n {
                 if k > 0 {
-                    out.push_str(", ");
+                    out.write_all(b", ")?;
                 }
-                let part = values.get(k * stride..(k + 1) * stride).unwrap_or(&[]);
-                write_nested(out, inner, part);
+                let part = k
+                    .checked_mul(stride)
+                    .and_then(|start| values.get(start..start.checked_add(stride)?))
+                    .unwrap_or(&[]);
+                write_nested(out, inner, part)?;
             }
-            out.push(']');
+            out.write_all(b"]")
         }
     }
 }
@@ -218,27 +262,17 @@ fn write_nested(out: &mut String, shape: &[usize], values: &[f64]) {
 /// [`ParamsError::Layout`] for a [`Parameters`] implementation whose
 /// `FIELDS`, `LEN` and `for_each` disagree.
 pub fn params_to_json<T: Real, P: Parameters<T>>(params: &P) -> Result<String, ParamsError> {
-    check_fields(params)?;
-    let values: Vec<f64> = params.to_vec().into_iter().map(T::to_f64_lossy).collect();
-    let mut out = String::from("{");
-    let mut rest = values.as_slice();
-    for (k, field) in P::FIELDS.iter().enumerate() {
-        let (own, tail) = rest.split_at(field.len());
-        rest = tail;
-        if let Some(bad) = own.iter().position(|v| !v.is_finite()) {
-            return Err(ParamsError::NonFinite {
-                field: field.name,
-                element: element_name(field, bad),
-                value: own[bad],
-            });
-        }
-        out.push_str(if k == 0 { "\n  " } else { ",\n  " });
-        out.push_str(&Value::from(field.name).to_string());
-        out.push_str(": ");
-        write_nested(&mut out, field.shape, own);
-    }
-    out.push_str("\n}\n");
-    Ok(out)
+    let values = writable_values(params)?;
+    let mut out = Vec::new();
+    // Writing to memory cannot fail; the error is kept typed all the same.
+    write_json(P::FIELDS, &values, &mut out).map_err(|source| ParamsError::Io {
+        action: "write",
+        path: PathBuf::from("(memory)"),
+        source,
+    })?;
+    // Field names are `str` and numbers ASCII, so this never loses a byte.
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// Parses parameters from JSON text (see the module documentation).
@@ -612,14 +646,19 @@ pub fn save_params<T: Real, P: Parameters<T>>(
     params: &P,
 ) -> Result<(), ParamsError> {
     let path = path.as_ref();
-    let text = params_to_json(params)?;
+    let values = writable_values(params)?;
     let io_error = |source| ParamsError::Io {
         action: "write",
         path: path.to_path_buf(),
         source,
     };
     let target = follow_links(path).map_err(io_error)?;
-    write_atomically(&target, text.as_bytes()).map_err(io_error)
+    let write = |file: &mut File| {
+        let mut out = BufWriter::new(file);
+        write_json(P::FIELDS, &values, &mut out)?;
+        out.flush()
+    };
+    write_atomically(&target, write).map_err(io_error)
 }
 
 /// `path` with symbolic links followed to the file they name (which may
@@ -644,8 +683,12 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
-/// Replaces `target` (not a link) by a file holding `bytes`, atomically.
-fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Replaces `target` (not a link) by a file that `write` fills,
+/// atomically.
+fn write_atomically(
+    target: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let name = target
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
@@ -675,7 +718,7 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     remove_stale_temporaries(dir, name);
     let (mut file, temporary) = create_temporary(dir, name)?;
     let written = (|| {
-        file.write_all(bytes)?;
+        write(&mut file)?;
         if let Some(meta) = &existing {
             keep_owner(&file, meta);
             file.set_permissions(meta.permissions())?;
