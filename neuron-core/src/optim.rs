@@ -163,12 +163,23 @@ fn ensure_len<T: Real>(state: &mut Vec<T>, len: usize) {
 /// The state of scalar `k`. A hand-written [`Parameters`] whose indices
 /// run past `LEN` gets its state grown rather than a panic; `None` only
 /// when that cannot be allocated.
+#[inline]
 fn slot<T: Real>(state: &mut Vec<T>, k: usize) -> Option<&mut T> {
-    if k >= state.len() {
-        let missing = (k - state.len()).checked_add(1)?;
-        state.try_reserve(missing).ok()?;
-        state.resize(k + 1, T::zero());
+    if k < state.len() {
+        state.get_mut(k)
+    } else {
+        grown(state, k)
     }
+}
+
+/// [`slot`] past the end of `state`, which consistent parameters never
+/// reach.
+#[cold]
+#[inline(never)]
+fn grown<T: Real>(state: &mut Vec<T>, k: usize) -> Option<&mut T> {
+    let missing = (k - state.len()).checked_add(1)?;
+    state.try_reserve(missing).ok()?;
+    state.resize(k + 1, T::zero());
     state.get_mut(k)
 }
 
@@ -189,6 +200,8 @@ pub struct Sgd<T> {
     learning_rate: LearningRate<T>,
     momentum: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     velocity: Vec<T>,
 }
 
@@ -199,6 +212,7 @@ impl<T: Real> Sgd<T> {
             learning_rate: LearningRate::new(lr),
             momentum: T::zero(),
             iterations: 0,
+            state_finite: true,
             velocity: Vec::new(),
         }
     }
@@ -228,6 +242,7 @@ impl<T: Real> Clone for Sgd<T> {
         self.learning_rate = source.learning_rate;
         self.momentum = source.momentum;
         self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
         self.velocity.clone_from(&source.velocity);
     }
 }
@@ -247,12 +262,15 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         } else {
             ensure_len(&mut self.velocity, P::LEN);
             let (momentum, velocity) = (self.momentum, &mut self.velocity);
+            let mut finite = true;
             params.zip_mut(grads, |k, w, g| {
                 if let Some(u) = slot(velocity, k) {
                     *u = momentum * *u - lr * g;
                     *w += *u;
+                    finite &= u.is_finite();
                 }
             });
+            self.state_finite = finite;
         }
         self.iterations += 1;
     }
@@ -267,6 +285,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.velocity.clear();
     }
 
@@ -276,6 +295,9 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     }
 
     fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
         first_non_finite(&self.velocity).map(|k| ("velocity", k))
     }
 }
@@ -291,6 +313,8 @@ pub struct Adagrad<T> {
     learning_rate: LearningRate<T>,
     epsilon: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     cache: Vec<T>,
 }
 
@@ -301,6 +325,7 @@ impl<T: Real> Adagrad<T> {
             learning_rate: LearningRate::new(lr),
             epsilon: T::lit(1e-7),
             iterations: 0,
+            state_finite: true,
             cache: Vec::new(),
         }
     }
@@ -331,6 +356,7 @@ impl<T: Real> Clone for Adagrad<T> {
         self.learning_rate = source.learning_rate;
         self.epsilon = source.epsilon;
         self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
         self.cache.clone_from(&source.cache);
     }
 }
@@ -347,12 +373,15 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
         let lr = self.current_learning_rate();
         ensure_len(&mut self.cache, P::LEN);
         let (epsilon, cache) = (self.epsilon, &mut self.cache);
+        let mut finite = true;
         params.zip_mut(grads, |k, w, g| {
             if let Some(c) = slot(cache, k) {
                 *c += g * g;
                 *w += -lr * g / (c.sqrt() + epsilon);
+                finite &= c.is_finite();
             }
         });
+        self.state_finite = finite;
         self.iterations += 1;
     }
 
@@ -366,6 +395,7 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.cache.clear();
     }
 
@@ -375,6 +405,9 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
     }
 
     fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
         first_non_finite(&self.cache).map(|k| ("cache", k))
     }
 }
@@ -391,6 +424,8 @@ pub struct RmsProp<T> {
     epsilon: T,
     rho: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     cache: Vec<T>,
 }
 
@@ -402,6 +437,7 @@ impl<T: Real> RmsProp<T> {
             epsilon: T::lit(1e-7),
             rho: T::lit(0.9),
             iterations: 0,
+            state_finite: true,
             cache: Vec::new(),
         }
     }
@@ -439,6 +475,7 @@ impl<T: Real> Clone for RmsProp<T> {
         self.epsilon = source.epsilon;
         self.rho = source.rho;
         self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
         self.cache.clone_from(&source.cache);
     }
 }
@@ -456,12 +493,15 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         let lr = self.current_learning_rate();
         ensure_len(&mut self.cache, P::LEN);
         let (epsilon, rho, cache) = (self.epsilon, self.rho, &mut self.cache);
+        let mut finite = true;
         params.zip_mut(grads, |k, w, g| {
             if let Some(c) = slot(cache, k) {
                 *c = rho * *c + (T::one() - rho) * g * g;
                 *w += -lr * g / (c.sqrt() + epsilon);
+                finite &= c.is_finite();
             }
         });
+        self.state_finite = finite;
         self.iterations += 1;
     }
 
@@ -475,6 +515,7 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.cache.clear();
     }
 
@@ -485,6 +526,9 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     }
 
     fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
         first_non_finite(&self.cache).map(|k| ("cache", k))
     }
 }
@@ -503,6 +547,8 @@ pub struct Adam<T> {
     beta1: T,
     beta2: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     momentum: Vec<T>,
     cache: Vec<T>,
 }
@@ -517,6 +563,7 @@ impl<T: Real> Adam<T> {
             beta1: T::lit(0.9),
             beta2: T::lit(0.999),
             iterations: 0,
+            state_finite: true,
             momentum: Vec::new(),
             cache: Vec::new(),
         }
@@ -563,6 +610,7 @@ impl<T: Real> Clone for Adam<T> {
         self.beta1 = source.beta1;
         self.beta2 = source.beta2;
         self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
         self.momentum.clone_from(&source.momentum);
         self.cache.clone_from(&source.cache);
     }
@@ -586,6 +634,7 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let correction1 = T::one() - beta1.powf(t);
         let correction2 = T::one() - beta2.powf(t);
         let (momentum, cache) = (&mut self.momentum, &mut self.cache);
+        let mut finite = true;
         params.zip_mut(grads, |k, w, g| {
             let (Some(m), Some(v)) = (slot(momentum, k), slot(cache, k)) else {
                 return;
@@ -595,7 +644,9 @@ impl<T: Real> Optimizer<T> for Adam<T> {
             let m_hat = *m / correction1;
             let v_hat = *v / correction2;
             *w += -lr * m_hat / (v_hat.sqrt() + epsilon);
+            finite &= m.is_finite() & v.is_finite();
         });
+        self.state_finite = finite;
         self.iterations += 1;
     }
 
@@ -609,6 +660,7 @@ impl<T: Real> Optimizer<T> for Adam<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.momentum.clear();
         self.cache.clear();
     }
@@ -621,6 +673,9 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     }
 
     fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
         let momentum = first_non_finite(&self.momentum).map(|k| ("momentum", k));
         momentum.or_else(|| first_non_finite(&self.cache).map(|k| ("cache", k)))
     }

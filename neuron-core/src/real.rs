@@ -148,36 +148,36 @@ impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
 pub trait Scalars<T> {
     /// Calls `f` on every scalar, in row-major order, tuple fields in
     /// order.
-    fn each_scalar(&self, f: &mut dyn FnMut(T));
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F);
 }
 
 impl<T: Real> Scalars<T> for T {
-    fn each_scalar(&self, f: &mut dyn FnMut(T)) {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
         f(*self);
     }
 }
 
 impl<T: Real, const K: usize> Scalars<T> for [T; K] {
-    fn each_scalar(&self, f: &mut dyn FnMut(T)) {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
         self.iter().for_each(|&v| f(v));
     }
 }
 
 impl<T: Real, const N: usize, const M: usize> Scalars<T> for [[T; N]; M] {
-    fn each_scalar(&self, f: &mut dyn FnMut(T)) {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
         self.as_flattened().iter().for_each(|&v| f(v));
     }
 }
 
 impl<T> Scalars<T> for () {
-    fn each_scalar(&self, _: &mut dyn FnMut(T)) {}
+    fn each_scalar<F: FnMut(T)>(&self, _: &mut F) {}
 }
 
 /// `Scalars` for tuples of up to twelve values, each field in turn.
 macro_rules! tuple_scalars {
     ($($name:ident $index:tt),+) => {
         impl<T, $($name: Scalars<T>),+> Scalars<T> for ($($name,)+) {
-            fn each_scalar(&self, f: &mut dyn FnMut(T)) {
+            fn each_scalar<Z: FnMut(T)>(&self, f: &mut Z) {
                 $(self.$index.each_scalar(f);)+
             }
         }
@@ -230,11 +230,11 @@ mod tests {
 
     #[test]
     fn scalars_of_every_input_shape() {
-        let collect = |v: &dyn Scalars<f64>| {
+        fn collect(v: &impl Scalars<f64>) -> Vec<f64> {
             let mut out = Vec::new();
             v.each_scalar(&mut |x| out.push(x));
             out
-        };
+        }
         assert_eq!(collect(&1.5), vec![1.5]);
         assert_eq!(collect(&[1.0, 2.0]), vec![1.0, 2.0]);
         assert_eq!(collect(&[[1.0, 2.0], [3.0, 4.0]]), vec![1.0, 2.0, 3.0, 4.0]);

@@ -253,11 +253,9 @@ impl<O, L> Trainer<O, L> {
                 let (input, target) = &data[sample];
                 let loss_fn = &self.loss;
                 let mut loss = M::Real::nan();
-                let mut bad_output = None;
                 let output = model.forward_backward(
                     input,
                     |output| {
-                        bad_output = first_non_finite(output.as_slice());
                         let (value, mut dy) = loss_fn.loss_and_grad(output, target);
                         loss = value;
                         for d in dy.as_mut_slice() {
@@ -267,7 +265,7 @@ impl<O, L> Trainer<O, L> {
                     },
                     grads,
                 );
-                if let Some((index, value)) = bad_output {
+                if let Some((index, value)) = first_non_finite(output.as_slice()) {
                     return Err((
                         batch,
                         Divergence::Output {
@@ -327,8 +325,13 @@ impl<T: Real, O: Optimizer<T> + Clone> LastGood<T, O> {
     }
 
     fn keep<P: Parameters<T>>(&mut self, params: &P, optimizer: &O) {
-        self.params.clear();
-        params.for_each(|_, v| self.params.push(v));
+        // `params` visits `0..LEN` in order (checked before training), the
+        // length `new` gave the buffer.
+        params.for_each(|k, v| {
+            if let Some(kept) = self.params.get_mut(k) {
+                *kept = v;
+            }
+        });
         self.optimizer.clone_from(optimizer);
     }
 
@@ -343,32 +346,34 @@ impl<T: Real, O: Optimizer<T> + Clone> LastGood<T, O> {
 }
 
 /// The mean of `n` finite values: their sum over `n`, or, when the sum
-/// overflows although every value is finite, the sum of each over `n`.
+/// overflows although every value is finite, the sum of each times `1/n`.
 struct Mean {
     n: f64,
+    recip: f64,
     sum: f64,
-    sum_of_parts: f64,
+    scaled_sum: f64,
 }
 
 impl Mean {
     fn new(n: usize) -> Self {
         Mean {
             n: n as f64,
+            recip: (n as f64).recip(),
             sum: 0.0,
-            sum_of_parts: 0.0,
+            scaled_sum: 0.0,
         }
     }
 
     fn add(&mut self, value: f64) {
         self.sum += value;
-        self.sum_of_parts += value / self.n;
+        self.scaled_sum += value * self.recip;
     }
 
     fn get(&self) -> f64 {
         if self.sum.is_finite() {
             self.sum / self.n
         } else {
-            self.sum_of_parts
+            self.scaled_sum
         }
     }
 }
@@ -400,20 +405,18 @@ where
     L: Loss<T, O>,
 {
     for (sample, (input, target)) in data.iter().enumerate() {
-        let mut index = 0;
-        let mut bad = None;
-        input.each_scalar(&mut |v| {
-            if bad.is_none() && !v.is_finite() {
-                bad = Some((index, v.to_f64_lossy()));
+        let mut finite = true;
+        input.each_scalar(&mut |v| finite &= v.is_finite());
+        if !finite {
+            let mut values = Vec::new();
+            input.each_scalar(&mut |v| values.push(v));
+            if let Some((index, value)) = first_non_finite(&values) {
+                return Err(TrainError::NonFiniteInput {
+                    sample,
+                    index,
+                    value,
+                });
             }
-            index += 1;
-        });
-        if let Some((index, value)) = bad {
-            return Err(TrainError::NonFiniteInput {
-                sample,
-                index,
-                value,
-            });
         }
         if let Err(error) = loss.check_target(target) {
             return Err(TrainError::InvalidTarget { sample, error });
