@@ -150,16 +150,17 @@ impl<O, L> Trainer<O, L> {
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
     {
-        let progress = Progress::new(self.progress, self.epochs);
-        self.fit_with(model, data, progress)
+        let (wanted, epochs) = (self.progress, self.epochs);
+        self.fit_with(model, data, || Progress::new(wanted, epochs))
     }
 
-    /// [`Trainer::fit`], showing progress on `progress`.
+    /// [`Trainer::fit`], showing progress on what `progress` makes once
+    /// the checks have passed.
     fn fit_with<M>(
         &mut self,
         model: &mut M,
         data: &[(M::Input, L::Target)],
-        progress: Progress,
+        progress: impl FnOnce() -> Progress,
     ) -> Result<History, TrainError>
     where
         M: Model,
@@ -180,6 +181,7 @@ impl<O, L> Trainer<O, L> {
         check_layout(model.params_mut(), &grads)?;
         check_samples(&self.loss, data)?;
 
+        let progress = progress();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut order: Vec<usize> = (0..data.len()).collect();
         let mut history = History::default();
@@ -1242,7 +1244,7 @@ mod tests {
         let screen = Screen::default();
         let mut model = Linear::new([0.0, 0.0], 0.0);
         let mut trainer = Trainer::new(Sgd::new(0.1), MeanSquaredError).epochs(5);
-        let progress = Progress::on(screen.clone(), 5);
+        let progress = || Progress::on(screen.clone(), 5);
         trainer.fit_with(&mut model, &line(), progress).unwrap();
         let (text, column) = &*screen.0.lock().unwrap();
         assert_eq!(*column, 0, "the cursor is left mid-line: {text:?}");
@@ -1258,11 +1260,17 @@ mod tests {
         let screen = Screen::default();
         let mut model = Linear::new([0.0, 0.0], 0.0);
         let mut trainer = Trainer::new(Sgd::new(1e3), MeanSquaredError).epochs(500);
-        let progress = Progress::on(screen.clone(), 500);
+        let progress = || Progress::on(screen.clone(), 500);
         trainer.fit_with(&mut model, &line(), progress).unwrap_err();
         let (text, column) = &*screen.0.lock().unwrap();
         assert_eq!(*column, 0, "the cursor is left mid-line: {text:?}");
         assert!(text.contains("training diverged in epoch "), "{text:?}");
+        // Training refused up front shows no bar at all.
+        let screen = Screen::default();
+        let mut trainer = Trainer::new(Sgd::new(-1.0), MeanSquaredError).epochs(5);
+        let progress = || Progress::on(screen.clone(), 5);
+        trainer.fit_with(&mut model, &line(), progress).unwrap_err();
+        assert_eq!(screen.0.lock().unwrap().0, "");
     }
 
     #[test]
