@@ -314,7 +314,7 @@ pub trait Differentiable {
 pub fn read_flat<T: Real, V: Tensor<T>>(src: &[T], offset: &mut usize) -> Option<V> {
     let mut value = V::zeros();
     let n = value.as_slice().len();
-    let part = src.get(*offset..*offset + n)?;
+    let part = src.get(*offset..offset.checked_add(n)?)?;
     value.as_mut_slice().copy_from_slice(part);
     *offset += n;
     Some(value)
@@ -328,8 +328,44 @@ pub fn write_flat<T: Real, V: Tensor<T>>(
     offset: &mut usize,
 ) -> Option<()> {
     let part = value.as_slice();
-    dst.get_mut(*offset..*offset + part.len())?
+    dst.get_mut(*offset..offset.checked_add(part.len())?)?
         .copy_from_slice(part);
     *offset += part.len();
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_reads_and_writes_past_the_end_are_none_not_panics() {
+        let src = [1.0, 2.0, 3.0];
+        let mut offset = usize::MAX;
+        assert_eq!(read_flat::<f64, [f64; 2]>(&src, &mut offset), None);
+        let mut dst = [0.0; 3];
+        assert_eq!(write_flat(&[1.0f64, 2.0], &mut dst, &mut offset), None);
+        let mut offset = 1;
+        assert_eq!(
+            read_flat::<f64, [f64; 2]>(&src, &mut offset),
+            Some([2.0, 3.0])
+        );
+        assert_eq!(offset, 3);
+    }
+
+    #[test]
+    fn absurd_shapes_saturate_instead_of_overflowing() {
+        let field = Field {
+            name: "w",
+            shape: &[usize::MAX, 2],
+        };
+        assert_eq!(field.len(), usize::MAX);
+        assert_eq!(fields_len(&[field, field]), None);
+        assert_eq!(crate::params_io::element_name(&field, 5), "w[2][1]");
+        let huge = Field {
+            name: "h",
+            shape: &[2, usize::MAX, 2],
+        };
+        assert_eq!(crate::params_io::element_name(&huge, 5), "h[0][2][1]");
+    }
 }
