@@ -142,7 +142,7 @@ impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
 }
 
 /// A value made of scalars of type `T`: a scalar, an array or nested
-/// array of them, a tuple of such values, or `()` — every
+/// array of them, a tuple or `Vec` of such values, or `()` — every
 /// [`crate::Model::Input`] that `#[neuron]` generates. The training loop
 /// reads inputs through it to refuse NaN and infinities before it starts.
 pub trait Scalars<T> {
@@ -171,6 +171,13 @@ impl<T: Real, const N: usize, const M: usize> Scalars<T> for [[T; N]; M] {
 
 impl<T> Scalars<T> for () {
     fn each_scalar<F: FnMut(T)>(&self, _: &mut F) {}
+}
+
+/// For hand-written models whose input is a vector.
+impl<T, A: Scalars<T>> Scalars<T> for Vec<A> {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
+        self.iter().for_each(|a| a.each_scalar(f));
+    }
 }
 
 /// `Scalars` for tuples of up to twelve values, each field in turn.
@@ -241,6 +248,10 @@ mod tests {
         assert_eq!(collect(&()), Vec::<f64>::new());
         assert_eq!(collect(&([1.0, 2.0], 3.0)), vec![1.0, 2.0, 3.0]);
         assert_eq!(collect(&(4.0,)), vec![4.0]);
+        assert_eq!(
+            collect(&vec![[1.0, 2.0], [3.0, 4.0]]),
+            vec![1.0, 2.0, 3.0, 4.0]
+        );
     }
 
     #[test]
