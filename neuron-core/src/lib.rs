@@ -5,14 +5,19 @@
 //!
 //! | module | job |
 //! | --- | --- |
-//! | [`real`] | [`Real`] (f32, f64) and [`Tensor`] (a scalar or array output) |
-//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements |
-//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`] |
+//! | [`real`] | [`Real`] (f32, f64), [`Tensor`] (a scalar or array output) and [`Scalars`] (any input) |
+//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements; [`LayoutError`] |
+//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`]; [`HyperparameterError`] |
 //! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
-//! | [`train`] | [`Trainer`]: epochs of seeded mini-batches, [`History`], [`TrainError`] |
+//! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets and [`load_csv`] |
-//! | [`params_io`] | [`save_params`] and [`load_params`] as JSON |
+//! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
+//!
+//! Every error is a typed `enum` or `struct` whose message names the file,
+//! line, sample or parameter it is about, and no function panics on
+//! well-typed arguments (the toy datasets panic, naming the size, only
+//! when asked for more samples than memory holds).
 
 pub mod data;
 pub mod gradcheck;
@@ -27,8 +32,8 @@ pub mod train;
 mod testing;
 
 pub use data::{
-    CsvError, NormalSampler, cast_features, load_csv, load_csv_regression, read_csv,
-    read_csv_regression, sine, spiral, vertical,
+    CastError, Column, CsvError, NormalSampler, cast_features, load_csv, load_csv_regression,
+    read_csv, read_csv_regression, sine, spiral, vertical,
 };
 pub use gradcheck::{
     GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
@@ -36,11 +41,13 @@ pub use gradcheck::{
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
 };
-pub use model::{Differentiable, Field, Model, Parameters};
+pub use model::{Differentiable, Field, LayoutError, Model, Parameters};
 pub use neuron_macros::neuron;
-pub use optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
-pub use params_io::{ParamsError, load_params, params_from_json, params_to_json, save_params};
-pub use real::{Real, Tensor};
+pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Sgd};
+pub use params_io::{
+    ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
+};
+pub use real::{Real, Scalars, Tensor};
 pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.

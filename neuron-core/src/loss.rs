@@ -5,8 +5,6 @@
 //! Every loss here is per sample; the training loop averages over a
 //! mini-batch by scaling each sample's gradient by `1 / batch_len`.
 
-use core::fmt;
-
 use crate::real::{Real, Tensor};
 
 /// A loss for models whose output has type `O`.
@@ -43,9 +41,10 @@ pub trait Loss<T: Real, O: Tensor<T>> {
 }
 
 /// Why a target does not fit a loss.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum TargetError {
     /// A class index at or beyond the number of classes (the output length).
+    #[error("class {class} is out of range: the model outputs {classes} classes (0..{classes})")]
     ClassOutOfRange {
         /// The class index found.
         class: usize,
@@ -53,11 +52,13 @@ pub enum TargetError {
         classes: usize,
     },
     /// A target value that is NaN or infinite.
+    #[error("target value {index} is NaN or infinite")]
     NotFinite {
         /// Its position in the flattened target.
         index: usize,
     },
     /// A binary cross-entropy target outside `[0, 1]`.
+    #[error("target value {index} is {value}, but binary cross-entropy needs a value in [0, 1]")]
     NotAProbability {
         /// Its position in the flattened target.
         index: usize,
@@ -65,26 +66,6 @@ pub enum TargetError {
         value: f64,
     },
 }
-
-impl fmt::Display for TargetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TargetError::ClassOutOfRange { class, classes } => write!(
-                f,
-                "class {class} is out of range: the model outputs {classes} classes (0..{classes})"
-            ),
-            TargetError::NotFinite { index } => {
-                write!(f, "target value {index} is NaN or infinite")
-            }
-            TargetError::NotAProbability { index, value } => write!(
-                f,
-                "target value {index} is {value}, but binary cross-entropy needs a value in [0, 1]"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TargetError {}
 
 /// Checks that every value of `target` is finite.
 fn check_finite<T: Real>(target: &[T]) -> Result<(), TargetError> {
@@ -154,15 +135,28 @@ impl<T: Real, O: Tensor<T>> Loss<T, O> for MeanSquaredError {
 /// Binary cross-entropy: each output element is the probability that its
 /// target is 1. As in nnfs the probability is clipped to
 /// `[1e-7, 1 - 1e-7]` so the loss stays finite, and the loss is averaged
-/// over the output's elements.
+/// over the output's elements. A NaN probability stays NaN (and is never
+/// an accurate prediction), so that the training loop sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BinaryCrossEntropy;
 
 impl BinaryCrossEntropy {
     fn clip<T: Real>(p: T) -> T {
         let eps = T::lit(1e-7);
-        p.max(eps).min(T::one() - eps)
+        // `max` and `min` return the other operand for a NaN.
+        if p.is_nan() {
+            p
+        } else {
+            p.max(eps).min(T::one() - eps)
+        }
     }
+}
+
+/// Whether the probability `p` is on the same side of 0.5 as the target
+/// `y`; never for a NaN `p`.
+fn same_side<T: Real>(p: T, y: T) -> bool {
+    let half = T::lit(0.5);
+    !p.is_nan() && (p > half) == (y > half)
 }
 
 impl<T: Real, O: Tensor<T>> Loss<T, O> for BinaryCrossEntropy {
@@ -188,15 +182,12 @@ impl<T: Real, O: Tensor<T>> Loss<T, O> for BinaryCrossEntropy {
     }
 
     fn accuracy(&self, output: &O, target: &O) -> Option<T> {
-        let half = T::lit(0.5);
         let pairs = output.as_slice().iter().zip(target.as_slice());
-        let hits = pairs.map(|(&p, &y)| {
-            if (p > half) == (y > half) {
-                T::one()
-            } else {
-                T::zero()
-            }
-        });
+        let hits = pairs.map(
+            |(&p, &y)| {
+                if same_side(p, y) { T::one() } else { T::zero() }
+            },
+        );
         Some(mean(hits))
     }
 
@@ -327,13 +318,13 @@ pub fn class_accuracy<T: Real, const K: usize>(outputs: &[[T; K]], targets: &[us
 }
 
 /// The share of probabilities in `outputs` that fall on the same side of
-/// 0.5 as the matching value in `targets`; zero for no values.
+/// 0.5 as the matching value in `targets` (a NaN never does); zero for no
+/// values.
 pub fn binary_accuracy<T: Real>(outputs: &[T], targets: &[T]) -> f64 {
-    let half = T::lit(0.5);
     let hits = outputs
         .iter()
         .zip(targets)
-        .filter(|(p, y)| (**p > half) == (**y > half))
+        .filter(|&(&p, &y)| same_side(p, y))
         .count();
     let n = outputs.len().min(targets.len());
     if n == 0 { 0.0 } else { hits as f64 / n as f64 }
@@ -434,6 +425,21 @@ mod tests {
         assert!((l - -(1e-7f64.ln())).abs() < 1e-9);
         let g: f64 = BinaryCrossEntropy.grad(&1.0, &0.0);
         assert!(g.is_finite());
+    }
+
+    #[test]
+    fn binary_cross_entropy_keeps_nan_outputs_nan() {
+        // Clipping with `max` would turn a NaN probability into 1e-7.
+        let loss: f64 = BinaryCrossEntropy.loss(&f64::NAN, &0.0);
+        assert!(loss.is_nan(), "{loss}");
+        let grad: f64 = BinaryCrossEntropy.grad(&f64::NAN, &1.0);
+        assert!(grad.is_nan(), "{grad}");
+        let (loss, _) = BinaryCrossEntropy.loss_and_grad(&[0.5, f64::NAN], &[1.0, 0.0]);
+        assert!(loss.is_nan(), "{loss}");
+        // A NaN prediction is never right.
+        assert_eq!(BinaryCrossEntropy.accuracy(&f64::NAN, &0.0), Some(0.0));
+        assert_eq!(BinaryCrossEntropy.accuracy(&f64::NAN, &1.0), Some(0.0));
+        assert_eq!(binary_accuracy(&[f64::NAN, 0.2], &[0.0, 0.0]), 0.5);
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The traits that `#[neuron]` implements for the items it generates, so
 //! that optimizers, the training loop and `gradcheck` work with any of them.
+//!
+//! A hand-written [`Parameters`] may contradict itself (`FIELDS` and `LEN`
+//! disagreeing, indices out of order); the runtime checks before relying on
+//! it and reports a [`LayoutError`] instead of panicking.
 
 use crate::real::{Real, Tensor};
 
@@ -16,9 +20,10 @@ pub struct Field {
 }
 
 impl Field {
-    /// How many scalars the field holds.
+    /// How many scalars the field holds; `usize::MAX` for a shape whose
+    /// product overflows (which no value can have).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        shape_len(self.shape)
     }
 
     /// Whether the field holds no scalar at all (an array of length 0).
@@ -58,14 +63,14 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
     }
 
     /// Builds parameters from scalars in flat order, or `None` if `values`
-    /// does not hold exactly [`Parameters::LEN`] of them.
+    /// does not hold exactly [`Parameters::LEN`] of them, or if
+    /// [`Parameters::for_each_mut`] does not visit exactly `LEN` scalars
+    /// numbered `0, 1, 2, ...` (an inconsistent implementation).
     fn from_slice(values: &[T]) -> Option<Self> {
         if values.len() != Self::LEN {
             return None;
         }
-        let mut params = Self::zeros();
-        params.for_each_mut(|k, v| *v = values[k]);
-        Some(params)
+        filled(values).ok()
     }
 
     /// Sets every scalar to zero.
@@ -83,6 +88,146 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
         params.for_each_mut(|_, v| *v = T::lit(scale * normal.sample()));
         params
     }
+}
+
+/// How many scalars a value of `shape` holds; `usize::MAX` when the
+/// product overflows.
+pub(crate) fn shape_len(shape: &[usize]) -> usize {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .unwrap_or(usize::MAX)
+}
+
+/// The sum of the fields' lengths, `None` if it overflows.
+pub(crate) fn fields_len(fields: &[Field]) -> Option<usize> {
+    fields
+        .iter()
+        .try_fold(0usize, |n, field| n.checked_add(field.len()))
+}
+
+/// How a hand-written [`Parameters`] implementation contradicts itself.
+/// Generated ones never do; the runtime checks before it relies on it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// `FIELDS` and `LEN` count different numbers of scalars.
+    #[error(
+        "inconsistent parameters: FIELDS hold {} scalars but LEN is {len}",
+        fields.map_or_else(|| "more than usize::MAX".to_string(), |n| n.to_string())
+    )]
+    FieldsAndLen {
+        /// The sum of the fields' lengths, `None` when it overflows.
+        fields: Option<usize>,
+        /// `LEN`.
+        len: usize,
+    },
+    /// A method visits the scalars out of order or not `LEN` of them.
+    #[error(
+        "inconsistent parameters: {method} visits {} where LEN is {len}",
+        match misnumbered {
+            Some((position, index)) => format!("scalar {position} as index {index}"),
+            None => format!("{visited} scalars"),
+        }
+    )]
+    Visits {
+        /// `for_each`, `for_each_mut` or `zip_mut`.
+        method: &'static str,
+        /// How many scalars it visited.
+        visited: usize,
+        /// The first visit whose index was not its position, as
+        /// `(position, index)`.
+        misnumbered: Option<(usize, usize)>,
+        /// `LEN`.
+        len: usize,
+    },
+}
+
+/// Counts the indices a `for_each`-like method passes, checking that they
+/// are `0, 1, 2, ...`.
+#[derive(Default)]
+pub(crate) struct Visits {
+    visited: usize,
+    misnumbered: Option<(usize, usize)>,
+}
+
+impl Visits {
+    /// Records a visit of index `k`; whether it is the expected one.
+    pub(crate) fn next(&mut self, k: usize) -> bool {
+        let expected = k == self.visited;
+        if !expected && self.misnumbered.is_none() {
+            self.misnumbered = Some((self.visited, k));
+        }
+        self.visited = self.visited.saturating_add(1);
+        expected
+    }
+
+    /// Whether the visits numbered exactly `0..len`.
+    pub(crate) fn check(self, method: &'static str, len: usize) -> Result<(), LayoutError> {
+        if self.misnumbered.is_none() && self.visited == len {
+            Ok(())
+        } else {
+            Err(LayoutError::Visits {
+                method,
+                visited: self.visited,
+                misnumbered: self.misnumbered,
+                len,
+            })
+        }
+    }
+}
+
+/// Parameters holding `values` (`P::LEN` of them) in flat order, or the
+/// error of a [`Parameters::for_each_mut`] that does not visit exactly the
+/// indices `0..LEN` in order.
+pub(crate) fn filled<T: Real, P: Parameters<T>>(values: &[T]) -> Result<P, LayoutError> {
+    let mut params = P::zeros();
+    let mut visits = Visits::default();
+    params.for_each_mut(|k, v| {
+        if visits.next(k)
+            && let Some(&value) = values.get(k)
+        {
+            *v = value;
+        }
+    });
+    visits.check("for_each_mut", P::LEN)?;
+    Ok(params)
+}
+
+/// Checks that `P::FIELDS` and `P::LEN` agree and that
+/// [`Parameters::for_each`] visits `LEN` scalars in order.
+pub(crate) fn check_fields<T: Real, P: Parameters<T>>(params: &P) -> Result<(), LayoutError> {
+    let fields = fields_len(P::FIELDS);
+    if fields != Some(P::LEN) {
+        return Err(LayoutError::FieldsAndLen {
+            fields,
+            len: P::LEN,
+        });
+    }
+    let mut visits = Visits::default();
+    params.for_each(|k, _| {
+        visits.next(k);
+    });
+    visits.check("for_each", P::LEN)
+}
+
+/// [`check_fields`], and the same of [`Parameters::for_each_mut`] and
+/// [`Parameters::zip_mut`] (which leave `params` and `other` unchanged
+/// here), so that everything an optimizer calls is known to agree.
+pub(crate) fn check_layout<T: Real, P: Parameters<T>>(
+    params: &mut P,
+    other: &P,
+) -> Result<(), LayoutError> {
+    check_fields(params)?;
+    let mut visits = Visits::default();
+    params.for_each_mut(|k, _| {
+        visits.next(k);
+    });
+    visits.check("for_each_mut", P::LEN)?;
+    let mut visits = Visits::default();
+    params.zip_mut(other, |k, _, _| {
+        visits.next(k);
+    });
+    visits.check("zip_mut", P::LEN)
 }
 
 /// A model that can be trained: a generated `Model` type.
@@ -169,7 +314,7 @@ pub trait Differentiable {
 pub fn read_flat<T: Real, V: Tensor<T>>(src: &[T], offset: &mut usize) -> Option<V> {
     let mut value = V::zeros();
     let n = value.as_slice().len();
-    let part = src.get(*offset..*offset + n)?;
+    let part = src.get(*offset..offset.checked_add(n)?)?;
     value.as_mut_slice().copy_from_slice(part);
     *offset += n;
     Some(value)
@@ -183,8 +328,44 @@ pub fn write_flat<T: Real, V: Tensor<T>>(
     offset: &mut usize,
 ) -> Option<()> {
     let part = value.as_slice();
-    dst.get_mut(*offset..*offset + part.len())?
+    dst.get_mut(*offset..offset.checked_add(part.len())?)?
         .copy_from_slice(part);
     *offset += part.len();
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_reads_and_writes_past_the_end_are_none_not_panics() {
+        let src = [1.0, 2.0, 3.0];
+        let mut offset = usize::MAX;
+        assert_eq!(read_flat::<f64, [f64; 2]>(&src, &mut offset), None);
+        let mut dst = [0.0; 3];
+        assert_eq!(write_flat(&[1.0f64, 2.0], &mut dst, &mut offset), None);
+        let mut offset = 1;
+        assert_eq!(
+            read_flat::<f64, [f64; 2]>(&src, &mut offset),
+            Some([2.0, 3.0])
+        );
+        assert_eq!(offset, 3);
+    }
+
+    #[test]
+    fn absurd_shapes_saturate_instead_of_overflowing() {
+        let field = Field {
+            name: "w",
+            shape: &[usize::MAX, 2],
+        };
+        assert_eq!(field.len(), usize::MAX);
+        assert_eq!(fields_len(&[field, field]), None);
+        assert_eq!(crate::params_io::element_name(&field, 5), "w[2][1]");
+        let huge = Field {
+            name: "h",
+            shape: &[2, usize::MAX, 2],
+        };
+        assert_eq!(crate::params_io::element_name(&huge, 5), "h[0][2][1]");
+    }
 }

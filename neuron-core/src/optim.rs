@@ -10,6 +10,15 @@
 //! current_lr = lr / (1 + decay * iterations)   before each step
 //! iterations += 1                              after each step
 //! ```
+//!
+//! Constructors and `with_*` setters take any value;
+//! [`Optimizer::validate`] checks them all at once, and
+//! [`crate::Trainer::fit`] calls it before training, so that a bad
+//! hyperparameter is a [`HyperparameterError`] naming it rather than a
+//! divergence later. [`Optimizer::first_non_finite_state`] lets the
+//! training loop see state that overflowed even where the parameters did
+//! not. `clone_from` reuses the state's allocations, so that the training
+//! loop can keep a snapshot to go back to.
 
 use crate::model::Parameters;
 use crate::real::Real;
@@ -18,6 +27,9 @@ use crate::real::Real;
 pub trait Optimizer<T: Real> {
     /// Applies one update to `params`, given `grads` of the loss with
     /// respect to them (same type, same flat order).
+    ///
+    /// The hyperparameters are not checked here; [`Optimizer::validate`]
+    /// does that.
     fn step<P: Parameters<T>>(&mut self, params: &mut P, grads: &P);
 
     /// The learning rate the next step will use, after decay.
@@ -28,14 +40,115 @@ pub trait Optimizer<T: Real> {
 
     /// Forgets all state: steps taken, momentums and caches.
     fn reset(&mut self);
+
+    /// Checks every hyperparameter against the values that make sense for
+    /// it. The default, for an optimizer without any, accepts.
+    ///
+    /// # Errors
+    ///
+    /// A [`HyperparameterError`] naming the first bad one.
+    fn validate(&self) -> Result<(), HyperparameterError> {
+        Ok(())
+    }
+
+    /// The first value of the optimizer's state that is NaN or infinite,
+    /// as the state's name (`"momentum"`, `"cache"`, ...) and the flat
+    /// index of the parameter it belongs to; `None` when every value is
+    /// finite. The default, for an optimizer without state, is `None`.
+    fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        None
+    }
 }
 
-/// `lr / (1 + decay * iterations)`, exactly `lr` when there is no decay.
-fn decayed<T: Real>(lr: T, decay: T, iterations: u64) -> T {
-    if decay == T::zero() {
-        lr
+/// A hyperparameter outside the values that make sense for it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{optimizer}: {name} is {value}, but it must be {expected}")]
+pub struct HyperparameterError {
+    /// The optimizer, e.g. `"Adam"`.
+    pub optimizer: &'static str,
+    /// The hyperparameter, e.g. `"beta1"` or `"the learning rate"`.
+    pub name: &'static str,
+    /// Its value.
+    pub value: f64,
+    /// What it must be, e.g. `"in [0, 1)"`.
+    pub expected: &'static str,
+}
+
+/// The ranges hyperparameters live in.
+#[derive(Clone, Copy)]
+enum Range {
+    /// Finite and `>= 0`: learning rates, decays.
+    NonNegative,
+    /// Finite and `> 0`: the epsilon that keeps a denominator away from 0.
+    Positive,
+    /// In `[0, 1)`: the decay rates of moving averages and momentum.
+    Fraction,
+}
+
+/// Checks that `value` lies in `range`.
+fn check<T: Real>(
+    optimizer: &'static str,
+    name: &'static str,
+    value: T,
+    range: Range,
+) -> Result<(), HyperparameterError> {
+    let (fits, expected) = match range {
+        Range::NonNegative => (
+            value.is_finite() && value >= T::zero(),
+            "a finite number >= 0",
+        ),
+        Range::Positive => (
+            value.is_finite() && value > T::zero(),
+            "a finite number > 0",
+        ),
+        Range::Fraction => (value >= T::zero() && value < T::one(), "in [0, 1)"),
+    };
+    if fits {
+        Ok(())
     } else {
-        lr / (T::one() + decay * T::lit(iterations as f64))
+        Err(HyperparameterError {
+            optimizer,
+            name,
+            value: value.to_f64_lossy(),
+            expected,
+        })
+    }
+}
+
+/// An optimizer's learning rate and its decay: the one place that says
+/// what rate each step uses and which rates are valid.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LearningRate<T> {
+    initial: T,
+    decay: T,
+}
+
+impl<T: Real> LearningRate<T> {
+    fn new(initial: T) -> Self {
+        LearningRate {
+            initial,
+            decay: T::zero(),
+        }
+    }
+
+    /// `lr / (1 + decay * iterations)`, exactly `lr` when there is no
+    /// decay.
+    fn at(&self, iterations: u64) -> T {
+        if self.decay == T::zero() {
+            self.initial
+        } else {
+            self.initial / (T::one() + self.decay * T::lit(iterations as f64))
+        }
+    }
+
+    fn validate(&self, optimizer: &'static str) -> Result<(), HyperparameterError> {
+        check(
+            optimizer,
+            "the learning rate",
+            self.initial,
+            Range::NonNegative,
+        )?;
+        check(optimizer, "the decay", self.decay, Range::NonNegative)
     }
 }
 
@@ -47,6 +160,34 @@ fn ensure_len<T: Real>(state: &mut Vec<T>, len: usize) {
     }
 }
 
+/// The state of scalar `k`. A hand-written [`Parameters`] whose indices
+/// run past `LEN` gets its state grown rather than a panic; `None` only
+/// when that cannot be allocated.
+#[inline]
+fn slot<T: Real>(state: &mut Vec<T>, k: usize) -> Option<&mut T> {
+    if k < state.len() {
+        state.get_mut(k)
+    } else {
+        grown(state, k)
+    }
+}
+
+/// [`slot`] past the end of `state`, which consistent parameters never
+/// reach.
+#[cold]
+#[inline(never)]
+fn grown<T: Real>(state: &mut Vec<T>, k: usize) -> Option<&mut T> {
+    let missing = (k - state.len()).checked_add(1)?;
+    state.try_reserve(missing).ok()?;
+    state.resize(k + 1, T::zero());
+    state.get_mut(k)
+}
+
+/// The index of the first value of `state` that is NaN or infinite.
+fn first_non_finite<T: Real>(state: &[T]) -> Option<usize> {
+    state.iter().position(|v| !v.is_finite())
+}
+
 /// Stochastic gradient descent with optional learning-rate decay and
 /// momentum:
 ///
@@ -54,12 +195,13 @@ fn ensure_len<T: Real>(state: &mut Vec<T>, len: usize) {
 /// without momentum: w += -current_lr * g
 /// with momentum:    u = momentum * u - current_lr * g;  w += u
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Sgd<T> {
-    learning_rate: T,
-    decay: T,
+    learning_rate: LearningRate<T>,
     momentum: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     velocity: Vec<T>,
 }
 
@@ -67,24 +209,41 @@ impl<T: Real> Sgd<T> {
     /// Plain SGD with learning rate `lr`: `w -= lr * g`.
     pub fn new(lr: T) -> Self {
         Sgd {
-            learning_rate: lr,
-            decay: T::zero(),
+            learning_rate: LearningRate::new(lr),
             momentum: T::zero(),
             iterations: 0,
+            state_finite: true,
             velocity: Vec::new(),
         }
     }
 
     /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
     pub fn with_decay(mut self, decay: T) -> Self {
-        self.decay = decay;
+        self.learning_rate.decay = decay;
         self
     }
 
-    /// Sets the momentum factor (0 disables momentum).
+    /// Sets the momentum factor, in `[0, 1)` (0 disables momentum).
     pub fn with_momentum(mut self, momentum: T) -> Self {
         self.momentum = momentum;
         self
+    }
+}
+
+impl<T: Real> Clone for Sgd<T> {
+    fn clone(&self) -> Self {
+        Sgd {
+            velocity: self.velocity.clone(),
+            ..*self
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.learning_rate = source.learning_rate;
+        self.momentum = source.momentum;
+        self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
+        self.velocity.clone_from(&source.velocity);
     }
 }
 
@@ -103,17 +262,21 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         } else {
             ensure_len(&mut self.velocity, P::LEN);
             let (momentum, velocity) = (self.momentum, &mut self.velocity);
+            let mut finite = true;
             params.zip_mut(grads, |k, w, g| {
-                let update = momentum * velocity[k] - lr * g;
-                velocity[k] = update;
-                *w += update;
+                if let Some(u) = slot(velocity, k) {
+                    *u = momentum * *u - lr * g;
+                    *w += *u;
+                    finite &= u.is_finite();
+                }
             });
+            self.state_finite = finite;
         }
         self.iterations += 1;
     }
 
     fn current_learning_rate(&self) -> T {
-        decayed(self.learning_rate, self.decay, self.iterations)
+        self.learning_rate.at(self.iterations)
     }
 
     fn iterations(&self) -> u64 {
@@ -122,7 +285,20 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.velocity.clear();
+    }
+
+    fn validate(&self) -> Result<(), HyperparameterError> {
+        self.learning_rate.validate("Sgd")?;
+        check("Sgd", "the momentum", self.momentum, Range::Fraction)
+    }
+
+    fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
+        first_non_finite(&self.velocity).map(|k| ("velocity", k))
     }
 }
 
@@ -132,12 +308,13 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 /// ```text
 /// cache += g²;  w += -current_lr * g / (sqrt(cache) + epsilon)
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Adagrad<T> {
-    learning_rate: T,
-    decay: T,
+    learning_rate: LearningRate<T>,
     epsilon: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     cache: Vec<T>,
 }
 
@@ -145,24 +322,42 @@ impl<T: Real> Adagrad<T> {
     /// Adagrad with learning rate `lr`, no decay and epsilon `1e-7`.
     pub fn new(lr: T) -> Self {
         Adagrad {
-            learning_rate: lr,
-            decay: T::zero(),
+            learning_rate: LearningRate::new(lr),
             epsilon: T::lit(1e-7),
             iterations: 0,
+            state_finite: true,
             cache: Vec::new(),
         }
     }
 
     /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
     pub fn with_decay(mut self, decay: T) -> Self {
-        self.decay = decay;
+        self.learning_rate.decay = decay;
         self
     }
 
-    /// Sets the term added to the denominator to avoid dividing by zero.
+    /// Sets the term, `> 0`, added to the denominator to avoid dividing by
+    /// zero.
     pub fn with_epsilon(mut self, epsilon: T) -> Self {
         self.epsilon = epsilon;
         self
+    }
+}
+
+impl<T: Real> Clone for Adagrad<T> {
+    fn clone(&self) -> Self {
+        Adagrad {
+            cache: self.cache.clone(),
+            ..*self
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.learning_rate = source.learning_rate;
+        self.epsilon = source.epsilon;
+        self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
+        self.cache.clone_from(&source.cache);
     }
 }
 
@@ -178,15 +373,20 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
         let lr = self.current_learning_rate();
         ensure_len(&mut self.cache, P::LEN);
         let (epsilon, cache) = (self.epsilon, &mut self.cache);
+        let mut finite = true;
         params.zip_mut(grads, |k, w, g| {
-            cache[k] += g * g;
-            *w += -lr * g / (cache[k].sqrt() + epsilon);
+            if let Some(c) = slot(cache, k) {
+                *c += g * g;
+                *w += -lr * g / (c.sqrt() + epsilon);
+                finite &= c.is_finite();
+            }
         });
+        self.state_finite = finite;
         self.iterations += 1;
     }
 
     fn current_learning_rate(&self) -> T {
-        decayed(self.learning_rate, self.decay, self.iterations)
+        self.learning_rate.at(self.iterations)
     }
 
     fn iterations(&self) -> u64 {
@@ -195,7 +395,20 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.cache.clear();
+    }
+
+    fn validate(&self) -> Result<(), HyperparameterError> {
+        self.learning_rate.validate("Adagrad")?;
+        check("Adagrad", "epsilon", self.epsilon, Range::Positive)
+    }
+
+    fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
+        first_non_finite(&self.cache).map(|k| ("cache", k))
     }
 }
 
@@ -205,13 +418,14 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
 /// ```text
 /// cache = rho * cache + (1 - rho) * g²;  w += -current_lr * g / (sqrt(cache) + epsilon)
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct RmsProp<T> {
-    learning_rate: T,
-    decay: T,
+    learning_rate: LearningRate<T>,
     epsilon: T,
     rho: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     cache: Vec<T>,
 }
 
@@ -219,31 +433,50 @@ impl<T: Real> RmsProp<T> {
     /// RMSprop with learning rate `lr`, no decay, epsilon `1e-7`, rho `0.9`.
     pub fn new(lr: T) -> Self {
         RmsProp {
-            learning_rate: lr,
-            decay: T::zero(),
+            learning_rate: LearningRate::new(lr),
             epsilon: T::lit(1e-7),
             rho: T::lit(0.9),
             iterations: 0,
+            state_finite: true,
             cache: Vec::new(),
         }
     }
 
     /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
     pub fn with_decay(mut self, decay: T) -> Self {
-        self.decay = decay;
+        self.learning_rate.decay = decay;
         self
     }
 
-    /// Sets the term added to the denominator to avoid dividing by zero.
+    /// Sets the term, `> 0`, added to the denominator to avoid dividing by
+    /// zero.
     pub fn with_epsilon(mut self, epsilon: T) -> Self {
         self.epsilon = epsilon;
         self
     }
 
-    /// Sets the cache's decay rate `rho`.
+    /// Sets the cache's decay rate `rho`, in `[0, 1)`.
     pub fn with_rho(mut self, rho: T) -> Self {
         self.rho = rho;
         self
+    }
+}
+
+impl<T: Real> Clone for RmsProp<T> {
+    fn clone(&self) -> Self {
+        RmsProp {
+            cache: self.cache.clone(),
+            ..*self
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.learning_rate = source.learning_rate;
+        self.epsilon = source.epsilon;
+        self.rho = source.rho;
+        self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
+        self.cache.clone_from(&source.cache);
     }
 }
 
@@ -260,15 +493,20 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         let lr = self.current_learning_rate();
         ensure_len(&mut self.cache, P::LEN);
         let (epsilon, rho, cache) = (self.epsilon, self.rho, &mut self.cache);
+        let mut finite = true;
         params.zip_mut(grads, |k, w, g| {
-            cache[k] = rho * cache[k] + (T::one() - rho) * g * g;
-            *w += -lr * g / (cache[k].sqrt() + epsilon);
+            if let Some(c) = slot(cache, k) {
+                *c = rho * *c + (T::one() - rho) * g * g;
+                *w += -lr * g / (c.sqrt() + epsilon);
+                finite &= c.is_finite();
+            }
         });
+        self.state_finite = finite;
         self.iterations += 1;
     }
 
     fn current_learning_rate(&self) -> T {
-        decayed(self.learning_rate, self.decay, self.iterations)
+        self.learning_rate.at(self.iterations)
     }
 
     fn iterations(&self) -> u64 {
@@ -277,7 +515,21 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.cache.clear();
+    }
+
+    fn validate(&self) -> Result<(), HyperparameterError> {
+        self.learning_rate.validate("RmsProp")?;
+        check("RmsProp", "epsilon", self.epsilon, Range::Positive)?;
+        check("RmsProp", "rho", self.rho, Range::Fraction)
+    }
+
+    fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
+        first_non_finite(&self.cache).map(|k| ("cache", k))
     }
 }
 
@@ -288,14 +540,15 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
 /// v = beta2 * v + (1 - beta2) * g²;  v_hat = v / (1 - beta2^(t + 1))
 /// w += -current_lr * m_hat / (sqrt(v_hat) + epsilon)
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Adam<T> {
-    learning_rate: T,
-    decay: T,
+    learning_rate: LearningRate<T>,
     epsilon: T,
     beta1: T,
     beta2: T,
     iterations: u64,
+    /// Whether every value of the state was finite after the last step.
+    state_finite: bool,
     momentum: Vec<T>,
     cache: Vec<T>,
 }
@@ -305,12 +558,12 @@ impl<T: Real> Adam<T> {
     /// and beta2 `0.999`.
     pub fn new(lr: T) -> Self {
         Adam {
-            learning_rate: lr,
-            decay: T::zero(),
+            learning_rate: LearningRate::new(lr),
             epsilon: T::lit(1e-7),
             beta1: T::lit(0.9),
             beta2: T::lit(0.999),
             iterations: 0,
+            state_finite: true,
             momentum: Vec::new(),
             cache: Vec::new(),
         }
@@ -318,26 +571,48 @@ impl<T: Real> Adam<T> {
 
     /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
     pub fn with_decay(mut self, decay: T) -> Self {
-        self.decay = decay;
+        self.learning_rate.decay = decay;
         self
     }
 
-    /// Sets the term added to the denominator to avoid dividing by zero.
+    /// Sets the term, `> 0`, added to the denominator to avoid dividing by
+    /// zero.
     pub fn with_epsilon(mut self, epsilon: T) -> Self {
         self.epsilon = epsilon;
         self
     }
 
-    /// Sets the momentum's decay rate `beta1`.
+    /// Sets the momentum's decay rate `beta1`, in `[0, 1)`.
     pub fn with_beta1(mut self, beta1: T) -> Self {
         self.beta1 = beta1;
         self
     }
 
-    /// Sets the cache's decay rate `beta2`.
+    /// Sets the cache's decay rate `beta2`, in `[0, 1)`.
     pub fn with_beta2(mut self, beta2: T) -> Self {
         self.beta2 = beta2;
         self
+    }
+}
+
+impl<T: Real> Clone for Adam<T> {
+    fn clone(&self) -> Self {
+        Adam {
+            momentum: self.momentum.clone(),
+            cache: self.cache.clone(),
+            ..*self
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.learning_rate = source.learning_rate;
+        self.epsilon = source.epsilon;
+        self.beta1 = source.beta1;
+        self.beta2 = source.beta2;
+        self.iterations = source.iterations;
+        self.state_finite = source.state_finite;
+        self.momentum.clone_from(&source.momentum);
+        self.cache.clone_from(&source.cache);
     }
 }
 
@@ -359,18 +634,24 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let correction1 = T::one() - beta1.powf(t);
         let correction2 = T::one() - beta2.powf(t);
         let (momentum, cache) = (&mut self.momentum, &mut self.cache);
+        let mut finite = true;
         params.zip_mut(grads, |k, w, g| {
-            momentum[k] = beta1 * momentum[k] + (T::one() - beta1) * g;
-            cache[k] = beta2 * cache[k] + (T::one() - beta2) * g * g;
-            let m_hat = momentum[k] / correction1;
-            let v_hat = cache[k] / correction2;
+            let (Some(m), Some(v)) = (slot(momentum, k), slot(cache, k)) else {
+                return;
+            };
+            *m = beta1 * *m + (T::one() - beta1) * g;
+            *v = beta2 * *v + (T::one() - beta2) * g * g;
+            let m_hat = *m / correction1;
+            let v_hat = *v / correction2;
             *w += -lr * m_hat / (v_hat.sqrt() + epsilon);
+            finite &= m.is_finite() & v.is_finite();
         });
+        self.state_finite = finite;
         self.iterations += 1;
     }
 
     fn current_learning_rate(&self) -> T {
-        decayed(self.learning_rate, self.decay, self.iterations)
+        self.learning_rate.at(self.iterations)
     }
 
     fn iterations(&self) -> u64 {
@@ -379,8 +660,24 @@ impl<T: Real> Optimizer<T> for Adam<T> {
 
     fn reset(&mut self) {
         self.iterations = 0;
+        self.state_finite = true;
         self.momentum.clear();
         self.cache.clear();
+    }
+
+    fn validate(&self) -> Result<(), HyperparameterError> {
+        self.learning_rate.validate("Adam")?;
+        check("Adam", "epsilon", self.epsilon, Range::Positive)?;
+        check("Adam", "beta1", self.beta1, Range::Fraction)?;
+        check("Adam", "beta2", self.beta2, Range::Fraction)
+    }
+
+    fn first_non_finite_state(&self) -> Option<(&'static str, usize)> {
+        if self.state_finite {
+            return None;
+        }
+        let momentum = first_non_finite(&self.momentum).map(|k| ("momentum", k));
+        momentum.or_else(|| first_non_finite(&self.cache).map(|k| ("cache", k)))
     }
 }
 
@@ -517,6 +814,149 @@ mod tests {
         opt.reset();
         assert_eq!(opt.iterations(), 0);
         assert_eq!(trajectory(&mut opt, &[1.0, 1.0]), first);
+    }
+
+    /// The message of `opt.validate()`, or "ok".
+    fn verdict<O: Optimizer<f64>>(opt: O) -> String {
+        match opt.validate() {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn invalid_hyperparameters_are_typed_errors() {
+        assert_eq!(
+            verdict(Sgd::new(f64::NAN)),
+            "Sgd: the learning rate is NaN, but it must be a finite number >= 0"
+        );
+        assert_eq!(
+            verdict(Sgd::new(f64::INFINITY)),
+            "Sgd: the learning rate is inf, but it must be a finite number >= 0"
+        );
+        assert_eq!(
+            verdict(Adam::new(-0.01)),
+            "Adam: the learning rate is -0.01, but it must be a finite number >= 0"
+        );
+        assert_eq!(
+            verdict(Adam::new(0.01).with_beta1(1.0)),
+            "Adam: beta1 is 1, but it must be in [0, 1)"
+        );
+        assert_eq!(
+            verdict(Adam::new(0.01).with_beta2(1.5)),
+            "Adam: beta2 is 1.5, but it must be in [0, 1)"
+        );
+        assert_eq!(
+            verdict(Adam::new(0.01).with_epsilon(0.0)),
+            "Adam: epsilon is 0, but it must be a finite number > 0"
+        );
+        assert_eq!(
+            verdict(RmsProp::new(0.01).with_epsilon(0.0)),
+            "RmsProp: epsilon is 0, but it must be a finite number > 0"
+        );
+        assert_eq!(
+            verdict(RmsProp::new(0.01).with_rho(1.0)),
+            "RmsProp: rho is 1, but it must be in [0, 1)"
+        );
+        assert_eq!(
+            verdict(Adagrad::new(0.1).with_decay(-1e-3)),
+            "Adagrad: the decay is -0.001, but it must be a finite number >= 0"
+        );
+        assert_eq!(
+            verdict(Adagrad::new(0.1).with_epsilon(f64::NAN)),
+            "Adagrad: epsilon is NaN, but it must be a finite number > 0"
+        );
+        assert_eq!(
+            verdict(Sgd::new(0.1).with_momentum(1.0)),
+            "Sgd: the momentum is 1, but it must be in [0, 1)"
+        );
+        assert_eq!(
+            verdict(Sgd::new(0.1).with_momentum(-0.5)),
+            "Sgd: the momentum is -0.5, but it must be in [0, 1)"
+        );
+        let err = Adam::new(0.01).with_beta1(1.0).validate().unwrap_err();
+        assert_eq!(
+            err,
+            HyperparameterError {
+                optimizer: "Adam",
+                name: "beta1",
+                value: 1.0,
+                expected: "in [0, 1)",
+            }
+        );
+        // Defaults and the usual settings are valid, a rate of zero too.
+        assert_eq!(verdict(Sgd::default()), "ok");
+        assert_eq!(
+            verdict(Sgd::new(0.0).with_momentum(0.9).with_decay(1e-3)),
+            "ok"
+        );
+        assert_eq!(verdict(Adagrad::default()), "ok");
+        assert_eq!(verdict(RmsProp::default().with_rho(0.0)), "ok");
+        assert_eq!(verdict(Adam::default().with_beta1(0.0)), "ok");
+        assert_eq!(
+            Adam::<f32>::new(f32::NAN)
+                .validate()
+                .unwrap_err()
+                .value
+                .to_string(),
+            "NaN"
+        );
+    }
+
+    #[test]
+    fn non_finite_state_is_found() {
+        // One outlier gradient overflows the squared-gradient caches while
+        // the parameters stay finite (the step is m / sqrt(inf) = 0).
+        let huge = one(1e200);
+        let mut adam = Adam::new(0.01);
+        let mut p = one(0.5);
+        adam.step(&mut p, &huge);
+        assert!(p.w[0].is_finite());
+        assert_eq!(adam.first_non_finite_state(), Some(("cache", 0)));
+        let mut rmsprop = RmsProp::new(0.01);
+        rmsprop.step(&mut one(0.5), &huge);
+        assert_eq!(rmsprop.first_non_finite_state(), Some(("cache", 0)));
+        let mut adagrad = Adagrad::new(0.01);
+        adagrad.step(&mut one(0.5), &huge);
+        assert_eq!(adagrad.first_non_finite_state(), Some(("cache", 0)));
+        let mut sgd = Sgd::new(1e200).with_momentum(0.5);
+        sgd.step(&mut one(0.5), &huge);
+        assert_eq!(sgd.first_non_finite_state(), Some(("velocity", 0)));
+        // Finite state, and no state at all, are fine.
+        let mut adam = Adam::new(0.01);
+        adam.step(&mut one(0.5), &one(3.0));
+        assert_eq!(adam.first_non_finite_state(), None);
+        assert_eq!(Sgd::<f64>::new(0.1).first_non_finite_state(), None);
+    }
+
+    #[test]
+    fn inconsistent_parameters_do_not_panic_a_step() {
+        use crate::testing::Mismatched;
+        let grads = Mismatched { v: [1.0, 1.0, 1.0] };
+        let mut adam = Adam::new(0.1);
+        let mut rmsprop = RmsProp::new(0.1);
+        let mut adagrad = Adagrad::new(0.1);
+        let mut sgd = Sgd::new(0.1).with_momentum(0.9);
+        let mut p = Mismatched { v: [0.0; 3] };
+        adam.step(&mut p, &grads);
+        rmsprop.step(&mut p, &grads);
+        adagrad.step(&mut p, &grads);
+        sgd.step(&mut p, &grads);
+        // Every scalar the implementation visits moves, the third too.
+        assert!(p.v.iter().all(|&v| v < -0.1), "{p:?}");
+        assert_eq!(p.v[0], p.v[2]);
+    }
+
+    #[test]
+    fn clone_from_restores_a_snapshot() {
+        let mut adam = Adam::new(0.1).with_decay(0.5);
+        let mut snapshot = Adam::new(1.0);
+        trajectory(&mut adam, &[1.0, -2.0]);
+        snapshot.clone_from(&adam);
+        assert_eq!(snapshot, adam);
+        let ahead = trajectory(&mut adam, &[0.5]);
+        adam.clone_from(&snapshot);
+        assert_eq!(trajectory(&mut adam, &[0.5]), ahead);
     }
 
     #[test]

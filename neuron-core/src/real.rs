@@ -4,6 +4,11 @@
 //! that `f32` and `f64` do not have as inherent methods, each in its
 //! numerically stable form. Their names never collide with a `Float` method,
 //! so a generic `T: Real` body resolves every method without ambiguity.
+//! A NaN stays NaN through every one of them.
+//!
+//! `Tensor` views outputs, arguments and parameter fields of any shape as
+//! flat slices; `Scalars` walks every input type the macro generates
+//! (tuples included), so the training loop can check inputs.
 
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
@@ -31,7 +36,7 @@ pub trait Real:
     /// This value as an `f64`, for reporting.
     fn to_f64_lossy(self) -> f64;
 
-    /// `max(x, 0)`, and NaN for a NaN; the kink at zero has derivative 0.
+    /// `max(x, 0)`; the kink at zero has derivative 0, and a NaN stays NaN.
     #[inline]
     fn relu(self) -> Self {
         if self <= Self::zero() {
@@ -158,6 +163,69 @@ impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
     }
 }
 
+/// A value made of scalars of type `T`: a scalar, an array or nested
+/// array of them, a tuple or `Vec` of such values, or `()` — every
+/// [`crate::Model::Input`] that `#[neuron]` generates. The training loop
+/// reads inputs through it to refuse NaN and infinities before it starts.
+pub trait Scalars<T> {
+    /// Calls `f` on every scalar, in row-major order, tuple fields in
+    /// order.
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F);
+}
+
+impl<T: Real> Scalars<T> for T {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
+        f(*self);
+    }
+}
+
+impl<T: Real, const K: usize> Scalars<T> for [T; K] {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
+        self.iter().for_each(|&v| f(v));
+    }
+}
+
+impl<T: Real, const N: usize, const M: usize> Scalars<T> for [[T; N]; M] {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
+        self.as_flattened().iter().for_each(|&v| f(v));
+    }
+}
+
+impl<T> Scalars<T> for () {
+    fn each_scalar<F: FnMut(T)>(&self, _: &mut F) {}
+}
+
+/// For hand-written models whose input is a vector.
+impl<T, A: Scalars<T>> Scalars<T> for Vec<A> {
+    fn each_scalar<F: FnMut(T)>(&self, f: &mut F) {
+        self.iter().for_each(|a| a.each_scalar(f));
+    }
+}
+
+/// `Scalars` for tuples of up to twelve values, each field in turn.
+macro_rules! tuple_scalars {
+    ($($name:ident $index:tt),+) => {
+        impl<T, $($name: Scalars<T>),+> Scalars<T> for ($($name,)+) {
+            fn each_scalar<Z: FnMut(T)>(&self, f: &mut Z) {
+                $(self.$index.each_scalar(f);)+
+            }
+        }
+    };
+}
+
+tuple_scalars!(A 0);
+tuple_scalars!(A 0, B 1);
+tuple_scalars!(A 0, B 1, C 2);
+tuple_scalars!(A 0, B 1, C 2, D 3);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_scalars!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +257,36 @@ mod tests {
         assert_eq!(2.0f64.max_or_nan(1.0), 2.0);
         assert_eq!(2.0f64.min_or_nan(1.0), 1.0);
         assert_eq!(f64::NEG_INFINITY.relu(), 0.0);
+    }
+
+    #[test]
+    fn nan_propagates_through_the_activations() {
+        assert!(f64::NAN.relu().is_nan());
+        assert!(f32::NAN.relu().is_nan());
+        assert!(f64::NAN.leaky_relu(0.1).is_nan());
+        assert!(f64::NAN.sigmoid().is_nan());
+        assert!(f64::NAN.softplus().is_nan());
+        // Signed zeros: relu(-0) is +0, as max(x, 0) gives.
+        assert_eq!((-0.0f64).relu().to_bits(), 0.0f64.to_bits());
+    }
+
+    #[test]
+    fn scalars_of_every_input_shape() {
+        fn collect(v: &impl Scalars<f64>) -> Vec<f64> {
+            let mut out = Vec::new();
+            v.each_scalar(&mut |x| out.push(x));
+            out
+        }
+        assert_eq!(collect(&1.5), vec![1.5]);
+        assert_eq!(collect(&[1.0, 2.0]), vec![1.0, 2.0]);
+        assert_eq!(collect(&[[1.0, 2.0], [3.0, 4.0]]), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(collect(&()), Vec::<f64>::new());
+        assert_eq!(collect(&([1.0, 2.0], 3.0)), vec![1.0, 2.0, 3.0]);
+        assert_eq!(collect(&(4.0,)), vec![4.0]);
+        assert_eq!(
+            collect(&vec![[1.0, 2.0], [3.0, 4.0]]),
+            vec![1.0, 2.0, 3.0, 4.0]
+        );
     }
 
     #[test]

@@ -326,3 +326,109 @@ impl<const BUG: bool> Differentiable for MatvecTanhExp<BUG> {
         Some(())
     }
 }
+
+/// Parameters whose `FIELDS` promise 4 scalars while `LEN` says 2 and the
+/// methods visit 3: a hand-written implementation that contradicts itself
+/// every way at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatched {
+    pub v: [f64; 3],
+}
+
+impl Parameters<f64> for Mismatched {
+    const FIELDS: &'static [Field] = &[Field {
+        name: "v",
+        shape: &[4],
+    }];
+    const LEN: usize = 2;
+
+    fn zeros() -> Self {
+        Mismatched { v: [0.0; 3] }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(usize, f64)) {
+        for (k, v) in self.v.iter().enumerate() {
+            f(k, *v);
+        }
+    }
+
+    fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut f64)) {
+        for (k, v) in self.v.iter_mut().enumerate() {
+            f(k, v);
+        }
+    }
+
+    fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut f64, f64)) {
+        for (k, (v, o)) in self.v.iter_mut().zip(other.v).enumerate() {
+            f(k, v, o);
+        }
+    }
+}
+
+/// `y = v0 x + v1 + v2` on [`Mismatched`] parameters.
+#[derive(Clone, Debug)]
+pub struct MismatchedModel {
+    pub params: Mismatched,
+}
+
+impl Model for MismatchedModel {
+    type Real = f64;
+    type Input = f64;
+    type Output = f64;
+    type Params = Mismatched;
+
+    fn params(&self) -> &Mismatched {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut Mismatched {
+        &mut self.params
+    }
+
+    fn forward(&self, x: &f64) -> f64 {
+        let v = self.params.v;
+        v[0] * x + v[1] + v[2]
+    }
+
+    fn backward(&self, x: &f64, dy: &f64, grads: &mut Mismatched) -> f64 {
+        grads.v[0] += dy * x;
+        grads.v[1] += dy;
+        grads.v[2] += dy;
+        self.forward(x)
+    }
+}
+
+/// Parameters `{ w: [f32; 2] }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairF32 {
+    pub w: [f32; 2],
+}
+
+impl Parameters<f32> for PairF32 {
+    const FIELDS: &'static [Field] = &[Field {
+        name: "w",
+        shape: &[2],
+    }];
+    const LEN: usize = 2;
+
+    fn zeros() -> Self {
+        PairF32 { w: [0.0; 2] }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(usize, f32)) {
+        f(0, self.w[0]);
+        f(1, self.w[1]);
+    }
+
+    fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut f32)) {
+        let [a, b] = &mut self.w;
+        f(0, a);
+        f(1, b);
+    }
+
+    fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut f32, f32)) {
+        let [a, b] = &mut self.w;
+        f(0, a, other.w[0]);
+        f(1, b, other.w[1]);
+    }
+}

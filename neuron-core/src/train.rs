@@ -3,6 +3,8 @@
 //! applied by an [`Optimizer`].
 //!
 //! ```text
+//! check the optimizer's hyperparameters, the parameters' layout,
+//!       every input (finite) and every target (one the loss accepts)
 //! for each epoch:
 //!     shuffle the sample order (ChaCha8, seeded)
 //!     for each mini-batch:
@@ -10,28 +12,32 @@
 //!         for each (input, target):
 //!             output = model.forward(input)
 //!             model.backward(input, loss.grad(output, target) / batch_len, &mut grads)
+//!         keep the parameters and optimizer state: their losses were finite
 //!         optimizer.step(params, grads)
 //! ```
 //!
-//! A loss or parameter that turns NaN or infinite stops training with
-//! [`TrainError::Diverged`]; the parameters and the optimizer's state are
-//! then restored to what they were at the start of the failing epoch, so
-//! the model is never left holding NaN.
+//! An output, loss, parameter or optimizer state (momentum, cache) that
+//! turns NaN or infinite stops training with [`TrainError::Diverged`]; the
+//! parameters and the optimizer's state are then restored to the last ones
+//! whose loss was finite (those the failing batch, or the batch before it,
+//! started from), so the model is never left holding NaN or a state that
+//! can no longer move, and the error carries the [`History`] of the epochs
+//! that completed.
 
-use core::fmt;
 use std::io::IsTerminal;
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::loss::{Loss, TargetError};
-use crate::model::{Model, Parameters};
-use crate::optim::Optimizer;
+use crate::model::{LayoutError, Model, Parameters, check_layout};
+use crate::optim::{HyperparameterError, Optimizer};
+use crate::params_io::parameter_name;
+use crate::real::{Real, Scalars, Tensor};
 use num_traits::{Float, One};
-
-use crate::real::{Real, Tensor};
 
 /// Trains a [`Model`] with an optimizer and a loss; built step by step:
 ///
@@ -98,7 +104,9 @@ impl<O, L> Trainer<O, L> {
     }
 
     /// Whether to show a progress bar; it is drawn only when stderr is a
-    /// terminal, whatever this says.
+    /// terminal, whatever this says. When training ends the bar is
+    /// replaced by one line saying how it went, so that what is printed
+    /// next starts on a line of its own.
     pub fn progress(mut self, progress: bool) -> Self {
         self.progress = progress;
         self
@@ -123,11 +131,14 @@ impl<O, L> Trainer<O, L> {
     ///
     /// # Errors
     ///
-    /// [`TrainError::EmptyDataset`], [`TrainError::ZeroBatchSize`] and
-    /// [`TrainError::InvalidTarget`] before anything changes;
-    /// [`TrainError::Diverged`] when a loss or parameter becomes NaN or
-    /// infinite, after restoring the parameters and the optimizer to the
-    /// start of that epoch.
+    /// Before anything changes: [`TrainError::EmptyDataset`],
+    /// [`TrainError::ZeroBatchSize`],
+    /// [`TrainError::InvalidHyperparameter`], [`TrainError::Layout`],
+    /// [`TrainError::NonFiniteInput`] and [`TrainError::InvalidTarget`].
+    /// [`TrainError::Diverged`] when an output, loss, parameter or
+    /// optimizer state becomes NaN or infinite, after restoring the
+    /// parameters and the optimizer to the last ones whose loss was
+    /// finite.
     pub fn fit<M>(
         &mut self,
         model: &mut M,
@@ -135,6 +146,25 @@ impl<O, L> Trainer<O, L> {
     ) -> Result<History, TrainError>
     where
         M: Model,
+        M::Input: Scalars<M::Real>,
+        O: Optimizer<M::Real> + Clone,
+        L: Loss<M::Real, M::Output>,
+    {
+        let (wanted, epochs) = (self.progress, self.epochs);
+        self.fit_with(model, data, || Progress::new(wanted, epochs))
+    }
+
+    /// [`Trainer::fit`], showing progress on what `progress` makes once
+    /// the checks have passed.
+    fn fit_with<M>(
+        &mut self,
+        model: &mut M,
+        data: &[(M::Input, L::Target)],
+        progress: impl FnOnce() -> Progress,
+    ) -> Result<History, TrainError>
+    where
+        M: Model,
+        M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
     {
@@ -146,51 +176,57 @@ impl<O, L> Trainer<O, L> {
             Some(n) => n,
             None => data.len(),
         };
-        for (sample, (_, target)) in data.iter().enumerate() {
-            if let Err(error) = self.loss.check_target(target) {
-                return Err(TrainError::InvalidTarget { sample, error });
-            }
-        }
+        self.optimizer.validate()?;
+        let mut grads = M::Params::zeros();
+        check_layout(model.params_mut(), &grads)?;
+        check_samples(&self.loss, data)?;
 
-        let bar = progress_bar(self.progress, self.epochs);
+        let progress = progress();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut order: Vec<usize> = (0..data.len()).collect();
-        let mut grads = M::Params::zeros();
         let mut history = History::default();
+        let mut last_good = LastGood::new(model.params(), &self.optimizer);
 
         for epoch in 1..=self.epochs {
-            let start_params = model.params().clone();
-            let start_optimizer = self.optimizer.clone();
             if self.shuffle {
                 order.shuffle(&mut rng);
             }
             let learning_rate = self.optimizer.current_learning_rate().to_f64_lossy();
-            let result = self.epoch(model, data, &order, batch_size, &mut grads);
+            let result = self.epoch(model, data, &order, batch_size, &mut grads, &mut last_good);
             match result {
-                Ok(stats) => {
+                Ok((loss, accuracy)) => {
                     let stats = EpochStats {
                         epoch,
-                        loss: stats.0,
-                        accuracy: stats.1,
+                        loss,
+                        accuracy,
                         learning_rate,
                     };
-                    bar.set_message(stats.summary());
-                    bar.inc(1);
+                    progress.epoch_done(&stats);
                     history.epochs.push(stats);
                 }
                 Err((batch, cause)) => {
-                    *model.params_mut() = start_params;
-                    self.optimizer = start_optimizer;
-                    bar.abandon();
+                    last_good.restore(model.params_mut(), &mut self.optimizer);
+                    progress.close(&format!(
+                        "training diverged in epoch {epoch} of {}",
+                        self.epochs
+                    ));
                     return Err(TrainError::Diverged {
                         epoch,
                         batch,
                         cause,
+                        history,
                     });
                 }
             }
         }
-        bar.finish();
+        let summary = history
+            .last()
+            .map_or_else(String::new, |last| format!(": {}", last.summary()));
+        progress.close(&format!(
+            "{} epochs in {:.1?}{summary}",
+            self.epochs,
+            progress.started.elapsed()
+        ));
         Ok(history)
     }
 
@@ -203,13 +239,14 @@ impl<O, L> Trainer<O, L> {
         order: &[usize],
         batch_size: usize,
         grads: &mut M::Params,
+        last_good: &mut LastGood<M::Real, O>,
     ) -> Result<(f64, Option<f64>), (usize, Divergence)>
     where
         M: Model,
-        O: Optimizer<M::Real>,
+        O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
     {
-        let mut total_loss = 0.0;
+        let mut loss_mean = Mean::new(data.len());
         let mut total_accuracy = Some(0.0);
         for (batch, indices) in order.chunks(batch_size).enumerate() {
             grads.set_zero();
@@ -230,28 +267,127 @@ impl<O, L> Trainer<O, L> {
                     },
                     grads,
                 );
+                if let Some((index, value)) = first_non_finite(output.as_slice()) {
+                    return Err((
+                        batch,
+                        Divergence::Output {
+                            sample,
+                            index,
+                            value,
+                        },
+                    ));
+                }
                 if !loss.is_finite() {
                     let value = loss.to_f64_lossy();
                     return Err((batch, Divergence::Loss { sample, value }));
                 }
-                total_loss += loss.to_f64_lossy();
+                loss_mean.add(loss.to_f64_lossy());
                 total_accuracy = match (total_accuracy, self.loss.accuracy(&output, target)) {
                     (Some(sum), Some(a)) => Some(sum + a.to_f64_lossy()),
                     _ => None,
                 };
             }
+            // Every loss of this batch was finite at these parameters.
+            last_good.keep(model.params(), &self.optimizer);
             self.optimizer.step(model.params_mut(), grads);
-            if let Some(index) = first_non_finite(model.params()) {
-                return Err((batch, Divergence::Parameter { index }));
+            let fields = <M::Params as Parameters<M::Real>>::FIELDS;
+            if let Some(index) = first_non_finite_param(model.params()) {
+                let parameter = parameter_name(fields, index);
+                return Err((batch, Divergence::Parameter { index, parameter }));
+            }
+            if let Some((state, index)) = self.optimizer.first_non_finite_state() {
+                let parameter = parameter_name(fields, index);
+                let cause = Divergence::OptimizerState {
+                    state,
+                    index,
+                    parameter,
+                };
+                return Err((batch, cause));
             }
         }
         let n = data.len() as f64;
-        Ok((total_loss / n, total_accuracy.map(|a| a / n)))
+        Ok((loss_mean.get(), total_accuracy.map(|a| a / n)))
     }
 }
 
+/// The last parameters (flat) and optimizer state whose loss was finite:
+/// what a divergence goes back to. Kept before every step, reusing its
+/// buffers, so that keeping costs a copy and no allocation.
+struct LastGood<T, O> {
+    params: Vec<T>,
+    optimizer: O,
+}
+
+impl<T: Real, O: Optimizer<T> + Clone> LastGood<T, O> {
+    fn new<P: Parameters<T>>(params: &P, optimizer: &O) -> Self {
+        LastGood {
+            params: params.to_vec(),
+            optimizer: optimizer.clone(),
+        }
+    }
+
+    fn keep<P: Parameters<T>>(&mut self, params: &P, optimizer: &O) {
+        // `params` visits `0..LEN` in order (checked before training), the
+        // length `new` gave the buffer.
+        params.for_each(|k, v| {
+            if let Some(kept) = self.params.get_mut(k) {
+                *kept = v;
+            }
+        });
+        self.optimizer.clone_from(optimizer);
+    }
+
+    fn restore<P: Parameters<T>>(&self, params: &mut P, optimizer: &mut O) {
+        params.for_each_mut(|k, v| {
+            if let Some(&kept) = self.params.get(k) {
+                *v = kept;
+            }
+        });
+        optimizer.clone_from(&self.optimizer);
+    }
+}
+
+/// The mean of `n` finite values: their sum over `n`, or, when the sum
+/// overflows although every value is finite, the sum of each times `1/n`.
+struct Mean {
+    n: f64,
+    recip: f64,
+    sum: f64,
+    scaled_sum: f64,
+}
+
+impl Mean {
+    fn new(n: usize) -> Self {
+        Mean {
+            n: n as f64,
+            recip: (n as f64).recip(),
+            sum: 0.0,
+            scaled_sum: 0.0,
+        }
+    }
+
+    fn add(&mut self, value: f64) {
+        self.sum += value;
+        self.scaled_sum += value * self.recip;
+    }
+
+    fn get(&self) -> f64 {
+        if self.sum.is_finite() {
+            self.sum / self.n
+        } else {
+            self.scaled_sum
+        }
+    }
+}
+
+/// The position and value of the first element that is NaN or infinite.
+fn first_non_finite<T: Real>(values: &[T]) -> Option<(usize, f64)> {
+    let index = values.iter().position(|v| !v.is_finite())?;
+    Some((index, values[index].to_f64_lossy()))
+}
+
 /// The flat index of the first parameter that is NaN or infinite.
-fn first_non_finite<T: Real, P: Parameters<T>>(params: &P) -> Option<usize> {
+fn first_non_finite_param<T: Real, P: Parameters<T>>(params: &P) -> Option<usize> {
     let mut found = None;
     params.for_each(|k, v| {
         if found.is_none() && !v.is_finite() {
@@ -261,19 +397,94 @@ fn first_non_finite<T: Real, P: Parameters<T>>(params: &P) -> Option<usize> {
     found
 }
 
-/// A bar over the epochs on stderr, or a hidden one when `wanted` is false
-/// or stderr is not a terminal (a pipe, a file, a test harness).
-fn progress_bar(wanted: bool, epochs: usize) -> ProgressBar {
-    if !wanted || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// Checks every sample before anything runs: finite inputs, and targets
+/// the loss accepts.
+fn check_samples<T, I, O, L>(loss: &L, data: &[(I, L::Target)]) -> Result<(), TrainError>
+where
+    T: Real,
+    I: Scalars<T>,
+    O: Tensor<T>,
+    L: Loss<T, O>,
+{
+    for (sample, (input, target)) in data.iter().enumerate() {
+        let mut finite = true;
+        input.each_scalar(&mut |v| finite &= v.is_finite());
+        if !finite {
+            let mut values = Vec::new();
+            input.each_scalar(&mut |v| values.push(v));
+            if let Some((index, value)) = first_non_finite(&values) {
+                return Err(TrainError::NonFiniteInput {
+                    sample,
+                    index,
+                    value,
+                });
+            }
+        }
+        if let Err(error) = loss.check_target(target) {
+            return Err(TrainError::InvalidTarget { sample, error });
+        }
     }
-    let bar = ProgressBar::new(epochs as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} epochs {elapsed} {msg}")
-    {
-        bar.set_style(style);
+    Ok(())
+}
+
+/// A bar over the epochs, drawn on a terminal, which gives way to one
+/// closing line when training ends.
+struct Progress {
+    bar: ProgressBar,
+    /// Where the bar is drawn; `None` when it is hidden.
+    term: Option<Box<dyn TermLike>>,
+    started: Instant,
+}
+
+impl Progress {
+    /// A bar on stderr, or a hidden one when `wanted` is false or stderr
+    /// is not a terminal (a pipe, a file, a test harness).
+    fn new(wanted: bool, epochs: usize) -> Self {
+        if wanted && std::io::stderr().is_terminal() {
+            Progress::on(console::Term::stderr(), epochs)
+        } else {
+            Progress {
+                bar: ProgressBar::hidden(),
+                term: None,
+                started: Instant::now(),
+            }
+        }
     }
-    bar
+
+    /// A bar drawn on `term`.
+    fn on<T: TermLike + Clone + 'static>(term: T, epochs: usize) -> Self {
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let bar = ProgressBar::with_draw_target(Some(epochs as u64), target);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} epochs {elapsed} {msg}")
+        {
+            bar.set_style(style);
+        }
+        Progress {
+            bar,
+            term: Some(Box::new(term)),
+            started: Instant::now(),
+        }
+    }
+
+    fn epoch_done(&self, stats: &EpochStats) {
+        self.bar.set_message(stats.summary());
+        self.bar.inc(1);
+    }
+
+    /// Clears the bar and writes `line` in its place, ending with a line
+    /// break: the bar pads its line to the terminal's width, which leaves
+    /// the cursor at the right edge, where terminals disagree about what
+    /// the next character does.
+    fn close(&self, line: &str) {
+        self.bar.finish_and_clear();
+        if let Some(term) = &self.term {
+            // A progress line that cannot be written is no reason to fail
+            // training.
+            let _ = term.write_line(line);
+            let _ = term.flush();
+        }
+    }
 }
 
 /// Scores `model` on `data` without changing it: the mean loss and, when
@@ -281,8 +492,11 @@ fn progress_bar(wanted: bool, epochs: usize) -> ProgressBar {
 ///
 /// # Errors
 ///
-/// [`TrainError::EmptyDataset`] when `data` is empty and
-/// [`TrainError::InvalidTarget`] for a target the loss cannot handle.
+/// [`TrainError::EmptyDataset`] when `data` is empty,
+/// [`TrainError::NonFiniteInput`] and [`TrainError::InvalidTarget`] for a
+/// sample the loss cannot score (checked for every sample first), and
+/// [`TrainError::NonFiniteOutput`] when the model's output is NaN or
+/// infinite.
 pub fn evaluate<M, L>(
     model: &M,
     loss: &L,
@@ -290,19 +504,25 @@ pub fn evaluate<M, L>(
 ) -> Result<Evaluation, TrainError>
 where
     M: Model,
+    M::Input: Scalars<M::Real>,
     L: Loss<M::Real, M::Output>,
 {
     if data.is_empty() {
         return Err(TrainError::EmptyDataset);
     }
-    let mut total_loss = 0.0;
+    check_samples(loss, data)?;
+    let mut loss_mean = Mean::new(data.len());
     let mut total_accuracy = Some(0.0);
     for (sample, (input, target)) in data.iter().enumerate() {
-        if let Err(error) = loss.check_target(target) {
-            return Err(TrainError::InvalidTarget { sample, error });
-        }
         let output = model.forward(input);
-        total_loss += loss.loss(&output, target).to_f64_lossy();
+        if let Some((index, value)) = first_non_finite(output.as_slice()) {
+            return Err(TrainError::NonFiniteOutput {
+                sample,
+                index,
+                value,
+            });
+        }
+        loss_mean.add(loss.loss(&output, target).to_f64_lossy());
         total_accuracy = match (total_accuracy, loss.accuracy(&output, target)) {
             (Some(sum), Some(a)) => Some(sum + a.to_f64_lossy()),
             _ => None,
@@ -310,7 +530,7 @@ where
     }
     let n = data.len() as f64;
     Ok(Evaluation {
-        loss: total_loss / n,
+        loss: loss_mean.get(),
         accuracy: total_accuracy.map(|a| a / n),
     })
 }
@@ -372,9 +592,20 @@ impl History {
 }
 
 /// What went non-finite when training diverged.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Divergence {
+    /// The model's output for one sample was NaN or infinite.
+    #[error("output value {index} of sample {sample} is {value}")]
+    Output {
+        /// The sample's index in the dataset.
+        sample: usize,
+        /// The position in the flattened output.
+        index: usize,
+        /// The value found.
+        value: f64,
+    },
     /// The loss of one sample was NaN or infinite.
+    #[error("the loss of sample {sample} is {value}")]
     Loss {
         /// The sample's index in the dataset.
         sample: usize,
@@ -382,29 +613,84 @@ pub enum Divergence {
         value: f64,
     },
     /// An optimizer step left a parameter NaN or infinite.
+    #[error("parameter {parameter} became NaN or infinite")]
     Parameter {
         /// The parameter's flat index (see [`Parameters`]).
         index: usize,
+        /// The parameter element, e.g. `w1[3][0]`.
+        parameter: String,
+    },
+    /// An optimizer step left a value of the optimizer's state NaN or
+    /// infinite, e.g. a squared-gradient cache that overflowed, after
+    /// which the parameter it belongs to could never move again.
+    #[error("the optimizer's {state} for {parameter} became NaN or infinite")]
+    OptimizerState {
+        /// The state, e.g. `"cache"` or `"momentum"`.
+        state: &'static str,
+        /// The flat index of the parameter it belongs to.
+        index: usize,
+        /// That parameter element, e.g. `w1[3][0]`.
+        parameter: String,
     },
 }
 
 /// Why [`Trainer::fit`] or [`evaluate`] failed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum TrainError {
     /// The dataset holds no sample.
+    #[error("cannot train on an empty dataset")]
     EmptyDataset,
     /// The batch size was set to zero.
+    #[error("the batch size is 0; it must be at least 1")]
     ZeroBatchSize,
+    /// An optimizer hyperparameter outside its valid range.
+    #[error("invalid hyperparameter: {0}")]
+    InvalidHyperparameter(#[from] HyperparameterError),
+    /// A hand-written [`Parameters`] implementation contradicts itself.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// An input value that is NaN or infinite.
+    #[error("input value {index} of sample {sample} is {value}")]
+    NonFiniteInput {
+        /// The sample's index in the dataset.
+        sample: usize,
+        /// The value's position among the input's scalars (arguments in
+        /// order, each flattened).
+        index: usize,
+        /// The value found.
+        value: f64,
+    },
     /// A target the loss cannot handle, e.g. a class index beyond the
     /// model's outputs.
+    #[error("invalid target in sample {sample}: {error}")]
     InvalidTarget {
         /// The sample's index in the dataset.
         sample: usize,
         /// What is wrong with it.
+        #[source]
         error: TargetError,
     },
-    /// A loss or parameter became NaN or infinite. The parameters and the
-    /// optimizer's state were restored to the start of `epoch`.
+    /// [`evaluate`] found an output value that is NaN or infinite.
+    #[error("output value {index} of sample {sample} is {value}")]
+    NonFiniteOutput {
+        /// The sample's index in the dataset.
+        sample: usize,
+        /// The position in the flattened output.
+        index: usize,
+        /// The value found.
+        value: f64,
+    },
+    /// An output, loss, parameter or optimizer state became NaN or
+    /// infinite. The parameters and the optimizer's state were restored to
+    /// the last ones whose loss was finite: those the failing batch
+    /// started from when a step failed, those the batch before it started
+    /// from when a loss or output failed (or those training started from,
+    /// in the first batch).
+    #[error(
+        "training diverged in epoch {epoch}, batch {batch}: {cause}; the parameters and the \
+         optimizer's state are back to the last ones whose loss was finite (try a smaller \
+         learning rate)"
+    )]
     Diverged {
         /// The failing epoch, starting at 1.
         epoch: usize,
@@ -412,50 +698,9 @@ pub enum TrainError {
         batch: usize,
         /// What went non-finite.
         cause: Divergence,
+        /// The epochs that completed before it.
+        history: History,
     },
-}
-
-impl fmt::Display for TrainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrainError::EmptyDataset => write!(f, "cannot train on an empty dataset"),
-            TrainError::ZeroBatchSize => {
-                write!(f, "the batch size is 0; it must be at least 1")
-            }
-            TrainError::InvalidTarget { sample, error } => {
-                write!(f, "invalid target in sample {sample}: {error}")
-            }
-            TrainError::Diverged {
-                epoch,
-                batch,
-                cause,
-            } => {
-                write!(f, "training diverged in epoch {epoch}, batch {batch}: ")?;
-                match cause {
-                    Divergence::Loss { sample, value } => {
-                        write!(f, "the loss of sample {sample} is {value}")?;
-                    }
-                    Divergence::Parameter { index } => {
-                        write!(f, "parameter {index} became NaN or infinite")?;
-                    }
-                }
-                write!(
-                    f,
-                    "; the parameters were restored to their values at the start of \
-                     epoch {epoch} (try a smaller learning rate)"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for TrainError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            TrainError::InvalidTarget { error, .. } => Some(error),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -689,60 +934,343 @@ mod tests {
     }
 
     #[test]
-    fn divergence_is_an_error_and_restores_the_epoch_start() {
+    fn a_loss_that_overflows_restores_the_parameters_before_the_last_step() {
+        // Full batches: one step per epoch. The loss turns infinite at the
+        // start of epoch `e`, at the parameters the step of epoch `e - 1`
+        // made; the last parameters whose loss was finite are those epoch
+        // `e - 1` started from, after `e - 2` epochs.
         let trainer = || {
-            Trainer::new(Sgd::new(10.0), MeanSquaredError)
+            Trainer::new(Sgd::new(2.0), MeanSquaredError)
                 .epochs(1000)
-                .batch_size(4)
                 .seed(1)
                 .progress(false)
         };
         let mut model = Linear::new([0.0, 0.0], 0.0);
-        let err = trainer().fit(&mut model, &line()).unwrap_err();
-        let TrainError::Diverged { epoch, .. } = err else {
-            panic!("expected divergence, got {err:?}");
+        let mut diverging = trainer();
+        let err = diverging.fit(&mut model, &line()).unwrap_err();
+        let TrainError::Diverged {
+            epoch,
+            batch: 0,
+            cause: Divergence::Loss { .. },
+            history,
+        } = &err
+        else {
+            panic!("expected the loss to diverge, got {err:?}");
         };
-        assert!(epoch > 1, "diverged in epoch {epoch}");
-        assert!(model.params.to_vec().iter().all(|v| v.is_finite()));
-        // Training is deterministic, so the restored parameters are those
-        // after `epoch - 1` complete epochs.
+        let epoch = *epoch;
+        assert!(epoch > 3, "diverged in epoch {epoch}");
         let mut reference = Linear::new([0.0, 0.0], 0.0);
-        trainer()
-            .epochs(epoch - 1)
-            .fit(&mut reference, &line())
-            .unwrap();
+        let mut before = trainer().epochs(epoch - 2);
+        before.fit(&mut reference, &line()).unwrap();
         assert_eq!(model.params, reference.params);
+        assert_eq!(diverging.optimizer(), before.optimizer());
+        let score = evaluate(&model, &MeanSquaredError, &line()).unwrap();
+        assert!(score.loss.is_finite(), "{score:?}");
+        // The error holds the history of the epochs that completed.
+        let completed = trainer()
+            .epochs(epoch - 1)
+            .fit(&mut Linear::new([0.0, 0.0], 0.0), &line())
+            .unwrap();
+        assert_eq!(*history, completed);
         let message = err.to_string();
         assert!(
-            message.starts_with(&format!("training diverged in epoch {epoch}, batch ")),
+            message.starts_with(&format!("training diverged in epoch {epoch}, batch 0: ")),
             "{message}"
         );
         assert!(message.contains("try a smaller learning rate"), "{message}");
     }
 
+    /// Sample 0 trains `w[1]` and `b` normally; sample 1 has an outlier
+    /// input whose squared gradient overflows while its loss is finite.
+    fn outlier() -> [([f64; 2], f64); 2] {
+        [([0.0, 1.0], 1.0), ([1e200, 0.0], 1.0)]
+    }
+
     #[test]
-    fn nan_loss_in_the_first_epoch_leaves_params_untouched() {
-        let mut model = Linear::new([1.0, 2.0], 3.0);
-        let data = [([1.0, 1.0], 0.0), ([f64::NAN, 0.0], 0.0)];
-        let mut trainer = Trainer::new(Sgd::new(0.1), MeanSquaredError)
+    fn optimizer_state_that_overflows_is_divergence_restored_per_batch() {
+        fn trainer<O>(opt: O) -> Trainer<O, MeanSquaredError> {
+            Trainer::new(opt, MeanSquaredError)
+                .batch_size(1)
+                .shuffle(false)
+                .progress(false)
+        }
+        for opt in [Adam::new(0.01), Adam::new(0.01).with_beta1(0.0)] {
+            let mut model = Linear::new([0.0, 0.0], 0.0);
+            let mut diverging = trainer(opt.clone()).epochs(3000);
+            let err = diverging.fit(&mut model, &outlier()).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    TrainError::Diverged {
+                        epoch: 1,
+                        batch: 1,
+                        cause: Divergence::OptimizerState { state: "cache", index: 0, parameter },
+                        ..
+                    } if parameter == "w[0]"
+                ),
+                "{err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                "training diverged in epoch 1, batch 1: the optimizer's cache for w[0] \
+                 became NaN or infinite; the parameters and the optimizer's state are back \
+                 to the last ones whose loss was finite (try a smaller learning rate)"
+            );
+            // Restored to the start of batch 1: after the step of batch 0.
+            let mut reference = Linear::new([0.0, 0.0], 0.0);
+            let mut first = trainer(opt);
+            first.fit(&mut reference, &outlier()[..1]).unwrap();
+            assert_eq!(model.params, reference.params);
+            assert_eq!(diverging.optimizer(), first.optimizer());
+            assert_eq!(diverging.optimizer().first_non_finite_state(), None);
+        }
+        // RMSprop and Adagrad caches overflow the same way.
+        let mut model = Linear::new([0.0, 0.0], 0.0);
+        let err = trainer(RmsProp::new(0.01))
+            .fit(&mut model, &outlier())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TrainError::Diverged {
+                    cause: Divergence::OptimizerState { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let mut model = Linear::new([0.0, 0.0], 0.0);
+        let err = trainer(Adagrad::new(0.01))
+            .fit(&mut model, &outlier())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TrainError::Diverged {
+                    cause: Divergence::OptimizerState { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_parameter_that_overflows_names_it() {
+        let mut model = Linear::new([1e150, 0.0], 0.0);
+        let mut trainer = Trainer::new(Sgd::new(1e160), MeanSquaredError).progress(false);
+        let err = trainer.fit(&mut model, &[([1.0, 0.0], 0.0)]).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TrainError::Diverged { epoch: 1, batch: 0, cause: Divergence::Parameter { index: 0, parameter }, .. }
+                    if parameter == "w[0]"
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains(": parameter w[0] became NaN or infinite; "),
+            "{err}"
+        );
+        assert_eq!(model.params.w, [1e150, 0.0]);
+    }
+
+    #[test]
+    fn a_non_finite_output_is_divergence_even_where_the_loss_is_finite() {
+        // Binary cross-entropy clips an infinite "probability" to a finite
+        // loss; the output itself is checked.
+        let mut linear = Linear::new([1e200, 0.0], 3.0);
+        let data = [([1.0, 1.0], 0.0), ([1e200, 0.0], 1.0)];
+        let mut trainer = Trainer::new(Sgd::new(0.1), BinaryCrossEntropy)
             .batch_size(1)
             .shuffle(false)
             .progress(false);
-        let err = trainer.fit(&mut model, &data).unwrap_err();
+        let err = trainer.fit(&mut linear, &data).unwrap_err();
         assert!(
             matches!(
                 err,
                 TrainError::Diverged {
                     epoch: 1,
                     batch: 1,
-                    cause: Divergence::Loss { sample: 1, .. }
-                }
+                    cause: Divergence::Output { sample: 1, index: 0, value },
+                    ..
+                } if value == f64::INFINITY
             ),
             "{err:?}"
         );
-        assert_eq!(model.params.w, [1.0, 2.0]);
-        assert_eq!(model.params.b, 3.0);
+        assert_eq!(linear.params.w, [1e200, 0.0]);
+        assert_eq!(linear.params.b, 3.0);
+        // Restored to before the step of batch 0, the last whose loss was
+        // finite.
         assert_eq!(trainer.optimizer().iterations(), 0);
+    }
+
+    #[test]
+    fn non_finite_inputs_are_refused_up_front_naming_the_sample() {
+        let mut data: Vec<([f64; 2], f64)> = (0..8).map(|i| ([i as f64, 1.0], 1.0)).collect();
+        data[5].0[1] = f64::NAN;
+        let mut model = Logistic {
+            params: crate::testing::LinearParams {
+                w: [1.0, 2.0],
+                b: 3.0,
+            },
+        };
+        let mut trainer = Trainer::new(Sgd::new(0.1), BinaryCrossEntropy).progress(false);
+        let err = trainer.fit(&mut model, &data).unwrap_err();
+        assert!(
+            matches!(err, TrainError::NonFiniteInput { sample: 5, index: 1, value } if value.is_nan()),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "input value 1 of sample 5 is NaN");
+        assert_eq!(model.params.w, [1.0, 2.0]);
+        assert_eq!(trainer.optimizer().iterations(), 0);
+        let err = evaluate(&model, &BinaryCrossEntropy, &data).unwrap_err();
+        assert!(
+            matches!(err, TrainError::NonFiniteInput { sample: 5, .. }),
+            "{err:?}"
+        );
+        // Softmax classifiers, and infinities, alike.
+        let dense = Dense {
+            params: DenseParams::zeros(),
+        };
+        let classes = [([0.0, 0.0], 0), ([f64::NEG_INFINITY, 0.0], 1)];
+        let err = evaluate(&dense, &SoftmaxCrossEntropy, &classes).unwrap_err();
+        assert_eq!(err.to_string(), "input value 0 of sample 1 is -inf");
+    }
+
+    #[test]
+    fn evaluate_refuses_non_finite_outputs() {
+        // NaN parameters give NaN outputs, which binary cross-entropy's
+        // clipping and the accuracy's comparison would otherwise hide.
+        let model = Logistic {
+            params: crate::testing::LinearParams {
+                w: [f64::NAN, 0.0],
+                b: 0.0,
+            },
+        };
+        let data = [([1.0, 0.0], 0.0), ([0.0, 1.0], 0.0)];
+        let err = evaluate(&model, &BinaryCrossEntropy, &data).unwrap_err();
+        assert!(
+            matches!(err, TrainError::NonFiniteOutput { sample: 0, index: 0, value } if value.is_nan()),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "output value 0 of sample 0 is NaN");
+    }
+
+    #[test]
+    fn invalid_hyperparameters_are_refused_before_training() {
+        let mut model = Linear::new([0.0, 0.0], 0.0);
+        let err = Trainer::new(Sgd::new(-0.1), MeanSquaredError)
+            .epochs(100)
+            .fit(&mut model, &line())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid hyperparameter: Sgd: the learning rate is -0.1, but it must be a finite number >= 0"
+        );
+        assert!(matches!(err, TrainError::InvalidHyperparameter(_)));
+        let err = Trainer::new(Adam::new(0.01).with_beta1(1.0), MeanSquaredError)
+            .fit(&mut model, &line())
+            .unwrap_err();
+        assert!(
+            matches!(err, TrainError::InvalidHyperparameter(ref e) if e.name == "beta1"),
+            "{err:?}"
+        );
+        assert_eq!(model.params, Linear::new([0.0, 0.0], 0.0).params);
+    }
+
+    #[test]
+    fn inconsistent_parameters_are_refused_before_training() {
+        let mut model = crate::testing::MismatchedModel {
+            params: crate::testing::Mismatched { v: [0.0; 3] },
+        };
+        let err = Trainer::new(Adam::new(0.01), MeanSquaredError)
+            .fit(&mut model, &[(1.0, 2.0)])
+            .unwrap_err();
+        assert!(matches!(err, TrainError::Layout(_)), "{err:?}");
+        assert_eq!(model.params.v, [0.0; 3]);
+    }
+
+    /// A terminal for the progress bar that keeps a transcript and the
+    /// cursor's column; clones share them.
+    #[derive(Clone, Debug, Default)]
+    struct Screen(std::sync::Arc<std::sync::Mutex<(String, usize)>>);
+
+    impl indicatif::TermLike for Screen {
+        fn width(&self) -> u16 {
+            60
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+            self.0.lock().unwrap().1 += n;
+            Ok(())
+        }
+        fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+            let column = &mut self.0.lock().unwrap().1;
+            *column = column.saturating_sub(n);
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(s)?;
+            self.write_str("\n")
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            let (text, column) = &mut *self.0.lock().unwrap();
+            text.push_str(s);
+            for c in s.chars() {
+                match c {
+                    '\n' | '\r' => *column = 0,
+                    _ => *column += 1,
+                }
+            }
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.write_str("\r")
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_progress_bar_leaves_the_cursor_at_the_start_of_a_fresh_line() {
+        let screen = Screen::default();
+        let mut model = Linear::new([0.0, 0.0], 0.0);
+        let mut trainer = Trainer::new(Sgd::new(0.1), MeanSquaredError).epochs(5);
+        let progress = || Progress::on(screen.clone(), 5);
+        trainer.fit_with(&mut model, &line(), progress).unwrap();
+        let (text, column) = &*screen.0.lock().unwrap();
+        assert_eq!(*column, 0, "the cursor is left mid-line: {text:?}");
+        let last = text
+            .trim_end_matches('\n')
+            .rsplit(['\n', '\r'])
+            .next()
+            .unwrap();
+        assert!(last.starts_with("5 epochs in "), "{text:?}");
+        assert!(last.contains(": loss "), "{text:?}");
+        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{text:?}");
+        // A divergence closes the bar the same way.
+        let screen = Screen::default();
+        let mut model = Linear::new([0.0, 0.0], 0.0);
+        let mut trainer = Trainer::new(Sgd::new(1e3), MeanSquaredError).epochs(500);
+        let progress = || Progress::on(screen.clone(), 500);
+        trainer.fit_with(&mut model, &line(), progress).unwrap_err();
+        let (text, column) = &*screen.0.lock().unwrap();
+        assert_eq!(*column, 0, "the cursor is left mid-line: {text:?}");
+        assert!(text.contains("training diverged in epoch "), "{text:?}");
+        // Training refused up front shows no bar at all.
+        let screen = Screen::default();
+        let mut trainer = Trainer::new(Sgd::new(-1.0), MeanSquaredError).epochs(5);
+        let progress = || Progress::on(screen.clone(), 5);
+        trainer.fit_with(&mut model, &line(), progress).unwrap_err();
+        assert_eq!(screen.0.lock().unwrap().0, "");
     }
 
     #[test]
