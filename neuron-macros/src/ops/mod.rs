@@ -58,6 +58,27 @@ pub enum Prim {
     Outer,
     Softmax,
     LogSoftmax,
+    Sin,
+    Cos,
+    Atan,
+    Silu,
+    Gelu,
+    NormalCdf,
+    Elu,
+    Softsign,
+    Clamp,
+    LogSigmoid,
+    NanOr,
+    Mean,
+    LogSumExp,
+    Norm,
+    MaxOf,
+    MinOf,
+    FirstEq,
+    Transpose,
+    MatMul,
+    MatMulNt,
+    MatMulTn,
 }
 
 impl Prim {
@@ -91,6 +112,27 @@ impl Prim {
         Prim::Outer,
         Prim::Softmax,
         Prim::LogSoftmax,
+        Prim::Sin,
+        Prim::Cos,
+        Prim::Atan,
+        Prim::Silu,
+        Prim::Gelu,
+        Prim::NormalCdf,
+        Prim::Elu,
+        Prim::Softsign,
+        Prim::Clamp,
+        Prim::LogSigmoid,
+        Prim::NanOr,
+        Prim::Mean,
+        Prim::LogSumExp,
+        Prim::Norm,
+        Prim::MaxOf,
+        Prim::MinOf,
+        Prim::FirstEq,
+        Prim::Transpose,
+        Prim::MatMul,
+        Prim::MatMulNt,
+        Prim::MatMulTn,
     ];
 
     /// The op's definition.
@@ -125,6 +167,27 @@ impl Prim {
             Outer => &array::OUTER,
             Softmax => &array::SOFTMAX,
             LogSoftmax => &array::LOG_SOFTMAX,
+            Sin => &elementwise::SIN,
+            Cos => &elementwise::COS,
+            Atan => &elementwise::ATAN,
+            Silu => &elementwise::SILU,
+            Gelu => &elementwise::GELU,
+            NormalCdf => &elementwise::NORMAL_CDF,
+            Elu => &elementwise::ELU,
+            Softsign => &elementwise::SOFTSIGN,
+            Clamp => &elementwise::CLAMP,
+            LogSigmoid => &elementwise::LOG_SIGMOID,
+            NanOr => &elementwise::NAN_OR,
+            Mean => &array::MEAN,
+            LogSumExp => &array::LOGSUMEXP,
+            Norm => &array::NORM,
+            MaxOf => &array::MAX_OF,
+            MinOf => &array::MIN_OF,
+            FirstEq => &array::FIRST_EQ,
+            Transpose => &array::TRANSPOSE,
+            MatMul => &array::MATMUL,
+            MatMulNt => &array::MATMUL_NT,
+            MatMulTn => &array::MATMUL_TN,
         }
     }
 
@@ -221,7 +284,7 @@ pub enum Domain {
 }
 
 /// Where an op's derivative jumps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 #[cfg_attr(not(test), allow(dead_code))]
 pub enum Kink {
     /// Smooth wherever it is defined.
@@ -230,6 +293,25 @@ pub enum Kink {
     AtZero,
     /// Where operands 0 and 1 are equal (`max`, `min`, a select).
     AtEqual,
+    /// Anywhere else: the smallest distance to a kink, relative to the size
+    /// of the values compared (see [`gap`]), from the operands' values
+    /// (flat, row-major; a scalar has one element). `clamp` has two
+    /// kinks, a reduction `max(v)` one wherever two elements tie for the
+    /// maximum, `norm` one at the zero vector.
+    Custom(fn(&[&[f64]]) -> f64),
+}
+
+/// The distance between `a` and `b` relative to their size (at least 1),
+/// the measure kink margins are given in.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn gap(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(1.0)
+}
+
+/// Element `i` of a flat value, a scalar standing for every element.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn elem(x: &[f64], i: usize) -> f64 {
+    if x.len() == 1 { x[0] } else { x[i] }
 }
 
 /// How an op's values are computed.
