@@ -424,11 +424,11 @@ pub const LOGSUMEXP: OpDef = OpDef {
             let #name = #shift + #total.ln();
         }
     }),
-    // The derivative is softmax(v) = exp(v - y), from the forward value.
+    // The derivative is softmax(v), computed as softmax is: `exp(v - y)`
+    // from the forward value would lose the last digits of a large `y`.
     adjoint: |g, s| {
-        let centered = g.sub(s.operands[0], s.y);
-        let e = g.apply(Prim::Exp, &[centered]);
-        all([g.mul(s.d, e)])
+        let softmax = g.apply(Prim::Softmax, &[s.operands[0]]);
+        all([g.mul(s.d, softmax)])
     },
     kink: Kink::None,
     zero_if_zero: &[false],
@@ -607,10 +607,17 @@ pub const TRANSPOSE: OpDef = OpDef {
     kind: Kind::Array,
     reads_once: &[true],
     emit: Emit::Loops(|cx| {
-        let (name, ty, i, j) = (cx.name(), cx.ty(), cx.index(0), cx.index(1));
-        let m = cx.elem(0, &[j.clone(), i.clone()]).tokens;
+        let (name, ty, init) = (cx.name(), cx.ty(), cx.zeros());
+        let (i, j) = (cx.index(0), cx.index(1));
+        let (rows, cols) = (cx.len(0, 0), cx.len(0, 1));
+        let m = cx.elem(0, &[i.clone(), j.clone()]).tokens;
         quote! {
-            let #name: #ty = ::core::array::from_fn(|#i| ::core::array::from_fn(|#j| #m));
+            let mut #name: #ty = #init;
+            for #i in 0..#rows {
+                for #j in 0..#cols {
+                    #name[#j][#i] = #m;
+                }
+            }
         }
     }),
     adjoint: |g, s| all([g.apply(Prim::Transpose, &[s.d])]),

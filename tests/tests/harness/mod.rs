@@ -5,7 +5,7 @@
 //!
 //! Shared by the op test files through `#[macro_use] mod harness;`; each
 //! uses only part of it, hence the `dead_code` allowance.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use crate::fd::{self, arr, assert_all_close, central, close, uniform, uniforms};
 use rand_chacha::ChaCha8Rng;
@@ -266,4 +266,25 @@ pub fn softmax_ref(v: &[f64]) -> Vec<f64> {
     let e: Vec<f64> = v.iter().map(|x| x.exp()).collect();
     let total: f64 = e.iter().sum();
     e.iter().map(|x| x / total).collect()
+}
+
+/// The size of generated code whatever its line breaks: its statements
+/// (`;`), separated items (`,`) and lines once wrapped expressions are
+/// joined back (a line that ends in an opening `{` or `(` and the closing
+/// line of such a block count as one with what they enclose). The pretty
+/// printer wraps a line that `[f64; 1024]` makes longer than its width
+/// where `[f64; 4]` keeps it on one, which is no growth of the code.
+pub fn code_size(source: &str) -> (usize, usize, usize) {
+    let lines = source
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("///"))
+        .filter(|l| !matches!(*l, "});" | "})" | "}" | ");" | ")"))
+        .filter(|l| !l.ends_with("from_fn(|i| {"))
+        .count();
+    (
+        source.matches(';').count(),
+        source.matches(',').count(),
+        lines,
+    )
 }
