@@ -828,15 +828,21 @@ pub const MATMUL_TN: OpDef = OpDef {
 fn reduction(cx: &ShapeCx, s: &[Shape]) -> Result<Shape, ShapeError> {
     match s {
         [a] if a.is_empty() => {
-            let help = match cx.spelling {
-                "max" => "\nhelp: for the larger of two reals write `max(a, b)`",
-                "min" => "\nhelp: for the smaller of two reals write `min(a, b)`",
-                _ => "",
+            let (what, help) = match cx.spelling {
+                "max" => (
+                    "with one operand is the largest element of",
+                    "\nhelp: for the larger of two reals write `max(a, b)` or `a.max(b)`",
+                ),
+                "min" => (
+                    "with one operand is the smallest element of",
+                    "\nhelp: for the smaller of two reals write `min(a, b)` or `a.min(b)`",
+                ),
+                _ => ("takes", ""),
             };
             Err(ShapeError::operand(
                 0,
                 format!(
-                    "`{}` of one argument reduces an array `[T; N]` or `[[T; N]; M]` to a real, found {}{help}",
+                    "`{}` {what} an array `[T; N]` or `[[T; N]; M]`, found {}{help}",
                     cx.spelling,
                     cx.ty(a)
                 ),

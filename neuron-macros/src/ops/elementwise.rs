@@ -541,7 +541,7 @@ pub const SILU: OpDef = elementwise! {
     kink: Kink::None,
     zero_if_zero: &[true],
     domain: ANY,
-    doc: "`x * sigmoid(x)`, the swish; `silu(-1000) = -0`",
+    doc: "`x * sigmoid(x)`, the swish",
 };
 
 /// `gelu(x) = x Φ(x)`, exact, with Φ from `erfc` so that no cancellation

@@ -476,9 +476,72 @@ pub fn all(contributions: impl IntoIterator<Item = NodeId>) -> Vec<Option<NodeId
     contributions.into_iter().map(Some).collect()
 }
 
+/// The README's tables of the library, from the registry: every op a user
+/// can call, scalar (element-wise) functions first, then array functions,
+/// each in registry order.
+#[cfg(test)]
+pub fn language_tables() -> String {
+    let table = |array: bool| {
+        let mut out =
+            String::from("| function | arguments | what it computes |\n| --- | --- | --- |\n");
+        for p in Prim::ALL {
+            let d = p.def();
+            if (d.kind != Kind::Elementwise) != array {
+                continue;
+            }
+            for s in d.spellings {
+                let name = match (s.function, s.method) {
+                    (true, true) => format!("`{}`", s.name),
+                    (true, false) => format!("`{}` (not a method)", s.name),
+                    (false, _) => format!("`.{}` (a method only)", s.name),
+                };
+                // A `|` inside a table cell, even in code, must be escaped.
+                let doc = d.doc.replace('|', "\\|");
+                out.push_str(&format!("| {name} | {} | {doc} |\n", d.arity()));
+            }
+        }
+        out
+    };
+    format!(
+        "\nScalar functions, which apply element-wise to arrays:\n\n{}\nArray functions:\n\n{}\n",
+        table(false),
+        table(true)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// README.md's block between `<!-- ops:begin -->` and `<!-- ops:end -->`
+    /// is [`language_tables`]; `NEURON_BLESS=1` rewrites it.
+    #[test]
+    fn readme_lists_every_op() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md at the workspace root");
+        let (begin, end) = ("<!-- ops:begin -->\n", "<!-- ops:end -->");
+        let start = readme
+            .find(begin)
+            .expect("a `<!-- ops:begin -->` line in README.md")
+            + begin.len();
+        let stop = start
+            + readme[start..]
+                .find(end)
+                .expect("an `<!-- ops:end -->` line in README.md after the begin marker");
+        let want = language_tables();
+        if readme[start..stop] == want {
+            return;
+        }
+        if std::env::var_os("NEURON_BLESS").is_some() {
+            let updated = format!("{}{want}{}", &readme[..start], &readme[stop..]);
+            std::fs::write(path, updated).expect("README.md is writable");
+            return;
+        }
+        panic!(
+            "README.md's table of the language differs from the op registry; regenerate it with\n    NEURON_BLESS=1 cargo test -p neuron-macros readme\nand read the diff.\n--- README.md:\n{}\n--- the registry:\n{want}",
+            &readme[start..stop]
+        );
+    }
 
     #[test]
     fn every_op_is_listed_once_and_named_uniquely() {
