@@ -62,10 +62,13 @@ macro_rules! product {
     };
 }
 
+/// A row-major matrix of `M` rows and `N` columns.
+type Matrix<const M: usize, const N: usize> = [[f64; N]; M];
+
 /// The three matrices of a flat point.
 fn split<const M: usize, const K: usize, const N: usize>(
     p: &[f64],
-) -> ([[f64; K]; M], [[f64; N]; K], [[f64; N]; M]) {
+) -> (Matrix<M, K>, Matrix<K, N>, Matrix<M, N>) {
     (mat(p), mat(&p[M * K..]), mat(&p[M * K + K * N..]))
 }
 

@@ -485,7 +485,7 @@ pub const MAX_OF: OpDef = OpDef {
     emit: Emit::Loops(|cx| extreme_loops(cx, quote!(>))),
     // The first maximum takes the gradient.
     adjoint: |g, s| all([g.apply(Prim::FirstEq, &[s.operands[0], s.y, s.d])]),
-    kink: Kink::Custom(|x| runner_up(x[0], |a, b| b.total_cmp(&a))),
+    kink: Kink::Custom(|x| runner_up(x[0], |a, b| b.total_cmp(a))),
     zero_if_zero: &[true],
     domain: &[Domain::Any],
     doc: "the largest element of an array; the gradient goes to the first largest",
