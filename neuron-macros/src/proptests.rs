@@ -889,6 +889,25 @@ const IDENTS: &[&str] = &[
     "matvec",
     "softmax",
     "log_softmax",
+    "sin",
+    "cos",
+    "atan",
+    "silu",
+    "gelu",
+    "elu",
+    "softsign",
+    "clamp",
+    "log_sigmoid",
+    "mean",
+    "logsumexp",
+    "norm",
+    "transpose",
+    "matmul",
+    "outer",
+    "std",
+    "core",
+    "consts",
+    "PI",
     "layer",
     "unit",
     "_",
@@ -979,6 +998,13 @@ const PIECES: &[&str] = &[
     "[f64; 4294967296]",
     "x[18446744073709551615]",
     "powi(x, 2147483648)",
+    "std::f64::consts::PI",
+    "f32::consts::E",
+    "core::f64::consts::PIE",
+    "clamp(x, 0.0, 6.0)",
+    "x.max()",
+    "matmul(w, transpose(w))",
+    "norm(x) + logsumexp(x) - mean(x)",
 ];
 
 fn tok() -> impl Strategy<Value = Tok> {
@@ -1059,6 +1085,11 @@ const VALID: &[&str] = &[
     "fn chained(x: [f32; 3], #[param] w: [[f32; 3]; 4], #[param] b: [f32; 4]) -> f32 {
         let h: [f32; 4] = layer1(w, x, b);
         sigmoid(dot(h, h)) + softmax([h[0], h[1], -x[2]])[1] + b[0] * w[0][0]
+    }",
+    "fn acts(x: [f64; 3], #[param] w: [[f64; 3]; 3], a: f64) -> f64 {
+        let h = gelu(matvec(matmul(w, transpose(w)), x)) + clamp(x, -1, a);
+        logsumexp(h) + norm(w) * mean(h) - h.max() + min(h) + sin(a).atan() + elu(a, 0.5)
+            + std::f64::consts::PI * softsign(a) + log_sigmoid(a) * silu(a) + cos(a) + sum(outer(x, x))
     }",
 ];
 
