@@ -359,3 +359,36 @@ fn large_products_stay_loops() {
         .unwrap_or_default();
     assert_eq!(gradient.matches("for k in 0..64").count(), 3, "{gradient}");
 }
+
+// ---------------------------------------------------------------------------
+// The training step.
+
+/// A model whose parameters are matrices, through the new ops: the
+/// generated `Model::forward_backward` reads its arguments in place.
+#[neuron]
+pub fn regularized(x: [f64; 3], #[param] w: [[f64; 3]; 2], #[param] v: [[f64; 2]; 4]) -> [f64; 4] {
+    let h = gelu(matvec(w, x));
+    let z = matvec(matmul(v, w), x) + matvec(v, h);
+    clamp(z, -1.5, 1.5) + norm(w) * mean(v) - max(w) + logsumexp(h) + sum(matmul(transpose(v), v))
+}
+
+#[test]
+fn training_step_matches_forward_then_backward() {
+    let model = regularized::Model::new(regularized::Params::random(0.8, 7));
+    let input = [0.3, -0.7, 1.1];
+    let loss_grad = |y: &[f64; 4]| std::array::from_fn(|k| y[k] + k as f64);
+    let mut fast = regularized::Params::zeros();
+    let y_fast = model.forward_backward(&input, loss_grad, &mut fast);
+    let mut slow = regularized::Params::zeros();
+    let y = model.forward(&input);
+    let y_slow = model.backward(&input, &loss_grad(&y), &mut slow);
+    assert_eq!((y_fast, y_slow), (y, y));
+    let (fast, slow) = (fast.to_vec(), slow.to_vec());
+    assert!(fast.iter().any(|g| *g != 0.0));
+    for (k, (a, b)) in fast.iter().zip(&slow).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0),
+            "parameter {k}: {a} vs {b}"
+        );
+    }
+}
