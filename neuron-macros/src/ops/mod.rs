@@ -583,5 +583,13 @@ mod tests {
         assert_eq!(lookup("dot", true), vec![Prim::Dot]);
         assert!(lookup("neg", false).is_empty());
         assert!(library().contains(&"log_softmax"));
+        // Overloaded by arity: the binary op and the reduction.
+        assert_eq!(lookup("max", true), vec![Prim::Max, Prim::MaxOf]);
+        assert_eq!(lookup("min", false), vec![Prim::Min, Prim::MinOf]);
+        assert_eq!(library().iter().filter(|n| **n == "max").count(), 1);
+        // Ops that derivatives build have no spelling.
+        for name in ["nan_or", "first_eq", "normal_cdf", "matmul_nt", "matvec_t"] {
+            assert!(lookup(name, false).is_empty() && lookup(name, true).is_empty());
+        }
     }
 }
