@@ -91,6 +91,55 @@ pub trait Real:
     fn softplus(self) -> Self {
         self.max(Self::zero()) + (-self.abs()).exp().ln_1p()
     }
+
+    /// `x * sigmoid(x)`, the swish: `silu(-1000) = -0`, never NaN for a
+    /// finite `x`.
+    #[inline]
+    fn silu(self) -> Self {
+        self * self.sigmoid()
+    }
+
+    /// `Φ(x)`, the standard normal distribution function, as
+    /// `erfc(-x / √2) / 2` (from `libm`), so that the lower tail keeps its
+    /// precision instead of cancelling to 0.
+    fn normal_cdf(self) -> Self;
+
+    /// `x * Φ(x)`, the exact GELU (not its tanh approximation).
+    #[inline]
+    fn gelu(self) -> Self {
+        self * self.normal_cdf()
+    }
+
+    /// `x` where `x > 0`, else `a * (e^x - 1)`, with `e^x - 1` computed by
+    /// `exp_m1` so that it keeps its precision near 0.
+    #[inline]
+    fn elu(self, a: Self) -> Self {
+        if self > Self::zero() {
+            self
+        } else {
+            a * self.exp_m1()
+        }
+    }
+
+    /// `x / (1 + |x|)`.
+    #[inline]
+    fn softsign(self) -> Self {
+        self / (Self::one() + self.abs())
+    }
+
+    /// `min(max(x, lo), hi)`: `hi` where `lo > hi`, and NaN where any
+    /// operand is NaN. Unlike `f64::clamp` it never panics.
+    #[inline]
+    fn clip(self, lo: Self, hi: Self) -> Self {
+        let m = if self > lo || self.is_nan() { self } else { lo };
+        if m < hi || m.is_nan() { m } else { hi }
+    }
+
+    /// `ln(sigmoid(x)) = -softplus(-x)`, finite for any finite `x`.
+    #[inline]
+    fn log_sigmoid(self) -> Self {
+        -(-self).softplus()
+    }
 }
 
 impl Real for f32 {
@@ -102,6 +151,10 @@ impl Real for f32 {
     fn to_f64_lossy(self) -> f64 {
         f64::from(self)
     }
+    #[inline]
+    fn normal_cdf(self) -> Self {
+        0.5 * libm::erfcf(-self * core::f32::consts::FRAC_1_SQRT_2)
+    }
 }
 
 impl Real for f64 {
@@ -112,6 +165,10 @@ impl Real for f64 {
     #[inline]
     fn to_f64_lossy(self) -> f64 {
         self
+    }
+    #[inline]
+    fn normal_cdf(self) -> Self {
+        0.5 * libm::erfc(-self * core::f64::consts::FRAC_1_SQRT_2)
     }
 }
 
@@ -287,6 +344,43 @@ mod tests {
             collect(&vec![[1.0, 2.0], [3.0, 4.0]]),
             vec![1.0, 2.0, 3.0, 4.0]
         );
+    }
+
+    #[test]
+    fn activations_are_finite_and_correct_at_extremes() {
+        // silu(-1000) is -0: -1000 times an underflowed sigmoid.
+        let s = (-1000.0f64).silu();
+        assert!(s == 0.0 && s.is_sign_negative());
+        assert_eq!(1000.0f64.silu(), 1000.0);
+        assert_eq!(1000.0f64.gelu(), 1000.0);
+        assert_eq!((-1000.0f64).gelu(), 0.0);
+        // Φ(-10) = 7.6198530241605e-24: the tail survives, as erfc keeps it.
+        let tail = (-10.0f64).normal_cdf();
+        assert!((tail - 7.619_853_024_160_527e-24).abs() < 1e-36, "{tail}");
+        assert!(((-10.0f32).normal_cdf() / 7.619_853e-24 - 1.0).abs() < 1e-5);
+        assert_eq!(0.0f64.normal_cdf(), 0.5);
+        assert_eq!((-1000.0f64).log_sigmoid(), -1000.0);
+        assert_eq!(1000.0f64.log_sigmoid(), 0.0);
+        assert!(((-1000.0f32).log_sigmoid() + 1000.0).abs() < 1e-3);
+        assert_eq!(1e300f64.softsign(), 1.0);
+        assert_eq!((-3.0f64).softsign(), -0.75);
+        assert_eq!((-1000.0f64).elu(1.0), -1.0);
+        assert_eq!(2.0f64.elu(0.5), 2.0);
+        // e^x - 1 near 0 keeps its precision: -1e-10 + 5e-21.
+        assert!(((-1e-10f64).elu(1.0) - (-1e-10 + 5e-21)).abs() < 1e-30);
+    }
+
+    #[test]
+    fn clip_never_panics_and_propagates_nan() {
+        assert_eq!(5.0f64.clip(0.0, 1.0), 1.0);
+        assert_eq!((-5.0f64).clip(0.0, 1.0), 0.0);
+        assert_eq!(0.5f32.clip(0.0, 1.0), 0.5);
+        // lo > hi: min(max(x, lo), hi) is hi.
+        assert_eq!(0.5f64.clip(2.0, 1.0), 1.0);
+        assert_eq!(3.0f64.clip(2.0, 1.0), 1.0);
+        assert!(f64::NAN.clip(0.0, 1.0).is_nan());
+        assert!(0.5f64.clip(f64::NAN, 1.0).is_nan());
+        assert!(0.5f64.clip(0.0, f64::NAN).is_nan());
     }
 
     #[test]

@@ -446,7 +446,7 @@ impl Checker<'_> {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(" or ");
-            let plural = arities.last().is_some_and(|&n| n != 1);
+            let plural = arities.len() > 1 || arities.last().is_some_and(|&n| n != 1);
             self.cx.push(syn::Error::new(
                 name.span(),
                 format!(
@@ -624,12 +624,14 @@ mod tests {
 
     #[test]
     fn arity_and_powi_exponent() {
-        let errs =
-            errors(quote! { fn f(x: f64, y: f64) -> f64 { relu(x, y) + powi(x, y) + x.max() } });
+        let errs = errors(
+            quote! { fn f(x: f64, y: f64) -> f64 { relu(x, y) + powi(x, y) + x.max(y, y) } },
+        );
         assert_eq!(errs.len(), 3, "{errs:#?}");
         assert!(errs[0].contains("`relu` takes 1 argument but 2 were given"));
         assert!(errs[1].contains("exponent of `powi` must be an integer literal"));
-        assert!(errs[2].contains("`max` takes 1 argument but 0 were given"));
+        // `x.max()` reduces an array, `x.max(y)` compares two reals.
+        assert!(errs[2].contains("`max` takes 0 or 1 arguments but 2 were given"));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! on an argument, and contributions to the same operand are added (so a
 //! `let` binding used several times accumulates its adjoint). The adjoints
 //! are new nodes of the same graph, so the backward pass can reuse every
-//! forward value instead of recomputing it. The element-wise rules live in
-//! `ops.rs`; the array ops' rules are here.
+//! forward value instead of recomputing it. Each op's local rule is its
+//! `OpDef::adjoint`, in `ops/`.
 
 use crate::ir::{Graph, NodeId, Op, default_name};
 use crate::ops::{Kind, Site};

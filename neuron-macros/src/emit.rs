@@ -829,6 +829,11 @@ impl LoopCx<'_, '_> {
         self.e.zero()
     }
 
+    /// A literal of the function's float type.
+    pub fn lit(&self, x: f64) -> TokenStream {
+        self.e.lit(x).tokens
+    }
+
     /// An array shaped like the result, all zeros.
     pub fn zeros(&self) -> TokenStream {
         let zero = self.zero();

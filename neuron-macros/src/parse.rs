@@ -444,10 +444,10 @@ fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let<Declared
                     ));
                 }
             }
-            syn::Stmt::Expr(expr, None) if last => result = Some(self::expr(cx, expr)),
+            syn::Stmt::Expr(expr, None) if last => result = Some(self::expr(cx, real, expr)),
             syn::Stmt::Expr(expr, semi) => {
                 // Report the construct itself when it is unsupported anyway.
-                let parsed = self::expr(cx, expr);
+                let parsed = self::expr(cx, real, expr);
                 if semi.is_some() && last {
                     cx.push(syn::Error::new_spanned(
                         semi,
@@ -539,7 +539,7 @@ fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Le
             "`let ... else` is not supported in a #[neuron] function",
         ));
     }
-    let value = expr(cx, &init.expr);
+    let value = expr(cx, real, &init.expr);
     lets.push(Let { name, shape, value });
 }
 
@@ -570,25 +570,28 @@ fn pattern_names(pat: &syn::Pat, names: &mut Vec<syn::Ident>) {
 /// Spans of compound expressions are built from their parts' spans (the
 /// first token of the left operand, the closing bracket, ...), never by
 /// walking the whole expression again: a sum of `n` terms parses in `O(n)`.
-fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
+fn expr(cx: &mut Ctxt, real: &RealType, e: &syn::Expr) -> Expr {
     let unsupported = |cx: &mut Ctxt, tokens: &dyn ToTokens, message: &str| {
         cx.push(syn::Error::new_spanned(tokens.to_token_stream(), message));
         Expr::Poison(Sp::of(e))
     };
     match e {
         syn::Expr::Lit(lit) => literal(cx, &lit.lit, Sp::of(lit)),
-        syn::Expr::Paren(p) => expr(cx, &p.expr),
-        syn::Expr::Group(g) => expr(cx, &g.expr),
+        syn::Expr::Paren(p) => expr(cx, real, &p.expr),
+        syn::Expr::Group(g) => expr(cx, real, &g.expr),
         syn::Expr::Path(path) => match path.path.get_ident() {
             Some(ident) if path.qself.is_none() => Expr::Var(ident.clone()),
-            _ => unsupported(
-                cx,
-                path,
-                "paths are not supported in a #[neuron] function\nhelp: use an argument, a `let` binding or a literal",
-            ),
+            _ => match consts_path(path) {
+                Some((float, name)) => constant(cx, real, path, float, name),
+                None => unsupported(
+                    cx,
+                    path,
+                    "paths are not supported in a #[neuron] function\nhelp: use an argument, a `let` binding, a literal or a constant such as `std::f64::consts::PI`",
+                ),
+            },
         },
         syn::Expr::Unary(u) => match u.op {
-            syn::UnOp::Neg(minus) => match expr(cx, &u.expr) {
+            syn::UnOp::Neg(minus) => match expr(cx, real, &u.expr) {
                 // `-2` is one literal, so that `powi(x, -2)` has an integer
                 // literal exponent.
                 Expr::Lit {
@@ -628,12 +631,12 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             ),
         },
         syn::Expr::Binary(b) => {
-            let lhs = expr(cx, &b.left);
+            let lhs = expr(cx, real, &b.left);
             // `x ** 2` is `x * (*2)` to Rust: a power written as in Python.
             if let (syn::BinOp::Mul(star), syn::Expr::Unary(u)) = (&b.op, &*b.right)
                 && let syn::UnOp::Deref(second) = u.op
             {
-                let exponent = expr(cx, &u.expr);
+                let exponent = expr(cx, real, &u.expr);
                 let sp = Sp {
                     first: star.span,
                     last: second.span,
@@ -643,7 +646,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
                 ));
                 return rejected(lhs, exponent);
             }
-            let rhs = expr(cx, &b.right);
+            let rhs = expr(cx, real, &b.right);
             let op = match b.op {
                 syn::BinOp::Add(_) => BinOp::Add,
                 syn::BinOp::Sub(_) => BinOp::Sub,
@@ -688,7 +691,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             }
         }
         syn::Expr::Index(ix) => {
-            let base = expr(cx, &ix.expr);
+            let base = expr(cx, real, &ix.expr);
             let sp = Sp {
                 first: base.sp().first,
                 last: ix.bracket_token.span.close(),
@@ -708,7 +711,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             }
         }
         syn::Expr::Call(call) => {
-            let args = call.args.iter().map(|a| expr(cx, a)).collect();
+            let args = call.args.iter().map(|a| expr(cx, real, a)).collect();
             match &*call.func {
                 syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
                     let sp = Sp {
@@ -741,13 +744,13 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
                     "turbofish is not supported in a #[neuron] function",
                 ));
             }
-            let receiver = expr(cx, &mc.receiver);
+            let receiver = expr(cx, real, &mc.receiver);
             let sp = Sp {
                 first: receiver.sp().first,
                 last: mc.paren_token.span.close(),
             };
             let mut args = vec![receiver];
-            args.extend(mc.args.iter().map(|a| expr(cx, a)));
+            args.extend(mc.args.iter().map(|a| expr(cx, real, a)));
             Expr::Call {
                 name: mc.method.clone(),
                 args,
@@ -756,7 +759,7 @@ fn expr(cx: &mut Ctxt, e: &syn::Expr) -> Expr {
             }
         }
         syn::Expr::Array(array) => Expr::Array {
-            elems: array.elems.iter().map(|e| expr(cx, e)).collect(),
+            elems: array.elems.iter().map(|e| expr(cx, real, e)).collect(),
             sp: Sp {
                 first: array.bracket_token.span.open(),
                 last: array.bracket_token.span.close(),
@@ -868,6 +871,121 @@ fn rejected(lhs: Expr, rhs: Expr) -> Expr {
     Expr::Rejected {
         parts: vec![lhs, rhs],
         sp,
+    }
+}
+
+/// Every constant of `core::f64::consts` (and of `core::f32::consts`,
+/// which has the same names), with its `f64` value. An `f32` neuron's
+/// literal is written with these digits and rounds to the `f32` constant
+/// (a test checks each one).
+const CONSTS: &[(&str, f64)] = {
+    use std::f64::consts::*;
+    &[
+        ("E", E),
+        ("EULER_GAMMA", EULER_GAMMA),
+        ("FRAC_1_PI", FRAC_1_PI),
+        ("FRAC_1_SQRT_2", FRAC_1_SQRT_2),
+        ("FRAC_2_PI", FRAC_2_PI),
+        ("FRAC_2_SQRT_PI", FRAC_2_SQRT_PI),
+        ("FRAC_PI_2", FRAC_PI_2),
+        ("FRAC_PI_3", FRAC_PI_3),
+        ("FRAC_PI_4", FRAC_PI_4),
+        ("FRAC_PI_6", FRAC_PI_6),
+        ("FRAC_PI_8", FRAC_PI_8),
+        ("GOLDEN_RATIO", GOLDEN_RATIO),
+        ("LN_10", LN_10),
+        ("LN_2", LN_2),
+        ("LOG10_2", LOG10_2),
+        ("LOG10_E", LOG10_E),
+        ("LOG2_10", LOG2_10),
+        ("LOG2_E", LOG2_E),
+        ("PI", PI),
+        ("SQRT_2", SQRT_2),
+        ("TAU", TAU),
+    ]
+};
+
+/// The float segment and the name of a path into the constants modules:
+/// `std::f64::consts::PI`, `core::f32::consts::E`, `f64::consts::TAU`
+/// (with or without a leading `::`).
+fn consts_path(path: &syn::ExprPath) -> Option<(&syn::Ident, &syn::Ident)> {
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<&syn::PathSegment> = path.path.segments.iter().collect();
+    if segments.iter().any(|s| !s.arguments.is_none()) {
+        return None;
+    }
+    let idents: Vec<&syn::Ident> = segments.iter().map(|s| &s.ident).collect();
+    match idents.as_slice() {
+        [root, float, consts, name]
+            if (*root == "std" || *root == "core") && *consts == "consts" =>
+        {
+            (*float == "f64" || *float == "f32").then_some((*float, *name))
+        }
+        [float, consts, name] if path.path.leading_colon.is_none() && *consts == "consts" => {
+            (*float == "f64" || *float == "f32").then_some((*float, *name))
+        }
+        _ => None,
+    }
+}
+
+/// A constant of `core::f64::consts` or `core::f32::consts` as a literal:
+/// the module must be the neuron's float type (`f64` in a generic neuron,
+/// whose literals are converted), and the name one of [`CONSTS`].
+fn constant(
+    cx: &mut Ctxt,
+    real: &RealType,
+    path: &syn::ExprPath,
+    float: &syn::Ident,
+    name: &syn::Ident,
+) -> Expr {
+    let sp = Sp::of(path);
+    let written = path.to_token_stream().to_string().replace(' ', "");
+    let module = written.rsplit_once("::").map_or("", |(m, _)| m).to_string();
+    let expected = match real {
+        RealType::F32 => "f32",
+        RealType::F64 | RealType::Generic(_) => "f64",
+    };
+    if *float != expected {
+        let corrected = written.replacen(&float.to_string(), expected, 1);
+        let message = match real {
+            RealType::Generic(t) => format!(
+                "mixed float types: every real in this #[neuron] function is the type parameter `{t}`, but this constant is an `{float}`\nhelp: write `{corrected}`: an `f64` constant is converted to `{t}` as a literal is"
+            ),
+            _ => format!(
+                "mixed float types: every real in this #[neuron] function is `{expected}`, the float type of its first argument, but this constant is an `{float}`\nhelp: write `{corrected}`"
+            ),
+        };
+        cx.push(syn::Error::new(float.span(), message));
+        return Expr::Poison(sp);
+    }
+    let text = name.to_string();
+    match CONSTS.iter().find(|(n, _)| *n == text) {
+        Some(&(_, value)) => Expr::Lit {
+            value,
+            int: None,
+            suffix: None,
+            sp,
+        },
+        None => {
+            let names = CONSTS.iter().map(|(n, _)| *n);
+            let help = match crate::check::nearest(&text, names.clone()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "the constants are {}",
+                    names
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            cx.push(syn::Error::new(
+                name.span(),
+                format!("unknown constant `{text}` in `{module}`\nhelp: {help}"),
+            ));
+            Expr::Poison(sp)
+        }
     }
 }
 
@@ -1076,6 +1194,113 @@ mod tests {
         let errs = errors(quote! { fn f<T: Real>(x: [T; 3], w: f64) -> T { sum(x) * w } });
         assert!(
             errs[0].contains("is the type parameter `T`, but this argument type uses `f64`"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn constants_become_literals_of_their_value() {
+        let value = |item: TokenStream| match function(item).map(|f| f.result) {
+            Ok(Expr::Lit {
+                value, int: None, ..
+            }) => value,
+            other => panic!("{other:?}"),
+        };
+        use std::f64::consts::{E, PI, TAU};
+        assert_eq!(
+            value(quote! { fn f(x: f64) -> f64 { std::f64::consts::PI } }),
+            PI
+        );
+        assert_eq!(
+            value(quote! { fn f(x: f64) -> f64 { ::core::f64::consts::E } }),
+            E
+        );
+        assert_eq!(
+            value(quote! { fn f(x: f64) -> f64 { f64::consts::TAU } }),
+            TAU
+        );
+        assert_eq!(
+            value(quote! { fn f(x: f32) -> f32 { core::f32::consts::PI } }),
+            PI
+        );
+        assert_eq!(
+            value(quote! { fn f<T: Real>(x: T) -> T { std::f64::consts::PI } }),
+            PI
+        );
+    }
+
+    #[test]
+    fn every_constant_rounds_to_its_f32_twin() {
+        // An f32 neuron writes the f64 digits; rustc rounds them to f32.
+        let f32_consts = {
+            use std::f32::consts::*;
+            [
+                E,
+                EULER_GAMMA,
+                FRAC_1_PI,
+                FRAC_1_SQRT_2,
+                FRAC_2_PI,
+                FRAC_2_SQRT_PI,
+                FRAC_PI_2,
+                FRAC_PI_3,
+                FRAC_PI_4,
+                FRAC_PI_6,
+                FRAC_PI_8,
+                GOLDEN_RATIO,
+                LN_10,
+                LN_2,
+                LOG10_2,
+                LOG10_E,
+                LOG2_10,
+                LOG2_E,
+                PI,
+                SQRT_2,
+                TAU,
+            ]
+        };
+        assert_eq!(CONSTS.len(), f32_consts.len());
+        for (&(name, value), single) in CONSTS.iter().zip(f32_consts) {
+            let digits: f32 = format!("{value}").parse().unwrap();
+            assert_eq!(digits, single, "{name}");
+        }
+    }
+
+    #[test]
+    fn constants_of_the_other_float_type_or_unknown_are_errors() {
+        let errs = errors(quote! { fn f(x: f64) -> f64 { x * std::f32::consts::PI } });
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with(
+                "mixed float types: every real in this #[neuron] function is `f64`, the float type of its first argument, but this constant is an `f32`"
+            ) && errs[0].contains("help: write `std::f64::consts::PI`"),
+            "{errs:?}"
+        );
+        let errs = errors(quote! { fn f(x: f32) -> f32 { x * f64::consts::E } });
+        assert!(errs[0].contains("help: write `f32::consts::E`"), "{errs:?}");
+        let errs = errors(quote! { fn f<T: Real>(x: T) -> T { x * core::f32::consts::E } });
+        assert!(
+            errs[0].contains("is the type parameter `T`, but this constant is an `f32`")
+                && errs[0].contains("help: write `core::f64::consts::E`"),
+            "{errs:?}"
+        );
+        let errs = errors(quote! { fn f(x: f64) -> f64 { x * std::f64::consts::PIE } });
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(
+            errs[0],
+            "unknown constant `PIE` in `std::f64::consts`\nhelp: did you mean `PI`?"
+        );
+        let errs = errors(quote! { fn f(x: f64) -> f64 { x * f64::consts::ZETA_OF_THREE } });
+        assert!(
+            errs[0].contains("help: the constants are `E`, `EULER_GAMMA`"),
+            "{errs:?}"
+        );
+        // Other paths are no constants.
+        let errs =
+            errors(quote! { fn f(x: f64) -> f64 { x * f64::EPSILON + std::f16::consts::PI } });
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(
+            errs.iter()
+                .all(|e| e.starts_with("paths are not supported")),
             "{errs:?}"
         );
     }

@@ -5,7 +5,7 @@
 //! The expressions are built from a stream of random choices (so proptest
 //! shrinks a failure to a small expression): a few `let`-like bindings, each
 //! reused by later ones, then a result of depth up to 6, over every op of
-//! the IR on scalars, `[2]`, `[3]` and `[2x3]` arrays. Each case is
+//! the IR on scalars, `[2]`, `[3]`, `[2x3]`, `[3x2]` and `[3x3]` arrays. Each case is
 //! differentiated with `diff::differentiate`, simplified, evaluated with
 //! `eval::eval`, and every argument's adjoint is compared with central
 //! differences of the forward value. Points within reach of a kink or
@@ -30,13 +30,20 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 const ARGS: &str = "a b x:3 y:2 m:2x3";
 const ARG_LEN: usize = 13;
 
-/// The shapes random expressions take.
+/// The shapes random expressions take: two matrices more than the
+/// arguments have, so that `transpose` and `matmul` of every kind find
+/// operands and results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ty {
     S,
     V2,
     V3,
+    /// `[2x3]`.
     M,
+    /// `[3x2]`.
+    M32,
+    /// `[3x3]`.
+    M33,
 }
 
 impl Ty {
@@ -46,6 +53,8 @@ impl Ty {
             Ty::V2 => vec![2],
             Ty::V3 => vec![3],
             Ty::M => vec![2, 3],
+            Ty::M32 => vec![3, 2],
+            Ty::M33 => vec![3, 3],
         }
     }
     fn len(self) -> usize {
@@ -53,7 +62,10 @@ impl Ty {
     }
 }
 
-const TYS: [Ty; 4] = [Ty::S, Ty::V2, Ty::V3, Ty::M];
+const TYS: [Ty; 6] = [Ty::S, Ty::V2, Ty::V3, Ty::M, Ty::M32, Ty::M33];
+
+/// The most elements a value of these shapes has: the length of `dy`.
+const MAX_LEN: usize = 9;
 
 /// Constants include 0, 1 and -1 so that the simplifier's rules fire.
 const CONSTS: [f64; 7] = [0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -2.5];
@@ -72,7 +84,12 @@ struct Signature {
     result: Ty,
 }
 
-fn signatures() -> Vec<Signature> {
+fn signatures() -> &'static [Signature] {
+    static FOUND: std::sync::OnceLock<Vec<Signature>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(find_signatures)
+}
+
+fn find_signatures() -> Vec<Signature> {
     let describe = |s: &Vec<usize>| format!("{s:?}");
     let mut found = Vec::new();
     for &prim in Prim::ALL {
@@ -175,6 +192,23 @@ impl Builder<'_> {
                 0 => self.arg(4),
                 _ => self.fill(ty),
             },
+            // No argument has these shapes: they are made of `m` and `x`.
+            Ty::M32 => match self.pick(2) {
+                0 => {
+                    let m = self.arg(4);
+                    self.g.apply(Prim::Transpose, &[m])
+                }
+                _ => self.fill(ty),
+            },
+            Ty::M33 => match self.pick(2) {
+                0 => {
+                    let (m, x) = (self.arg(4), self.arg(2));
+                    let rows = [self.g.index(m, vec![0]), self.g.index(m, vec![1]), x];
+                    let entries = (0..3).map(|i| (vec![i], rows[i])).collect();
+                    self.g.pack(entries, ty.shape())
+                }
+                _ => self.fill(ty),
+            },
         }
     }
 
@@ -224,10 +258,17 @@ impl Builder<'_> {
     /// in its domain.
     fn op(&mut self, ty: Ty, depth: usize) -> Option<NodeId> {
         let fitting: Vec<&Signature> = self.signatures.iter().filter(|s| s.result == ty).collect();
-        if fitting.is_empty() {
+        // The op first, then one of its signatures: an op with many
+        // broadcast signatures (a select has fifteen for an array result)
+        // is drawn as often as one with a single signature.
+        let mut prims: Vec<Prim> = fitting.iter().map(|s| s.prim).collect();
+        prims.dedup();
+        if prims.is_empty() {
             return None;
         }
-        let sig = fitting[self.pick(fitting.len())].clone();
+        let prim = prims[self.pick(prims.len())];
+        let of_prim: Vec<&Signature> = fitting.into_iter().filter(|s| s.prim == prim).collect();
+        let sig = of_prim[self.pick(of_prim.len())].clone();
         let def = sig.prim.def();
         let mut operands = Vec::with_capacity(sig.operands.len());
         for ((&t, param), domain) in sig.operands.iter().zip(def.params).zip(def.domain) {
@@ -329,6 +370,12 @@ impl Builder<'_> {
                         self.g.pack(entries, vec![2, 3])
                     }
                 },
+                Ty::M32 | Ty::M33 => {
+                    // Rows.
+                    let row = if ty == Ty::M32 { Ty::V2 } else { Ty::V3 };
+                    let entries = (0..3).map(|i| (vec![i], self.expr(row, d))).collect();
+                    self.g.pack(entries, ty.shape())
+                }
             },
         }
     }
@@ -359,11 +406,11 @@ fn build(choices: &[u32]) -> Case {
         choices,
         pos: 0,
         lets: Vec::new(),
-        signatures: &signatures,
+        signatures,
     };
     // A few bindings, each free to reuse the earlier ones.
     for _ in 0..b.pick(4) {
-        let ty = TYS[b.pick(4)];
+        let ty = TYS[b.pick(TYS.len())];
         let depth = b.pick(4);
         let id = b.expr(ty, depth);
         b.lets.push((ty, id));
@@ -371,7 +418,7 @@ fn build(choices: &[u32]) -> Case {
     // The result, usually a scalar as in `gradient`, else an array for
     // `backward`.
     let ty = if b.pick(3) == 0 {
-        TYS[b.pick(4)]
+        TYS[b.pick(TYS.len())]
     } else {
         Ty::S
     };
@@ -426,6 +473,11 @@ fn kink_margin(g: &Graph, values: &[Vec<f64>], upto: NodeId) -> f64 {
                 Kink::AtZero => gap(args[0], None, len),
                 Kink::AtEqual if args[0] != args[1] => gap(args[0], Some(args[1]), len),
                 Kink::AtEqual | Kink::None => f64::INFINITY,
+                Kink::Custom(margin) => {
+                    let operands: Vec<&[f64]> =
+                        args.iter().map(|&a| values[a].as_slice()).collect();
+                    margin(&operands)
+                }
             },
             _ => f64::INFINITY,
         };
@@ -606,7 +658,7 @@ proptest! {
     fn adjoints_match_finite_differences(
         case in case(),
         point in prop::collection::vec(-2.0f64..2.0, ARG_LEN),
-        dy in prop::collection::vec(-2.0f64..2.0, 6),
+        dy in prop::collection::vec(-2.0f64..2.0, MAX_LEN),
         unit_dy in any::<bool>(),
     ) {
         check_case(&case, &point, &dy, unit_dy)?;
@@ -624,7 +676,7 @@ fn most_random_cases_are_checked() {
     let strategy = (
         case(),
         prop::collection::vec(-2.0f64..2.0, ARG_LEN),
-        prop::collection::vec(-2.0f64..2.0, 6),
+        prop::collection::vec(-2.0f64..2.0, MAX_LEN),
     );
     let (mut passed, mut rejected) = (0, 0);
     for k in 0..400 {
@@ -638,6 +690,70 @@ fn most_random_cases_are_checked() {
     assert!(
         passed >= 200,
         "only {passed} of 400 cases checked ({rejected} rejected)"
+    );
+}
+
+/// The ops that node `output` depends on, each once per case.
+fn ops_used(g: &Graph, output: NodeId) -> Vec<Prim> {
+    let mut live = vec![false; output + 1];
+    live[output] = true;
+    let mut used = Vec::new();
+    for id in (0..=output).rev() {
+        if !live[id] {
+            continue;
+        }
+        if let Op::Apply(p, _) = g.op(id)
+            && !used.contains(p)
+        {
+            used.push(*p);
+        }
+        for o in g.op(id).operands() {
+            live[o] = true;
+        }
+    }
+    used
+}
+
+/// Every op of the registry is drawn, in many cases, and is in cases that
+/// pass the kink and domain filters: a new op is tested by the property
+/// above without a line here, as long as its shape rule admits the
+/// generator's shapes and its `domain` and `kink` leave points to check.
+#[test]
+fn every_op_is_drawn_and_checked() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = (
+        case(),
+        prop::collection::vec(-2.0f64..2.0, ARG_LEN),
+        prop::collection::vec(-2.0f64..2.0, MAX_LEN),
+    );
+    let mut drawn = std::collections::HashMap::<Prim, (usize, usize)>::new();
+    for k in 0..2000 {
+        let (case, point, dy) = strategy.new_tree(&mut runner).unwrap().current();
+        let used = ops_used(&case.g, case.output);
+        // The full check, for cases with an op not yet checked enough.
+        let checked = used.iter().any(|p| drawn.get(p).is_none_or(|c| c.1 < 3))
+            && match check_case(&case, &point, &dy, k % 2 == 0) {
+                Ok(()) => true,
+                Err(TestCaseError::Reject(_)) => false,
+                Err(TestCaseError::Fail(why)) => panic!("{why}"),
+            };
+        for p in used {
+            let c = drawn.entry(p).or_default();
+            c.0 += 1;
+            c.1 += usize::from(checked);
+        }
+    }
+    let rare: Vec<String> = Prim::ALL
+        .iter()
+        .map(|p| (p.def().name, drawn.get(p).copied().unwrap_or_default()))
+        .filter(|(_, (all, checked))| *all < 10 || *checked < 3)
+        .map(|(name, (all, checked))| format!("{name}: drawn {all}, checked {checked}"))
+        .collect();
+    assert!(
+        rare.is_empty(),
+        "ops drawn rarely or never checked: {rare:#?}"
     );
 }
 
@@ -773,6 +889,25 @@ const IDENTS: &[&str] = &[
     "matvec",
     "softmax",
     "log_softmax",
+    "sin",
+    "cos",
+    "atan",
+    "silu",
+    "gelu",
+    "elu",
+    "softsign",
+    "clamp",
+    "log_sigmoid",
+    "mean",
+    "logsumexp",
+    "norm",
+    "transpose",
+    "matmul",
+    "outer",
+    "std",
+    "core",
+    "consts",
+    "PI",
     "layer",
     "unit",
     "_",
@@ -863,6 +998,13 @@ const PIECES: &[&str] = &[
     "[f64; 4294967296]",
     "x[18446744073709551615]",
     "powi(x, 2147483648)",
+    "std::f64::consts::PI",
+    "f32::consts::E",
+    "core::f64::consts::PIE",
+    "clamp(x, 0.0, 6.0)",
+    "x.max()",
+    "matmul(w, transpose(w))",
+    "norm(x) + logsumexp(x) - mean(x)",
 ];
 
 fn tok() -> impl Strategy<Value = Tok> {
@@ -943,6 +1085,11 @@ const VALID: &[&str] = &[
     "fn chained(x: [f32; 3], #[param] w: [[f32; 3]; 4], #[param] b: [f32; 4]) -> f32 {
         let h: [f32; 4] = layer1(w, x, b);
         sigmoid(dot(h, h)) + softmax([h[0], h[1], -x[2]])[1] + b[0] * w[0][0]
+    }",
+    "fn acts(x: [f64; 3], #[param] w: [[f64; 3]; 3], a: f64) -> f64 {
+        let h = gelu(matvec(matmul(w, transpose(w)), x)) + clamp(x, -1, a);
+        logsumexp(h) + norm(w) * mean(h) - h.max() + min(h) + sin(a).atan() + elu(a, 0.5)
+            + std::f64::consts::PI * softsign(a) + log_sigmoid(a) * silu(a) + cos(a) + sum(outer(x, x))
     }",
 ];
 

@@ -4,9 +4,9 @@
 //! the length of the arrays) and its adjoint.
 
 use super::{
-    Domain, Emit, Eval, Kind, Kink, OpDef, Param, Prim, ShapeCx, ShapeError, Spelling, all,
+    Domain, Emit, Eval, Kind, Kink, OpDef, Param, Prim, ShapeCx, ShapeError, Spelling, all, gap,
 };
-use crate::emit::Prec;
+use crate::emit::{LoopCx, Prec};
 use crate::ir::Shape;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -244,10 +244,10 @@ pub const MATTVEC: OpDef = OpDef {
     doc: "`mᵀ · u`, built by derivatives",
 };
 
-/// `a ⊗ b`: the matrix of `a[i] * b[j]`.
+/// `outer(a, b) = a ⊗ b`: the matrix of `a[i] * b[j]`.
 pub const OUTER: OpDef = OpDef {
     name: "outer",
-    spellings: &[],
+    spellings: &[Spelling::both("outer")],
     params: &[Param::Real, Param::Real],
     value_name: "outer",
     shape: |cx, s| match s {
@@ -279,7 +279,7 @@ pub const OUTER: OpDef = OpDef {
     kink: Kink::None,
     zero_if_zero: &[true, true],
     domain: &[Domain::Any, Domain::Any],
-    doc: "the matrix of `a[i] * b[j]`, built by derivatives",
+    doc: "the matrix of `a[i] * b[j]` of two vectors `a`, `b`",
 };
 
 /// `softmax(v)`: `exp(v[i]) / Σ exp(v)`, shifted by the maximum so that no
@@ -372,6 +372,642 @@ pub const LOG_SOFTMAX: OpDef = OpDef {
     domain: &[Domain::Any],
     doc: "`v[i] - ln Σ exp(v)`, shifted by the maximum",
 };
+
+/// `mean(a)`: the sum of every element of a vector or matrix over their
+/// number.
+pub const MEAN: OpDef = OpDef {
+    name: "mean",
+    spellings: &[Spelling::both("mean")],
+    params: &[Param::Real],
+    value_name: "mean",
+    shape: reduction,
+    eval: Eval::Array(|x, _, _| vec![x[0].iter().sum::<f64>() / x[0].len() as f64]),
+    kind: Kind::Array,
+    reads_once: &[true],
+    emit: Emit::Loops(|cx| {
+        let (name, zero, total) = (cx.name(), cx.zero(), cx.local("total"));
+        let n = cx.lit(cx.shape(0).iter().product::<usize>() as f64);
+        let add = each(cx, 0, |x, _| quote!(#total += #x;));
+        quote! {
+            let mut #total = #zero;
+            #add
+            let #name = #total / #n;
+        }
+    }),
+    adjoint: |g, s| {
+        let shape = g.shape(s.operands[0]).clone();
+        let n = g.konst(shape.iter().product::<usize>() as f64);
+        let share = g.div(s.d, n);
+        all([g.fill(share, shape)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: &[Domain::Any],
+    doc: "the mean of every element of an array",
+};
+
+/// `logsumexp(v)`: `ln Σ exp(v)`, shifted by the maximum so that no
+/// exponential overflows.
+pub const LOGSUMEXP: OpDef = OpDef {
+    name: "logsumexp",
+    spellings: &[Spelling::both("logsumexp")],
+    params: &[Param::Real],
+    value_name: "logsumexp",
+    shape: vector_to_scalar,
+    eval: Eval::Array(|x, _, _| {
+        let max = x[0].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let shift = if max.is_finite() { max } else { 0.0 };
+        vec![shift + x[0].iter().map(|xi| (xi - shift).exp()).sum::<f64>().ln()]
+    }),
+    kind: Kind::Array,
+    reads_once: &[false],
+    emit: Emit::Loops(|cx| {
+        let (name, zero, i) = (cx.name(), cx.zero(), cx.index(0));
+        let n = cx.len(0, 0);
+        let x = cx.place(0);
+        let (max, shift, total) = (cx.local("max"), cx.local("shift"), cx.local("total"));
+        let max_loop = max_loop(&max, &x, &i, &n);
+        // An infinite maximum is no shift: `inf - inf` would be NaN.
+        quote! {
+            #max_loop
+            let #shift = if #max.is_finite() { #max } else { #zero };
+            let mut #total = #zero;
+            for #i in 0..#n {
+                #total += (#x[#i] - #shift).exp();
+            }
+            let #name = #shift + #total.ln();
+        }
+    }),
+    // The derivative is softmax(v), computed as softmax is: `exp(v - y)`
+    // from the forward value would lose the last digits of a large `y`.
+    adjoint: |g, s| {
+        let softmax = g.apply(Prim::Softmax, &[s.operands[0]]);
+        all([g.mul(s.d, softmax)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: &[Domain::Any],
+    doc: "`ln Σ exp(v)` of a vector, shifted by the maximum; its derivative is `softmax(v)`",
+};
+
+/// `norm(a)`: the Euclidean norm of a vector, the Frobenius norm of a
+/// matrix.
+pub const NORM: OpDef = OpDef {
+    name: "norm",
+    spellings: &[Spelling::both("norm")],
+    params: &[Param::Real],
+    value_name: "norm",
+    shape: reduction,
+    eval: Eval::Array(|x, _, _| vec![x[0].iter().map(|v| v * v).sum::<f64>().sqrt()]),
+    kind: Kind::Array,
+    reads_once: &[false],
+    emit: Emit::Loops(|cx| {
+        let (name, zero, total) = (cx.name(), cx.zero(), cx.local("total"));
+        let add = each(cx, 0, |x, _| quote!(#total += #x * #x;));
+        quote! {
+            let mut #total = #zero;
+            #add
+            let #name = #total.sqrt();
+        }
+    }),
+    // d‖v‖/dv = v / ‖v‖, and 0 at the zero vector (a subgradient), where
+    // the divisor is 1 instead: `y + (if y > 0 { 0 } else { 1 })` is `y`
+    // exactly where y > 0, 1 at 0, and NaN (so NaN partials) where y is.
+    adjoint: |g, s| {
+        let (zero, one) = (g.konst(0.0), g.konst(1.0));
+        let at_zero = g.select(Prim::SelectGt, s.y, zero, zero, one);
+        let divisor = g.add(s.y, at_zero);
+        let scale = g.div(s.d, divisor);
+        all([g.mul(s.operands[0], scale)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::Custom(|x| gap(x[0].iter().map(|v| v * v).sum::<f64>().sqrt(), 0.0)),
+    zero_if_zero: &[true],
+    domain: &[Domain::Any],
+    doc: "`sqrt(Σ a²)`: Euclidean for a vector, Frobenius for a matrix; derivative 0 at the zero array",
+};
+
+/// `max(a)`: the largest element of a vector or matrix; NaN if any is.
+pub const MAX_OF: OpDef = OpDef {
+    name: "max_of",
+    spellings: &[Spelling::both("max")],
+    params: &[Param::Real],
+    value_name: "max",
+    shape: reduction,
+    eval: Eval::Array(|x, _, _| vec![extreme(x[0], |e, m| e > m)]),
+    kind: Kind::Array,
+    reads_once: &[false],
+    emit: Emit::Loops(|cx| extreme_loops(cx, quote!(>))),
+    // The first maximum takes the gradient.
+    adjoint: |g, s| all([g.apply(Prim::FirstEq, &[s.operands[0], s.y, s.d])]),
+    repeats: &[],
+    exact: false,
+    kink: Kink::Custom(|x| runner_up(x[0], |a, b| b.total_cmp(a))),
+    zero_if_zero: &[true],
+    domain: &[Domain::Any],
+    doc: "the largest element of an array; the gradient goes to the first largest",
+};
+
+/// `min(a)`: the smallest element of a vector or matrix; NaN if any is.
+pub const MIN_OF: OpDef = OpDef {
+    name: "min_of",
+    spellings: &[Spelling::both("min")],
+    params: &[Param::Real],
+    value_name: "min",
+    shape: reduction,
+    eval: Eval::Array(|x, _, _| vec![extreme(x[0], |e, m| e < m)]),
+    kind: Kind::Array,
+    reads_once: &[false],
+    emit: Emit::Loops(|cx| extreme_loops(cx, quote!(<))),
+    // The first minimum takes the gradient.
+    adjoint: |g, s| all([g.apply(Prim::FirstEq, &[s.operands[0], s.y, s.d])]),
+    repeats: &[],
+    exact: false,
+    kink: Kink::Custom(|x| runner_up(x[0], f64::total_cmp)),
+    zero_if_zero: &[true],
+    domain: &[Domain::Any],
+    doc: "the smallest element of an array; the gradient goes to the first smallest",
+};
+
+/// `first_eq(a, y, d)`: an array shaped like `a`, zero but for `d` at the
+/// first element equal to `y`, or NaN at the first NaN element when `y` is
+/// NaN. The adjoint of `max(a)` and `min(a)`.
+pub const FIRST_EQ: OpDef = OpDef {
+    name: "first_eq",
+    spellings: &[],
+    params: &[Param::Real, Param::Real, Param::Real],
+    value_name: "first_eq",
+    shape: |cx, s| match s {
+        [a, y, d] if !a.is_empty() && y.is_empty() && d.is_empty() => Ok(a.clone()),
+        [a, y, d] => Err(ShapeError::call(format!(
+            "`first_eq` needs an array and two reals, found {}, {} and {}",
+            cx.ty(a),
+            cx.ty(y),
+            cx.ty(d)
+        ))),
+        _ => Err(arity()),
+    },
+    eval: Eval::Array(|x, _, _| {
+        let (a, y, d) = (x[0], x[1][0], x[2][0]);
+        let mut out = vec![0.0; a.len()];
+        if let Some(k) = a.iter().position(|&e| e == y || e.is_nan()) {
+            out[k] = if y.is_nan() { y } else { d };
+        }
+        out
+    }),
+    kind: Kind::Array,
+    reads_once: &[false, false, false],
+    emit: Emit::Loops(|cx| {
+        let (name, ty, init) = (cx.name(), cx.ty(), cx.zeros());
+        let y = cx.operand(1, &[], Prec::Atom);
+        let d = cx.elem(2, &[]).tokens;
+        let label = cx.local("found");
+        let label = syn::Lifetime::new(&format!("'{label}"), label.span());
+        let set = each(cx, 0, |x, at| {
+            quote! {
+                if #x == #y || #x.is_nan() {
+                    #name #at = if #y.is_nan() { #y } else { #d };
+                    break #label;
+                }
+            }
+        });
+        quote! {
+            let mut #name: #ty = #init;
+            #label: {
+                #set
+            }
+        }
+    }),
+    // Piecewise constant in `a` and `y`; linear in `d`.
+    adjoint: |g, s| {
+        let [a, y] = [s.operands[0], s.operands[1]];
+        let one = g.konst(1.0);
+        let mask = g.apply(Prim::FirstEq, &[a, y, one]);
+        let picked = g.mul(s.d, mask);
+        vec![None, None, Some(g.apply(Prim::Sum, &[picked]))]
+    },
+    // An element that equals `y` exactly stays equal (`y` is `max(a)`);
+    // one merely close to it may cross it.
+    repeats: &[],
+    exact: false,
+    kink: Kink::Custom(|x| {
+        x[0].iter()
+            .map(|&e| gap(e, x[1][0]))
+            .filter(|&m| m > 0.0)
+            .fold(f64::INFINITY, f64::min)
+    }),
+    zero_if_zero: &[false, false, false],
+    domain: &[Domain::Any; 3],
+    doc: "`d` at the first element of `a` equal to `y`, zero elsewhere, built by derivatives",
+};
+
+/// `transpose(m)`: `[[T; N]; M]` to `[[T; M]; N]`.
+pub const TRANSPOSE: OpDef = OpDef {
+    name: "transpose",
+    spellings: &[Spelling::both("transpose")],
+    params: &[Param::Real],
+    value_name: "transpose",
+    shape: |cx, s| match s {
+        [m] if m.len() == 2 => Ok(vec![m[1], m[0]]),
+        [m] => Err(ShapeError::operand(
+            0,
+            format!(
+                "`{}` needs a matrix `[[T; N]; M]`, found {}",
+                cx.spelling,
+                cx.ty(m)
+            ),
+        )),
+        _ => Err(arity()),
+    },
+    eval: Eval::Array(|x, s, _| {
+        let (rows, cols) = (s[0][0], s[0][1]);
+        (0..rows * cols)
+            .map(|k| x[0][(k % rows) * cols + k / rows])
+            .collect()
+    }),
+    kind: Kind::Array,
+    reads_once: &[true],
+    emit: Emit::Loops(|cx| {
+        let (name, ty, init) = (cx.name(), cx.ty(), cx.zeros());
+        let (i, j) = (cx.index(0), cx.index(1));
+        let (rows, cols) = (cx.len(0, 0), cx.len(0, 1));
+        let m = cx.elem(0, &[i.clone(), j.clone()]).tokens;
+        quote! {
+            let mut #name: #ty = #init;
+            for #i in 0..#rows {
+                for #j in 0..#cols {
+                    #name[#j][#i] = #m;
+                }
+            }
+        }
+    }),
+    adjoint: |g, s| all([g.apply(Prim::Transpose, &[s.d])]),
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: &[Domain::Any],
+    doc: "the transpose of a matrix",
+};
+
+/// `matmul(a, b)`: the matrix product, `[[T; K]; M]` by `[[T; N]; K]`.
+pub const MATMUL: OpDef = OpDef {
+    name: "matmul",
+    spellings: &[Spelling::both("matmul")],
+    params: &[Param::Real, Param::Real],
+    value_name: "matmul",
+    shape: |cx, s| match s {
+        [a, b] if a.len() == 2 && b.len() == 2 && a[1] == b[0] => Ok(vec![a[0], b[1]]),
+        [a, b] if a.len() == 2 && b.len() == 2 => Err(ShapeError::call(format!(
+            "cannot multiply {} by {}: `{}` needs `[[T; K]; M]` and `[[T; N]; K]`, and the first has {} columns where the second has {} rows",
+            cx.ty(a),
+            cx.ty(b),
+            cx.spelling,
+            a[1],
+            b[0]
+        ))),
+        [a, b] => {
+            let k = usize::from(a.len() == 2);
+            let help = if a.len() == 2 && b.len() == 1 {
+                "\nhelp: for a matrix times a vector write `matvec(m, v)`"
+            } else {
+                ""
+            };
+            Err(ShapeError::operand(
+                k,
+                format!(
+                    "`{}` multiplies two matrices, `[[T; K]; M]` by `[[T; N]; K]`, but its {} argument has type {}{help}",
+                    cx.spelling,
+                    ["first", "second"][k],
+                    cx.ty(&s[k])
+                ),
+            ))
+        }
+        _ => Err(arity()),
+    },
+    eval: Eval::Array(|x, s, out| {
+        product(
+            x,
+            out,
+            s[0][1],
+            |i, k| i * s[0][1] + k,
+            |k, j| k * out[1] + j,
+        )
+    }),
+    kind: Kind::Array,
+    reads_once: &[false, false],
+    emit: Emit::Loops(|cx| {
+        let (name, ty, init) = (cx.name(), cx.ty(), cx.zeros());
+        let (i, j, k) = (cx.index(0), cx.index(1), cx.index(2));
+        let (m, inner, n) = (cx.len(0, 0), cx.len(0, 1), cx.len(1, 1));
+        let a = cx.operand(0, &[i.clone(), k.clone()], Prec::Product);
+        let b = cx.operand(1, &[k.clone(), j.clone()], Prec::Prefix);
+        // Rows of `b` and of the result are walked in order innermost.
+        quote! {
+            let mut #name: #ty = #init;
+            for #i in 0..#m {
+                for #k in 0..#inner {
+                    for #j in 0..#n {
+                        #name[#i][#j] += #a * #b;
+                    }
+                }
+            }
+        }
+    }),
+    // y = a b: da = d bᵀ, db = aᵀ d, without forming a transpose.
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        all([
+            g.apply(Prim::MatMulNt, &[s.d, b]),
+            g.apply(Prim::MatMulTn, &[a, s.d]),
+        ])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: &[Domain::Any, Domain::Any],
+    doc: "the matrix product `a · b` of `[[T; K]; M]` and `[[T; N]; K]`",
+};
+
+/// `a · bᵀ`, `[[T; K]; M]` by `[[T; K]; N]`: the adjoint of `matmul` in
+/// its first operand.
+pub const MATMUL_NT: OpDef = OpDef {
+    name: "matmul_nt",
+    spellings: &[],
+    params: &[Param::Real, Param::Real],
+    value_name: "matmul_nt",
+    shape: |cx, s| match s {
+        [a, b] if a.len() == 2 && b.len() == 2 && a[1] == b[1] => Ok(vec![a[0], b[0]]),
+        [a, b] => Err(ShapeError::call(format!(
+            "`matmul_nt` needs `[[T; K]; M]` and `[[T; K]; N]`, found {} and {}",
+            cx.ty(a),
+            cx.ty(b)
+        ))),
+        _ => Err(arity()),
+    },
+    eval: Eval::Array(|x, s, out| {
+        product(
+            x,
+            out,
+            s[0][1],
+            |i, k| i * s[0][1] + k,
+            |k, j| j * s[1][1] + k,
+        )
+    }),
+    kind: Kind::Array,
+    reads_once: &[false, false],
+    emit: Emit::Loops(|cx| {
+        let (name, ty, init) = (cx.name(), cx.ty(), cx.zeros());
+        let (i, j, k) = (cx.index(0), cx.index(1), cx.index(2));
+        let (m, n, inner) = (cx.len(0, 0), cx.len(1, 0), cx.len(0, 1));
+        let a = cx.operand(0, &[i.clone(), k.clone()], Prec::Product);
+        let b = cx.operand(1, &[j.clone(), k.clone()], Prec::Prefix);
+        // Each element is a dot product of two rows.
+        quote! {
+            let mut #name: #ty = #init;
+            for #i in 0..#m {
+                for #j in 0..#n {
+                    for #k in 0..#inner {
+                        #name[#i][#j] += #a * #b;
+                    }
+                }
+            }
+        }
+    }),
+    // y = a bᵀ: da = d b, db = dᵀ a.
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        all([
+            g.apply(Prim::MatMul, &[s.d, b]),
+            g.apply(Prim::MatMulTn, &[s.d, a]),
+        ])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: &[Domain::Any, Domain::Any],
+    doc: "`a · bᵀ`, built by derivatives",
+};
+
+/// `aᵀ · b`, `[[T; M]; K]` by `[[T; N]; K]`: the adjoint of `matmul` in
+/// its second operand.
+pub const MATMUL_TN: OpDef = OpDef {
+    name: "matmul_tn",
+    spellings: &[],
+    params: &[Param::Real, Param::Real],
+    value_name: "matmul_tn",
+    shape: |cx, s| match s {
+        [a, b] if a.len() == 2 && b.len() == 2 && a[0] == b[0] => Ok(vec![a[1], b[1]]),
+        [a, b] => Err(ShapeError::call(format!(
+            "`matmul_tn` needs `[[T; M]; K]` and `[[T; N]; K]`, found {} and {}",
+            cx.ty(a),
+            cx.ty(b)
+        ))),
+        _ => Err(arity()),
+    },
+    eval: Eval::Array(|x, s, out| {
+        product(
+            x,
+            out,
+            s[0][0],
+            |i, k| k * s[0][1] + i,
+            |k, j| k * out[1] + j,
+        )
+    }),
+    kind: Kind::Array,
+    reads_once: &[false, false],
+    emit: Emit::Loops(|cx| {
+        let (name, ty, init) = (cx.name(), cx.ty(), cx.zeros());
+        let (i, j, k) = (cx.index(0), cx.index(1), cx.index(2));
+        let (inner, m, n) = (cx.len(0, 0), cx.len(0, 1), cx.len(1, 1));
+        let a = cx.operand(0, &[k.clone(), i.clone()], Prec::Product);
+        let b = cx.operand(1, &[k.clone(), j.clone()], Prec::Prefix);
+        // A sum of outer products of rows, walked in order.
+        quote! {
+            let mut #name: #ty = #init;
+            for #k in 0..#inner {
+                for #i in 0..#m {
+                    for #j in 0..#n {
+                        #name[#i][#j] += #a * #b;
+                    }
+                }
+            }
+        }
+    }),
+    // y = aᵀ b: da = b dᵀ, db = a d.
+    adjoint: |g, s| {
+        let [a, b] = [s.operands[0], s.operands[1]];
+        all([
+            g.apply(Prim::MatMulNt, &[b, s.d]),
+            g.apply(Prim::MatMul, &[a, s.d]),
+        ])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: &[Domain::Any, Domain::Any],
+    doc: "`aᵀ · b`, built by derivatives",
+};
+
+/// The shape rule of reductions of a whole array to a real (`mean`,
+/// `norm`, `max(a)`): a vector or a matrix.
+fn reduction(cx: &ShapeCx, s: &[Shape]) -> Result<Shape, ShapeError> {
+    match s {
+        [a] if a.is_empty() => {
+            let (what, help) = match cx.spelling {
+                "max" => (
+                    "with one operand is the largest element of",
+                    "\nhelp: for the larger of two reals write `max(a, b)` or `a.max(b)`",
+                ),
+                "min" => (
+                    "with one operand is the smallest element of",
+                    "\nhelp: for the smaller of two reals write `min(a, b)` or `a.min(b)`",
+                ),
+                _ => ("takes", ""),
+            };
+            Err(ShapeError::operand(
+                0,
+                format!(
+                    "`{}` {what} an array `[T; N]` or `[[T; N]; M]`, found {}{help}",
+                    cx.spelling,
+                    cx.ty(a)
+                ),
+            ))
+        }
+        [_] => Ok(Vec::new()),
+        _ => Err(arity()),
+    }
+}
+
+/// The shape rule of `logsumexp`: a vector to a real.
+fn vector_to_scalar(cx: &ShapeCx, s: &[Shape]) -> Result<Shape, ShapeError> {
+    match s {
+        [v] if v.len() == 1 => Ok(Vec::new()),
+        [v] => Err(ShapeError::operand(
+            0,
+            format!(
+                "`{}` needs a vector `[T; N]`, found {}",
+                cx.spelling,
+                cx.ty(v)
+            ),
+        )),
+        _ => Err(arity()),
+    }
+}
+
+/// A loop over every element of operand `k` (a vector or a matrix):
+/// `body(element, index)` with the element's expression and its index
+/// written as `[i]` or `[i][j]`.
+fn each(
+    cx: &mut LoopCx,
+    k: usize,
+    body: impl FnOnce(TokenStream, TokenStream) -> TokenStream,
+) -> TokenStream {
+    let i = cx.index(0);
+    let rows = cx.len(k, 0);
+    if cx.shape(k).len() == 2 {
+        let j = cx.index(1);
+        let cols = cx.len(k, 1);
+        let x = cx.elem(k, &[i.clone(), j.clone()]).tokens;
+        let body = body(x, quote!([#i][#j]));
+        quote! {
+            for #i in 0..#rows {
+                for #j in 0..#cols {
+                    #body
+                }
+            }
+        }
+    } else {
+        let x = cx.elem(k, std::slice::from_ref(&i)).tokens;
+        let body = body(x, quote!([#i]));
+        quote! {
+            for #i in 0..#rows {
+                #body
+            }
+        }
+    }
+}
+
+/// The loops of `max(a)` (`cmp` is `>`) and `min(a)` (`<`): the first
+/// extreme element, or the first NaN, which stays.
+///
+/// ```text
+/// let mut max = a[0];
+/// for i in 0..n {
+///     if a[i] > max || a[i].is_nan() { max = a[i]; }
+/// }
+/// ```
+fn extreme_loops(cx: &mut LoopCx, cmp: TokenStream) -> TokenStream {
+    let name = cx.name();
+    let first = if cx.shape(0).len() == 2 {
+        quote!([0][0])
+    } else {
+        quote!([0])
+    };
+    let x = cx.place(0);
+    let update = each(cx, 0, |e, _| {
+        quote! {
+            if #e #cmp #name || #e.is_nan() {
+                #name = #e;
+            }
+        }
+    });
+    quote! {
+        let mut #name = #x #first;
+        #update
+    }
+}
+
+/// The first element of `x` that `better` prefers to all before it, or
+/// the first NaN.
+fn extreme(x: &[f64], better: fn(f64, f64) -> bool) -> f64 {
+    let mut m = x[0];
+    for &e in x {
+        if better(e, m) || e.is_nan() {
+            m = e;
+        }
+    }
+    m
+}
+
+/// The gap between the first and second elements of `x` in `order`: where
+/// they tie, the extreme element changes.
+fn runner_up(x: &[f64], order: fn(&f64, &f64) -> std::cmp::Ordering) -> f64 {
+    let mut sorted = x.to_vec();
+    sorted.sort_by(order);
+    match sorted.as_slice() {
+        [a, b, ..] => gap(*a, *b),
+        _ => f64::INFINITY,
+    }
+}
+
+/// A matrix product of flat operands: `out[i][j] = Σ_k a[at_a(i, k)] *
+/// b[at_b(k, j)]`, summed over `k` in order.
+fn product(
+    x: &[&[f64]],
+    out: &Shape,
+    inner: usize,
+    at_a: impl Fn(usize, usize) -> usize,
+    at_b: impl Fn(usize, usize) -> usize,
+) -> Vec<f64> {
+    let (rows, cols) = (out[0], out[1]);
+    (0..rows * cols)
+        .map(|ij| {
+            let (i, j) = (ij / cols, ij % cols);
+            (0..inner)
+                .map(|k| x[0][at_a(i, k)] * x[1][at_b(k, j)])
+                .sum()
+        })
+        .collect()
+}
 
 /// The shape rule of `softmax` and `log_softmax`.
 fn vector_to_vector(cx: &ShapeCx, s: &[Shape]) -> Result<Shape, ShapeError> {

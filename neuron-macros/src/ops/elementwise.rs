@@ -9,7 +9,9 @@
 //! `abs'(0) = 0`, `max(a, b)` sends the gradient to `a` only when `a > b`,
 //! `min(a, b)` only when `a < b`.
 
-use super::{Domain, Emit, Eval, Kind, Kink, OpDef, Param, Prim, Site, Spelling, all, broadcast};
+use super::{
+    Domain, Emit, Eval, Kind, Kink, OpDef, Param, Prim, Site, Spelling, all, broadcast, elem, gap,
+};
 use crate::emit::{ElemCx, Operand, Prec};
 use crate::ir::{Graph, NodeId, Op};
 use proc_macro2::TokenStream;
@@ -540,6 +542,323 @@ pub const SAFE_DIV: OpDef = elementwise! {
     domain: &[Domain::Any, Domain::NonZero],
     doc: "`a / b`, or `a` where `a == 0`, built by derivatives",
 };
+
+/// `sin(x)`.
+pub const SIN: OpDef = elementwise! {
+    name: "sin",
+    spellings: &[Spelling::both("sin")],
+    params: ONE,
+    value_name: "sin",
+    eval: Eval::Map(|x| x[0].sin()),
+    emit: Emit::Method { name: "sin", real_trait: false },
+    adjoint: |g, s| {
+        let cos = g.apply(Prim::Cos, &[s.operands[0]]);
+        all([g.mul(s.d, cos)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: ANY,
+    doc: "sine",
+};
+
+/// `cos(x)`.
+pub const COS: OpDef = elementwise! {
+    name: "cos",
+    spellings: &[Spelling::both("cos")],
+    params: ONE,
+    value_name: "cos",
+    eval: Eval::Map(|x| x[0].cos()),
+    emit: Emit::Method { name: "cos", real_trait: false },
+    adjoint: |g, s| {
+        let sin = g.apply(Prim::Sin, &[s.operands[0]]);
+        let d_sin = g.mul(s.d, sin);
+        all([g.neg(d_sin)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "cosine",
+};
+
+/// `atan(x)`.
+pub const ATAN: OpDef = elementwise! {
+    name: "atan",
+    spellings: &[Spelling::both("atan")],
+    params: ONE,
+    value_name: "atan",
+    eval: Eval::Map(|x| x[0].atan()),
+    emit: Emit::Method { name: "atan", real_trait: false },
+    // atan' = 1 / (1 + x²), which tends to 0 (not NaN) as x² overflows.
+    adjoint: |g, s| {
+        let one = g.konst(1.0);
+        let x2 = g.apply(Prim::Square, &[s.operands[0]]);
+        let denom = g.add(one, x2);
+        all([g.div(s.d, denom)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: ANY,
+    doc: "arctangent, in `(-π/2, π/2)`",
+};
+
+/// `silu(x) = x σ(x)`, the swish.
+pub const SILU: OpDef = elementwise! {
+    name: "silu",
+    spellings: &[Spelling::both("silu")],
+    params: ONE,
+    value_name: "silu",
+    eval: Eval::Map(|x| x[0] * sigmoid(x[0])),
+    emit: Emit::Method { name: "silu", real_trait: true },
+    // silu' = σ + x σ (1 - σ) = σ + y (1 - σ): finite everywhere.
+    adjoint: |g, s| {
+        let sig = g.apply(Prim::Sigmoid, &[s.operands[0]]);
+        let one = g.konst(1.0);
+        let rest = g.sub(one, sig);
+        let y_rest = g.mul(s.y, rest);
+        let slope = g.add(sig, y_rest);
+        all([g.mul(s.d, slope)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: ANY,
+    doc: "`x * sigmoid(x)`, the swish",
+};
+
+/// `gelu(x) = x Φ(x)`, exact, with Φ from `erfc` so that no cancellation
+/// loses the tail for large negative `x`.
+pub const GELU: OpDef = elementwise! {
+    name: "gelu",
+    spellings: &[Spelling::both("gelu")],
+    params: ONE,
+    value_name: "gelu",
+    eval: Eval::Map(|x| x[0] * normal_cdf(x[0])),
+    emit: Emit::Method { name: "gelu", real_trait: true },
+    // gelu' = Φ(x) + x φ(x).
+    adjoint: |g, s| {
+        let x = s.operands[0];
+        let cdf = g.apply(Prim::NormalCdf, &[x]);
+        let pdf = normal_pdf(g, x);
+        let x_pdf = g.mul(x, pdf);
+        let slope = g.add(cdf, x_pdf);
+        all([g.mul(s.d, slope)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: ANY,
+    doc: "`x * Φ(x)` with `Φ` the standard normal distribution function (exact, not the tanh approximation)",
+};
+
+/// `Φ(x)`, the standard normal distribution function: the derivative of
+/// `gelu` is written with it.
+pub const NORMAL_CDF: OpDef = elementwise! {
+    name: "normal_cdf",
+    spellings: &[],
+    params: ONE,
+    value_name: "cdf",
+    eval: Eval::Map(|x| normal_cdf(x[0])),
+    emit: Emit::Method { name: "normal_cdf", real_trait: true },
+    adjoint: |g, s| {
+        let pdf = normal_pdf(g, s.operands[0]);
+        all([g.mul(s.d, pdf)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`Φ(x) = erfc(-x / √2) / 2`, built by derivatives",
+};
+
+/// `elu(x, a)`: `x` where `x > 0`, else `a (eˣ - 1)`.
+pub const ELU: OpDef = elementwise! {
+    name: "elu",
+    spellings: &[Spelling::both("elu")],
+    params: TWO,
+    value_name: "elu",
+    eval: Eval::Map(|x| elu(x[0], x[1])),
+    emit: Emit::Method { name: "elu", real_trait: true },
+    // Slope 1 where x > 0, else a eˣ; in `a`, 0 where x > 0, else eˣ - 1.
+    // Both `else` branches read `x`, so a NaN `x` gives NaN partials.
+    adjoint: |g, s| {
+        let [x, a] = [s.operands[0], s.operands[1]];
+        let (zero, one) = (g.konst(0.0), g.konst(1.0));
+        let e = g.apply(Prim::Exp, &[x]);
+        let slope = g.mul(a, e);
+        let d_below = g.mul(s.d, slope);
+        let dx = g.select(Prim::SelectGt, x, zero, s.d, d_below);
+        let em1 = g.sub(e, one);
+        let d_scale = g.mul(s.d, em1);
+        all([dx, g.select(Prim::SelectGt, x, zero, zero, d_scale)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::AtZero,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "`x` where `x > 0`, else `a * (e^x - 1)`; derivative `a` at 0",
+};
+
+/// `softsign(x) = x / (1 + |x|)`.
+pub const SOFTSIGN: OpDef = elementwise! {
+    name: "softsign",
+    spellings: &[Spelling::both("softsign")],
+    params: ONE,
+    value_name: "softsign",
+    eval: Eval::Map(|x| x[0] / (1.0 + x[0].abs())),
+    emit: Emit::Method { name: "softsign", real_trait: true },
+    // softsign' = 1 / (1 + |x|)², continuous at 0.
+    adjoint: |g, s| {
+        let one = g.konst(1.0);
+        let abs = g.apply(Prim::Abs, &[s.operands[0]]);
+        let denom = g.add(one, abs);
+        let denom2 = g.apply(Prim::Square, &[denom]);
+        all([g.div(s.d, denom2)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[true],
+    domain: ANY,
+    doc: "`x / (1 + |x|)`",
+};
+
+/// `clamp(x, lo, hi) = min(max(x, lo), hi)`: never panics, `hi` where
+/// `lo > hi`, NaN where any operand is NaN.
+pub const CLAMP: OpDef = elementwise! {
+    name: "clamp",
+    spellings: &[Spelling::both("clamp")],
+    params: &[Param::Real, Param::Real, Param::Real],
+    value_name: "clamp",
+    eval: Eval::Map(|x| clip(x[0], x[1], x[2])),
+    emit: Emit::Method { name: "clip", real_trait: true },
+    // The rules of `max(x, lo)` then `min(m, hi)`: `x` takes the gradient
+    // only where lo < x < hi; at a tie the bound takes it, whether it is a
+    // constant or varies (the second operand of each); so does `hi` where
+    // lo > hi. A NaN value gives NaN partials.
+    adjoint: |g, s| {
+        let [x, lo, hi] = [s.operands[0], s.operands[1], s.operands[2]];
+        let zero = g.konst(0.0);
+        let x_under = g.select(Prim::SelectLt, x, hi, s.d, zero);
+        let dx = g.select(Prim::SelectGt, x, lo, x_under, zero);
+        let lo_under = g.select(Prim::SelectLt, lo, hi, s.d, zero);
+        let dlo = g.select(Prim::SelectGt, x, lo, zero, lo_under);
+        let x_over = g.select(Prim::SelectLt, x, hi, zero, s.d);
+        let lo_over = g.select(Prim::SelectLt, lo, hi, zero, s.d);
+        let dhi = g.select(Prim::SelectGt, x, lo, x_over, lo_over);
+        all([dx, dlo, dhi].map(|c| g.apply(Prim::NanOr, &[s.y, c])))
+    },
+    repeats: &[],
+    exact: true,
+    kink: Kink::Custom(|x| {
+        let len = x.iter().map(|v| v.len()).max().unwrap_or(0);
+        (0..len)
+            .map(|i| {
+                let (v, lo, hi) = (elem(x[0], i), elem(x[1], i), elem(x[2], i));
+                gap(v, lo).min(gap(v, hi)).min(gap(lo, hi))
+            })
+            .fold(f64::INFINITY, f64::min)
+    }),
+    zero_if_zero: &[false, false, false],
+    domain: &[Domain::Any; 3],
+    doc: "`min(max(x, lo), hi)`: `hi` where `lo > hi`, never a panic; derivative 0 in `x` at either bound",
+};
+
+/// `log_sigmoid(x) = -softplus(-x)`, finite for any finite `x`.
+pub const LOG_SIGMOID: OpDef = elementwise! {
+    name: "log_sigmoid",
+    spellings: &[Spelling::both("log_sigmoid")],
+    params: ONE,
+    value_name: "log_sigmoid",
+    eval: Eval::Map(|x| log_sigmoid(x[0])),
+    emit: Emit::Method { name: "log_sigmoid", real_trait: true },
+    // (ln σ)' = 1 - σ(x) = σ(-x), without cancellation.
+    adjoint: |g, s| {
+        let minus = g.neg(s.operands[0]);
+        let sig = g.apply(Prim::Sigmoid, &[minus]);
+        all([g.mul(s.d, sig)])
+    },
+    repeats: &[],
+    exact: false,
+    kink: Kink::None,
+    zero_if_zero: &[false],
+    domain: ANY,
+    doc: "`ln(sigmoid(x)) = -softplus(-x)`, without overflow",
+};
+
+/// `x` where `x` is NaN, else `v`: carries NaN through the derivative of a
+/// kink, whose comparisons alone would map NaN to a branch.
+pub const NAN_OR: OpDef = elementwise! {
+    name: "nan_or",
+    spellings: &[],
+    params: TWO,
+    value_name: "nan_or",
+    eval: Eval::Map(|x| if x[0].is_nan() { x[0] } else { x[1] }),
+    emit: Emit::Elem(|cx, x| {
+        let [x, v] = operands(x);
+        let test = cx
+            .method(Operand::new(x.tokens.clone(), x.prec), "is_nan", Vec::new(), false)
+            .tokens;
+        let (x, chained, v) = (x.tokens, v.prec == Prec::Select, v.tokens);
+        let tokens = if chained {
+            quote!(if #test { #x } else #v)
+        } else {
+            quote!(if #test { #x } else { #v })
+        };
+        Operand::new(tokens, Prec::Select)
+    }),
+    adjoint: |g, s| vec![None, Some(g.apply(Prim::NanOr, &[s.operands[0], s.d]))],
+    repeats: &[true, false],
+    exact: true,
+    kink: Kink::None,
+    zero_if_zero: &[false, false],
+    domain: ANY2,
+    doc: "`x` where `x` is NaN, else `v`, built by derivatives",
+};
+
+/// `1 / √(2π)`.
+const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// `φ(x) = e^(-x²/2) / √(2π)`, as nodes; 0 (not NaN) once x² overflows.
+fn normal_pdf(g: &mut Graph, x: NodeId) -> NodeId {
+    let x2 = g.apply(Prim::Square, &[x]);
+    let minus_half = g.konst(-0.5);
+    let exponent = g.mul(minus_half, x2);
+    let e = g.apply(Prim::Exp, &[exponent]);
+    let k = g.konst(INV_SQRT_2PI);
+    g.mul(k, e)
+}
+
+/// `Φ(x) = erfc(-x / √2) / 2`, as `neuron_core::Real::normal_cdf`.
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// `x` where `x > 0`, else `a (eˣ - 1)`, as `neuron_core::Real::elu`.
+pub fn elu(x: f64, a: f64) -> f64 {
+    if x > 0.0 { x } else { a * x.exp_m1() }
+}
+
+/// `min(max(x, lo), hi)`, propagating NaN from any operand, as
+/// `neuron_core::Real::clip`.
+pub fn clip(x: f64, lo: f64, hi: f64) -> f64 {
+    let m = if x > lo || x.is_nan() { x } else { lo };
+    if m < hi || m.is_nan() { m } else { hi }
+}
+
+/// `-softplus(-x)`, as `neuron_core::Real::log_sigmoid`.
+pub fn log_sigmoid(x: f64) -> f64 {
+    -((-x).max(0.0) + (-x.abs()).exp().ln_1p())
+}
 
 /// `1 / (1 + e^-x)` without overflow, as `neuron_core::Real::sigmoid`.
 pub fn sigmoid(x: f64) -> f64 {

@@ -61,6 +61,27 @@ pub enum Prim {
     Outer,
     Softmax,
     LogSoftmax,
+    Sin,
+    Cos,
+    Atan,
+    Silu,
+    Gelu,
+    NormalCdf,
+    Elu,
+    Softsign,
+    Clamp,
+    LogSigmoid,
+    NanOr,
+    Mean,
+    LogSumExp,
+    Norm,
+    MaxOf,
+    MinOf,
+    FirstEq,
+    Transpose,
+    MatMul,
+    MatMulNt,
+    MatMulTn,
 }
 
 impl Prim {
@@ -96,6 +117,27 @@ impl Prim {
         Prim::Outer,
         Prim::Softmax,
         Prim::LogSoftmax,
+        Prim::Sin,
+        Prim::Cos,
+        Prim::Atan,
+        Prim::Silu,
+        Prim::Gelu,
+        Prim::NormalCdf,
+        Prim::Elu,
+        Prim::Softsign,
+        Prim::Clamp,
+        Prim::LogSigmoid,
+        Prim::NanOr,
+        Prim::Mean,
+        Prim::LogSumExp,
+        Prim::Norm,
+        Prim::MaxOf,
+        Prim::MinOf,
+        Prim::FirstEq,
+        Prim::Transpose,
+        Prim::MatMul,
+        Prim::MatMulNt,
+        Prim::MatMulTn,
     ];
 
     /// The op's definition.
@@ -132,6 +174,27 @@ impl Prim {
             Outer => &array::OUTER,
             Softmax => &array::SOFTMAX,
             LogSoftmax => &array::LOG_SOFTMAX,
+            Sin => &elementwise::SIN,
+            Cos => &elementwise::COS,
+            Atan => &elementwise::ATAN,
+            Silu => &elementwise::SILU,
+            Gelu => &elementwise::GELU,
+            NormalCdf => &elementwise::NORMAL_CDF,
+            Elu => &elementwise::ELU,
+            Softsign => &elementwise::SOFTSIGN,
+            Clamp => &elementwise::CLAMP,
+            LogSigmoid => &elementwise::LOG_SIGMOID,
+            NanOr => &elementwise::NAN_OR,
+            Mean => &array::MEAN,
+            LogSumExp => &array::LOGSUMEXP,
+            Norm => &array::NORM,
+            MaxOf => &array::MAX_OF,
+            MinOf => &array::MIN_OF,
+            FirstEq => &array::FIRST_EQ,
+            Transpose => &array::TRANSPOSE,
+            MatMul => &array::MATMUL,
+            MatMulNt => &array::MATMUL_NT,
+            MatMulTn => &array::MATMUL_TN,
         }
     }
 
@@ -238,7 +301,7 @@ pub enum Domain {
 }
 
 /// Where an op's derivative jumps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 #[cfg_attr(not(test), allow(dead_code))]
 pub enum Kink {
     /// Smooth wherever it is defined.
@@ -247,6 +310,25 @@ pub enum Kink {
     AtZero,
     /// Where operands 0 and 1 are equal (`max`, `min`, a select).
     AtEqual,
+    /// Anywhere else: the smallest distance to a kink, relative to the size
+    /// of the values compared (see [`gap`]), from the operands' values
+    /// (flat, row-major; a scalar has one element). `clamp` has two
+    /// kinks, a reduction `max(v)` one wherever two elements tie for the
+    /// maximum, `norm` one at the zero vector.
+    Custom(fn(&[&[f64]]) -> f64),
+}
+
+/// The distance between `a` and `b` relative to their size (at least 1),
+/// the measure kink margins are given in.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn gap(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(1.0)
+}
+
+/// Element `i` of a flat value, a scalar standing for every element.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn elem(x: &[f64], i: usize) -> f64 {
+    if x.len() == 1 { x[0] } else { x[i] }
 }
 
 /// How an op's values are computed.
@@ -410,9 +492,72 @@ pub fn all(contributions: impl IntoIterator<Item = NodeId>) -> Vec<Option<NodeId
     contributions.into_iter().map(Some).collect()
 }
 
+/// The README's tables of the library, from the registry: every op a user
+/// can call, scalar (element-wise) functions first, then array functions,
+/// each in registry order.
+#[cfg(test)]
+pub fn language_tables() -> String {
+    let table = |array: bool| {
+        let mut out =
+            String::from("| function | arguments | what it computes |\n| --- | --- | --- |\n");
+        for p in Prim::ALL {
+            let d = p.def();
+            if (d.kind != Kind::Elementwise) != array {
+                continue;
+            }
+            for s in d.spellings {
+                let name = match (s.function, s.method) {
+                    (true, true) => format!("`{}`", s.name),
+                    (true, false) => format!("`{}` (not a method)", s.name),
+                    (false, _) => format!("`.{}` (a method only)", s.name),
+                };
+                // A `|` inside a table cell, even in code, must be escaped.
+                let doc = d.doc.replace('|', "\\|");
+                out.push_str(&format!("| {name} | {} | {doc} |\n", d.arity()));
+            }
+        }
+        out
+    };
+    format!(
+        "\nScalar functions, which apply element-wise to arrays:\n\n{}\nArray functions:\n\n{}\n",
+        table(false),
+        table(true)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// README.md's block between `<!-- ops:begin -->` and `<!-- ops:end -->`
+    /// is [`language_tables`]; `NEURON_BLESS=1` rewrites it.
+    #[test]
+    fn readme_lists_every_op() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md at the workspace root");
+        let (begin, end) = ("<!-- ops:begin -->\n", "<!-- ops:end -->");
+        let start = readme
+            .find(begin)
+            .expect("a `<!-- ops:begin -->` line in README.md")
+            + begin.len();
+        let stop = start
+            + readme[start..]
+                .find(end)
+                .expect("an `<!-- ops:end -->` line in README.md after the begin marker");
+        let want = language_tables();
+        if readme[start..stop] == want {
+            return;
+        }
+        if std::env::var_os("NEURON_BLESS").is_some() {
+            let updated = format!("{}{want}{}", &readme[..start], &readme[stop..]);
+            std::fs::write(path, updated).expect("README.md is writable");
+            return;
+        }
+        panic!(
+            "README.md's table of the language differs from the op registry; regenerate it with\n    NEURON_BLESS=1 cargo test -p neuron-macros readme\nand read the diff.\n--- README.md:\n{}\n--- the registry:\n{want}",
+            &readme[start..stop]
+        );
+    }
 
     #[test]
     fn every_op_is_listed_once_and_named_uniquely() {
@@ -454,5 +599,13 @@ mod tests {
         assert_eq!(lookup("dot", true), vec![Prim::Dot]);
         assert!(lookup("neg", false).is_empty());
         assert!(library().contains(&"log_softmax"));
+        // Overloaded by arity: the binary op and the reduction.
+        assert_eq!(lookup("max", true), vec![Prim::Max, Prim::MaxOf]);
+        assert_eq!(lookup("min", false), vec![Prim::Min, Prim::MinOf]);
+        assert_eq!(library().iter().filter(|n| **n == "max").count(), 1);
+        // Ops that derivatives build have no spelling.
+        for name in ["nan_or", "first_eq", "normal_cdf", "matmul_nt", "matvec_t"] {
+            assert!(lookup(name, false).is_empty() && lookup(name, true).is_empty());
+        }
     }
 }
