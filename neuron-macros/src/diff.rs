@@ -17,6 +17,9 @@ use std::collections::HashMap;
 /// per argument, in order. Arguments the output does not depend on get zero.
 pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
     let active = active(g, output);
+    // Adjoint names go to nodes the sweep creates, never to forward values
+    // that an adjoint happens to equal (`∂(e^a e^b)/∂b` is `e^a e^b`).
+    let first_new = g.nodes.len();
     // Contributions wait in `pending` until the sweep reaches their node,
     // when all of them are known and are summed at once.
     let mut pending: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
@@ -36,7 +39,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
             .name
             .clone()
             .unwrap_or_else(|| default_name(g, id));
-        let d = total(g, parts, &base);
+        let d = total(g, parts, &base, first_new);
         let op = g.op(id).clone();
         let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
         match op {
@@ -118,7 +121,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         adjoints.push(match pending.remove(&arg) {
             Some(parts) => {
                 let base = g.args[k].0.clone();
-                total(g, parts, &base)
+                total(g, parts, &base, first_new)
             }
             None => g.zeros(shape),
         });
@@ -134,7 +137,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
 /// Contributions that are packs (the adjoints of indexing, one per `x[i]`)
 /// are merged into one pack first, so that `n` indexed uses of an array cost
 /// `O(n)` rather than a chain of `n` growing packs.
-fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str) -> NodeId {
+fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, first_new: NodeId) -> NodeId {
     let (packs, mut rest): (Vec<NodeId>, Vec<NodeId>) = parts
         .into_iter()
         .partition(|&p| matches!(g.op(p), Op::Pack(_)));
@@ -156,7 +159,10 @@ fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str) -> NodeId {
     for &p in &rest[1..] {
         sum = g.add(sum, p);
     }
-    if g.nodes[sum].name.is_none() && !matches!(g.op(sum), Op::Arg(_) | Op::Const(_)) {
+    if sum >= first_new
+        && g.nodes[sum].name.is_none()
+        && !matches!(g.op(sum), Op::Arg(_) | Op::Const(_))
+    {
         g.nodes[sum].name = Some(format!("d_{base}"));
     }
     sum
@@ -268,6 +274,19 @@ mod tests {
         // d/dm[i][j] = v[j]; d/dv[j] = Σ_i m[i][j].
         assert_eq!(values[adj[0]], vec![0.5, -1.0, 2.0, 0.5, -1.0, 2.0]);
         assert_eq!(values[adj[1]], vec![5.0, 7.0, 9.0]);
+    }
+
+    /// An adjoint equal to a forward value leaves that value its own name.
+    #[test]
+    fn forward_values_keep_their_names() {
+        let mut g = graph("a b");
+        let y = g.parse("(* (exp a) (exp b))").unwrap();
+        let one = g.konst(1.0);
+        differentiate(&mut g, y, one).unwrap();
+        for id in 0..=y {
+            let name = g.nodes[id].name.clone().unwrap_or_default();
+            assert!(!name.starts_with("d_"), "forward node {id} named {name}");
+        }
     }
 
     #[test]
