@@ -48,8 +48,64 @@ pub enum RealType {
     Generic(Ident),
 }
 
+/// The length of one dimension of an array: a literal (`[T; 3]`) or a
+/// const generic parameter of the function (`[T; N]`), compared by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dim {
+    Fixed(usize),
+    Param(String),
+}
+
+impl Dim {
+    /// The length, when it is a literal.
+    pub fn fixed(&self) -> Option<usize> {
+        match self {
+            Dim::Fixed(n) => Some(*n),
+            Dim::Param(_) => None,
+        }
+    }
+}
+
+impl From<usize> for Dim {
+    fn from(n: usize) -> Dim {
+        Dim::Fixed(n)
+    }
+}
+
+impl std::fmt::Display for Dim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Param(name) => f.write_str(name),
+        }
+    }
+}
+
+/// The length as it is written in Rust: `3`, or `N`.
+impl quote::ToTokens for Dim {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Dim::Fixed(n) => proc_macro2::Literal::usize_unsuffixed(*n).to_tokens(tokens),
+            Dim::Param(name) => Ident::new(name, Span::call_site()).to_tokens(tokens),
+        }
+    }
+}
+
 /// A shape: empty for a scalar, `[n]` for `[T; n]`, `[m, n]` for `[[T; n]; m]`.
-pub type Shape = Vec<usize>;
+pub type Shape = Vec<Dim>;
+
+/// A shape of literal lengths.
+#[cfg(test)]
+pub fn fixed(dims: &[usize]) -> Shape {
+    dims.iter().map(|&n| Dim::Fixed(n)).collect()
+}
+
+/// The number of elements of `shape` when every length is a literal.
+pub fn count(shape: &[Dim]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, d| d.fixed().and_then(|d| n.checked_mul(d)))
+}
 
 /// A written type as far as parsing got: its shape, or poisoned when it
 /// failed to parse. The failure is reported once, by the parser; the
@@ -98,6 +154,8 @@ pub struct Function<S = Shape> {
     pub name: Ident,
     pub generics: syn::Generics,
     pub real: RealType,
+    /// The const generic parameters (`const N: usize`), in order.
+    pub consts: Vec<Ident>,
     pub args: Vec<Arg<S>>,
     pub ret: syn::Type,
     pub ret_shape: S,
@@ -151,6 +209,7 @@ impl Function<Declared> {
             name: self.name,
             generics: self.generics,
             real: self.real,
+            consts: self.consts,
             args,
             ret: self.ret,
             ret_shape: known(self.ret_shape)?,

@@ -6,7 +6,7 @@
 //! walk goes on so that one compile lists them all. After a clean check,
 //! lowering can trust every name, arity and shape.
 
-use crate::ast::{BinOp, Declared, Expr, Function, RealType, Shape, Sp};
+use crate::ast::{BinOp, Declared, Dim, Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use crate::items::{CONSTS, ITEMS};
 use crate::ops::{self, Param, Prim, ShapeCx};
@@ -45,7 +45,7 @@ pub fn resolve(name: &str, method: bool, count: usize) -> Option<Prim> {
 }
 
 /// The type a shape is written as, such as `[f64; 3]`.
-pub fn type_name(shape: &[usize], real: &RealType) -> String {
+pub fn type_name(shape: &[Dim], real: &RealType) -> String {
     let scalar = match real {
         RealType::F32 => "f32".to_string(),
         RealType::F64 => "f64".to_string(),
@@ -227,7 +227,7 @@ impl Checker<'_> {
         }
     }
 
-    fn describe(&self, shape: &[usize]) -> String {
+    fn describe(&self, shape: &[Dim]) -> String {
         format!("`{}`", type_name(shape, self.real))
     }
 
@@ -306,7 +306,7 @@ impl Checker<'_> {
                         )));
                         None
                     }
-                    Some(&len) if *index >= len => {
+                    Some(Dim::Fixed(len)) if *index >= *len => {
                         self.cx.push(index_sp.error(format!(
                             "index {index} is out of bounds for an array of type {}: the last index is {}",
                             self.describe(&base),
@@ -342,7 +342,7 @@ impl Checker<'_> {
                         .push(sp.error("arrays nest at most two deep in a #[neuron] function"));
                     return None;
                 }
-                let mut shape = vec![elems.len()];
+                let mut shape = vec![Dim::Fixed(elems.len())];
                 shape.extend(first);
                 Some(shape)
             }

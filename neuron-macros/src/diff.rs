@@ -43,7 +43,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         let op = g.op(id).clone();
         let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
         match op {
-            Op::Arg(_) | Op::Const(_) => {}
+            Op::Arg(_) | Op::Const(_) | Op::Count(_) => {}
             Op::Fill(a) => {
                 let shape = g.shape(a).clone();
                 contributions.push((a, g.unbroadcast(d, &shape)));
@@ -175,7 +175,7 @@ fn active(g: &Graph, output: NodeId) -> Vec<bool> {
     for id in 0..=output {
         active[id] = match g.op(id) {
             Op::Arg(k) => *k < g.args.len(),
-            Op::Const(_) => false,
+            Op::Const(_) | Op::Count(_) => false,
             op => op.operands().iter().any(|&o| active[o]),
         };
     }

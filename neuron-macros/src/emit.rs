@@ -20,7 +20,7 @@
 //! let d_w: [f64; 1024] = ::core::array::from_fn(|i| d_sum * x[i]);
 //! ```
 
-use crate::ast::{RealType, Sp};
+use crate::ast::{Dim, RealType, Sp, count};
 use crate::ir::{Graph, Node, NodeId, Op, Shape, default_name};
 use crate::ops::{Emit, Kind};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -262,7 +262,7 @@ impl Plan {
         let mut materialized = vec![false; n];
         for (id, node) in g.nodes.iter().enumerate() {
             materialized[id] = match &node.op {
-                Op::Arg(_) | Op::Const(_) | Op::Index(..) => false,
+                Op::Arg(_) | Op::Const(_) | Op::Count(_) | Op::Index(..) => false,
                 // Zeros are written in place (`[0.0; 3]`), except where an
                 // array op reads them by name.
                 Op::Pack(entries) if entries.is_empty() => users[id].iter().any(
@@ -362,9 +362,12 @@ fn inlines_into(g: &Graph, id: NodeId, u: NodeId) -> bool {
         return match &user.op {
             Op::Pack(_) | Op::Call { .. } => true,
             Op::Apply(p, _) => user.shape.is_empty() && p.def().kind != Kind::Array,
-            Op::Arg(_) | Op::Const(_) | Op::Fill(_) | Op::Index(..) | Op::CallGrad { .. } => {
-                user.shape.is_empty()
-            }
+            Op::Arg(_)
+            | Op::Const(_)
+            | Op::Count(_)
+            | Op::Fill(_)
+            | Op::Index(..)
+            | Op::CallGrad { .. } => user.shape.is_empty(),
         };
     }
     // An array is inlined only where each of its elements is computed
@@ -381,6 +384,7 @@ fn inlines_into(g: &Graph, id: NodeId, u: NodeId) -> bool {
         },
         Op::Arg(_)
         | Op::Const(_)
+        | Op::Count(_)
         | Op::Fill(_)
         | Op::Index(..)
         | Op::Pack(_)
@@ -449,25 +453,38 @@ impl Emitter<'_> {
         self.lit(0.0).tokens
     }
 
+    /// The number of elements of `shape` as a real: a literal, or
+    /// `((M * N) as f64)` where a length is a const parameter.
+    fn count(&self, shape: &[Dim]) -> Operand {
+        if let Some(n) = count(shape) {
+            return self.lit(n as f64);
+        }
+        let n = quote!((1 #(* #shape)*));
+        let tokens = match self.real {
+            RealType::F32 => quote!((#n as f32)),
+            RealType::F64 => quote!((#n as f64)),
+            RealType::Generic(t) => quote!(#t::lit(#n as f64)),
+        };
+        Operand::new(tokens, Prec::Atom)
+    }
+
     /// The Rust type of a node of `shape`.
-    fn ty(&self, shape: &[usize]) -> TokenStream {
+    fn ty(&self, shape: &[Dim]) -> TokenStream {
         let scalar = match self.real {
             RealType::F32 => quote!(f32),
             RealType::F64 => quote!(f64),
             RealType::Generic(t) => quote!(#t),
         };
-        shape.iter().rev().fold(scalar, |inner, n| {
-            let n = Literal::usize_unsuffixed(*n);
-            quote!([#inner; #n])
-        })
+        self.repeat(scalar, shape)
     }
 
-    /// An array of `shape` filled with `fill`.
-    fn repeat(&self, fill: TokenStream, shape: &[usize]) -> TokenStream {
-        shape.iter().rev().fold(fill, |inner, n| {
-            let n = Literal::usize_unsuffixed(*n);
-            quote!([#inner; #n])
-        })
+    /// An array of `shape` filled with `fill` (or the type of one, for a
+    /// type): `[[fill; N]; M]`.
+    fn repeat(&self, fill: TokenStream, shape: &[Dim]) -> TokenStream {
+        shape
+            .iter()
+            .rev()
+            .fold(fill, |inner, n| quote!([#inner; #n]))
     }
 
     /// The whole value of a node, as an expression.
@@ -542,6 +559,7 @@ impl Emitter<'_> {
         let idx = &idx[idx.len().saturating_sub(node.shape.len())..];
         match &node.op {
             Op::Const(c) => self.lit(c.get()),
+            Op::Count(shape) => self.count(shape),
             Op::Fill(s) => self.elem(*s, &[]),
             Op::Pack(_) => self.lit(0.0),
             Op::Index(a, path) => {
@@ -620,16 +638,11 @@ impl Emitter<'_> {
         }
     }
 
-    fn pack(
-        &mut self,
-        id: NodeId,
-        shape: &[usize],
-        entries: &[(Vec<usize>, NodeId)],
-    ) -> TokenStream {
+    fn pack(&mut self, id: NodeId, shape: &[Dim], entries: &[(Vec<usize>, NodeId)]) -> TokenStream {
         let name = self.name(id);
         let ty = self.ty(shape);
-        let outer = shape.first().copied().unwrap_or(0);
-        let complete_rows = entries.len() == outer
+        let outer = shape.first().and_then(Dim::fixed);
+        let complete_rows = Some(entries.len()) == outer
             && entries
                 .iter()
                 .enumerate()
@@ -638,11 +651,13 @@ impl Emitter<'_> {
             let values: Vec<TokenStream> = entries.iter().map(|(_, n)| self.value(*n)).collect();
             return quote!(let #name: #ty = [#(#values),*];);
         }
-        let total: usize = shape.iter().product();
-        if shape.len() == 2 && entries.len() == total && entries.iter().all(|(p, _)| p.len() == 2) {
+        let total = count(shape);
+        if let (2, Some(cols)) = (shape.len(), shape.get(1).and_then(Dim::fixed))
+            && Some(entries.len()) == total
+            && entries.iter().all(|(p, _)| p.len() == 2)
+        {
             let mut sorted = entries.to_vec();
             sorted.sort_by(|a, b| a.0.cmp(&b.0));
-            let cols = shape[1];
             let rows: Vec<TokenStream> = sorted
                 .chunks(cols)
                 .map(|row| {
@@ -829,11 +844,6 @@ impl LoopCx<'_, '_> {
         self.e.zero()
     }
 
-    /// A literal of the function's float type.
-    pub fn lit(&self, x: f64) -> TokenStream {
-        self.e.lit(x).tokens
-    }
-
     /// An array shaped like the result, all zeros.
     pub fn zeros(&self) -> TokenStream {
         let zero = self.zero();
@@ -856,14 +866,20 @@ impl LoopCx<'_, '_> {
         fresh(&mut self.e.plan.taken, &base)
     }
 
+    /// The number of elements of operand `k`, as a real of the function's
+    /// float type.
+    pub fn count(&self, k: usize) -> TokenStream {
+        self.e.count(self.shape(k)).tokens
+    }
+
     /// The shape of operand `k`.
     pub fn shape(&self, k: usize) -> &Shape {
         self.e.g.shape(self.operand_id(k))
     }
 
-    /// The length of dimension `d` of operand `k`, as a literal.
+    /// The length of dimension `d` of operand `k`, as written: `3` or `N`.
     pub fn len(&self, k: usize, d: usize) -> TokenStream {
-        let n = Literal::usize_unsuffixed(self.shape(k).get(d).copied().unwrap_or(0));
+        let n = self.shape(k).get(d).cloned().unwrap_or(Dim::Fixed(0));
         quote!(#n)
     }
 

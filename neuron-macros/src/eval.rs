@@ -3,6 +3,7 @@
 //!
 //! Every value is a flat row-major `Vec<f64>`; a scalar has one element.
 
+use crate::ast::Dim;
 use crate::ir::{Graph, NodeId, Op, Shape};
 use crate::ops::Eval;
 
@@ -10,8 +11,16 @@ use crate::ops::Eval;
 /// argument's flat value (and `dy` after them, when the graph uses it).
 pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
     let mut values: Vec<Vec<f64>> = Vec::with_capacity(g.nodes.len());
+    let concrete = |shape: &Shape| -> Result<Vec<usize>, String> {
+        shape
+            .iter()
+            .map(Dim::fixed)
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| format!("the shape {shape:?} has a length that is a parameter"))
+    };
     for (id, node) in g.nodes.iter().enumerate() {
-        let len: usize = node.shape.iter().product();
+        let dims = concrete(&node.shape)?;
+        let len: usize = dims.iter().product();
         let v = |n: NodeId| -> &Vec<f64> { &values[n] };
         // Element `i` of an element-wise operand, broadcasting scalars.
         let at = |n: NodeId, i: usize| -> f64 {
@@ -30,6 +39,7 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                 a.clone()
             }
             Op::Const(c) => vec![c.get()],
+            Op::Count(shape) => vec![concrete(shape)?.iter().product::<usize>() as f64],
             Op::Fill(a) => vec![at(*a, 0); len],
             Op::Apply(p, operands) => match p.def().eval {
                 Eval::Map(f) => {
@@ -45,12 +55,16 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                 }
                 Eval::Array(f) => {
                     let xs: Vec<&[f64]> = operands.iter().map(|&o| v(o).as_slice()).collect();
-                    let shapes: Vec<&Shape> = operands.iter().map(|&o| g.shape(o)).collect();
-                    f(&xs, &shapes, &node.shape)
+                    let shapes = operands
+                        .iter()
+                        .map(|&o| concrete(g.shape(o)))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let shapes: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
+                    f(&xs, &shapes, &dims)
                 }
             },
             Op::Index(a, path) => {
-                let shape = g.shape(*a);
+                let shape = concrete(g.shape(*a))?;
                 let mut offset = 0;
                 let mut stride: usize = shape.iter().product();
                 for (d, &i) in path.iter().enumerate() {
@@ -68,7 +82,7 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                     let mut offset = 0;
                     let mut stride = len;
                     for (d, &i) in path.iter().enumerate() {
-                        stride /= node.shape[d];
+                        stride /= dims[d];
                         offset += i * stride;
                     }
                     for (k, x) in v(*n).iter().enumerate() {

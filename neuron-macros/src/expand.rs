@@ -88,6 +88,18 @@ fn pipeline(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if let Err(errors) = check::check(&f) {
         cx.push(errors);
     }
+    if options.gradcheck
+        && let Some(n) = f.consts.first()
+    {
+        cx.push(syn::Error::new(
+            n.span(),
+            format!(
+                "`#[neuron(gradcheck)]` needs every length known, and `{n}` is a parameter\n\
+                 help: check an instantiation in a test: `neuron_core::gradcheck_random::<{}::Model<..>>(64, 1, 1e-6)`",
+                f.name
+            ),
+        ));
+    }
     cx.finish(())?;
     let f = parse::complete(f)?;
     let (g, output) = lower::lower(&f)?;

@@ -3,7 +3,7 @@
 //! and `Model::forward_backward`, the one-pass training step. What these
 //! implement is defined in `neuron_core::model`.
 
-use crate::ast::{Function, RealType};
+use crate::ast::{Dim, Function, RealType, count};
 use crate::emit::Body;
 use crate::expand::{TRAIN_GRADS, TRAIN_INPUT, TRAIN_LOSS_GRAD};
 use crate::items::{Sig, real_import};
@@ -31,6 +31,18 @@ pub fn arg_places(f: &Function, input: &Ident) -> Vec<TokenStream> {
             }
         })
         .collect()
+}
+
+/// The number of scalars of `shape`, as an expression: `12`, or `(M * N)`
+/// where a length is a const parameter.
+pub fn size(shape: &[Dim]) -> TokenStream {
+    match count(shape) {
+        Some(n) => {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(#n)
+        }
+        None => quote!((1 #(* #shape)*)),
+    }
 }
 
 /// The hidden field that keeps a generic `Params<T>` without parameters
@@ -61,14 +73,11 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
     let shapes: Vec<TokenStream> = params
         .iter()
         .map(|a| {
-            let dims = a.shape.iter().map(|d| Literal::usize_unsuffixed(*d));
+            let dims = a.shape.iter();
             quote!(&[#(#dims),*])
         })
         .collect();
-    let lens: Vec<Literal> = params
-        .iter()
-        .map(|a| Literal::usize_unsuffixed(a.shape.iter().product::<usize>()))
-        .collect();
+    let lens: Vec<TokenStream> = params.iter().map(|a| size(&a.shape)).collect();
     let (marker, marker_init) = phantom(f, real);
     let flat = quote!(::neuron_core::Tensor::<#real>);
     let docs: Vec<String> = strings
@@ -164,17 +173,13 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
         .args
         .iter()
         .map(|a| {
-            let dims = a.shape.iter().map(|d| Literal::usize_unsuffixed(*d));
+            let dims = a.shape.iter();
             quote!(&[#(#dims),*])
         })
         .collect();
-    let total = Literal::usize_unsuffixed(
-        f.args
-            .iter()
-            .map(|a| a.shape.iter().product::<usize>())
-            .sum(),
-    );
-    let out_len = Literal::usize_unsuffixed(f.ret_shape.iter().product());
+    let sizes = f.args.iter().map(|a| size(&a.shape));
+    let total = quote!((0 #(+ #sizes)*));
+    let out_len = size(&f.ret_shape);
     let flat = quote!(::neuron_core::model);
     let forward_backward = train.map(|body| forward_backward(f, s, body));
     // The flat views bind each argument to a local of their own, named
@@ -312,7 +317,7 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
                 quote!(#grads.#n += #d;)
             } else if let Some(elem) = elem {
                 // The adjoint's elements are added where they are computed.
-                let m = Literal::usize_unsuffixed(a.shape[0]);
+                let m = &a.shape[0];
                 match a.shape.get(1) {
                     None => quote! {
                         for #i in 0..#m {
@@ -320,7 +325,6 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
                         }
                     },
                     Some(cols) => {
-                        let cols = Literal::usize_unsuffixed(*cols);
                         quote! {
                             for #i in 0..#m {
                                 for #j in 0..#cols {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 pub use crate::ast::Shape;
-use crate::ast::Sp;
+use crate::ast::{Dim, Sp};
 
 /// An index into [`Graph::nodes`].
 pub type NodeId = usize;
@@ -45,6 +45,9 @@ pub enum Op {
     Const(Real),
     /// A scalar repeated over the node's shape.
     Fill(NodeId),
+    /// The number of elements of a shape with a const-parameter length, as
+    /// a real (`mean`'s divisor); a literal count is a constant instead.
+    Count(Shape),
     /// An op of the registry on its operands.
     Apply(Prim, Vec<NodeId>),
     /// An element or a row, at literal indices.
@@ -67,7 +70,7 @@ impl Op {
     /// The operands, in order.
     pub fn operands(&self) -> Vec<NodeId> {
         match self {
-            Op::Arg(_) | Op::Const(_) => vec![],
+            Op::Arg(_) | Op::Const(_) | Op::Count(_) => vec![],
             Op::Fill(a) | Op::Index(a, _) => vec![*a],
             Op::Apply(_, args) | Op::Call { args, .. } => args.clone(),
             Op::Pack(entries) => entries.iter().map(|(_, n)| *n).collect(),
@@ -78,7 +81,7 @@ impl Op {
     /// The same op with every operand passed through `f`.
     pub fn map(&self, mut f: impl FnMut(NodeId) -> NodeId) -> Op {
         match self {
-            Op::Arg(_) | Op::Const(_) => self.clone(),
+            Op::Arg(_) | Op::Const(_) | Op::Count(_) => self.clone(),
             Op::Fill(a) => Op::Fill(f(*a)),
             Op::Apply(p, args) => Op::Apply(*p, args.iter().map(|a| f(*a)).collect()),
             Op::Index(a, path) => Op::Index(f(*a), path.clone()),
@@ -101,7 +104,7 @@ impl Op {
     /// elements of its operands, inside its user's loop.
     pub fn is_elementwise(&self) -> bool {
         match self {
-            Op::Arg(_) | Op::Const(_) | Op::Fill(_) => true,
+            Op::Arg(_) | Op::Const(_) | Op::Count(_) | Op::Fill(_) => true,
             Op::Apply(p, _) => p.def().kind != Kind::Array,
             Op::Index(..) | Op::Pack(_) | Op::Call { .. } | Op::CallGrad { .. } => false,
         }
@@ -215,6 +218,14 @@ impl Graph {
         self.pack(Vec::new(), shape)
     }
 
+    /// The number of elements of `shape`, as a real.
+    pub fn count(&mut self, shape: Shape) -> NodeId {
+        match crate::ast::count(&shape) {
+            Some(n) => self.konst(n as f64),
+            None => self.intern(Op::Count(shape), Vec::new()),
+        }
+    }
+
     /// The scalar `s` repeated over `shape` (itself for a scalar shape).
     pub fn fill(&mut self, s: NodeId, shape: Shape) -> NodeId {
         if shape.is_empty() {
@@ -290,7 +301,7 @@ impl Graph {
         let shape = self
             .shape(a)
             .get(path.len()..)
-            .map(<[usize]>::to_vec)
+            .map(<[Dim]>::to_vec)
             .unwrap_or_default();
         self.intern(Op::Index(a, path), shape)
     }
@@ -360,6 +371,9 @@ impl Graph {
         match &node.op {
             Op::Arg(k) => out.push_str(self.args.get(*k).map_or("dy", |(n, _)| n.as_str())),
             Op::Const(c) => out.push_str(&format_real(c.get())),
+            Op::Count(shape) => {
+                let _ = write!(out, "(count {})", format_shape(shape));
+            }
             Op::Fill(a) => list(&format!("fill {}", format_shape(&node.shape)), &[*a], out),
             Op::Apply(p, args) => list(p.def().name, args, out),
             Op::Index(a, path) => {
@@ -514,8 +528,15 @@ fn tokenize(text: &str) -> Vec<String> {
 
 /// `[3]`, `[2x3]` or `[]`.
 pub fn format_shape(shape: &Shape) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let dims: Vec<String> = shape.iter().map(Dim::to_string).collect();
     format!("[{}]", dims.join("x"))
+}
+
+/// A length of the text form: a number, or the name of a const parameter.
+#[cfg(test)]
+fn parse_dim(text: &str) -> Dim {
+    text.parse::<usize>()
+        .map_or_else(|_| Dim::Param(text.to_string()), Dim::Fixed)
 }
 
 #[cfg(test)]
@@ -527,10 +548,7 @@ fn parse_shape(text: &str) -> Result<Shape, String> {
     if inner.is_empty() {
         return Ok(Vec::new());
     }
-    inner
-        .split('x')
-        .map(|d| d.parse::<usize>().map_err(|e| e.to_string()))
-        .collect()
+    Ok(inner.split('x').map(parse_dim).collect())
 }
 
 #[cfg(test)]
@@ -550,6 +568,7 @@ pub fn default_name(g: &Graph, id: NodeId) -> String {
     match &g.nodes[id].op {
         Op::Arg(k) => g.args.get(*k).map_or("dy".into(), |(n, _)| n.clone()),
         Op::Const(_) => "c".into(),
+        Op::Count(_) => "count".into(),
         Op::Fill(_) => "fill".into(),
         Op::Apply(p, _) => p.def().value_name.into(),
         Op::Index(a, path) => {
@@ -574,10 +593,7 @@ pub fn graph(args: &str) -> Graph {
     let args = args
         .split_whitespace()
         .map(|a| match a.split_once(':') {
-            Some((name, dims)) => (
-                name.to_string(),
-                dims.split('x').map(|d| d.parse().unwrap()).collect(),
-            ),
+            Some((name, dims)) => (name.to_string(), dims.split('x').map(parse_dim).collect()),
             None => (a.to_string(), Vec::new()),
         })
         .collect();
@@ -619,12 +635,12 @@ mod tests {
     fn shapes_follow_broadcasting_and_indexing() {
         let mut g = graph("m:2x3 v:3 s");
         let n = g.parse("(+ (matvec m v) s)").unwrap();
-        assert_eq!(g.shape(n), &vec![2]);
+        assert_eq!(g.shape(n), &crate::ast::fixed(&[2]));
         let n = g.parse("(index (index m 1) 2)").unwrap();
         assert_eq!(g.print(n), "(index m 1 2)");
         assert!(g.shape(n).is_empty());
         let n = g.parse("(outer (matvec m v) v)").unwrap();
-        assert_eq!(g.shape(n), &vec![2, 3]);
+        assert_eq!(g.shape(n), &crate::ast::fixed(&[2, 3]));
     }
 
     #[test]

@@ -15,9 +15,9 @@ use syn::ext::IdentExt;
 /// Everything the signature determines, as tokens.
 pub struct Sig {
     pub real: TokenStream,
-    /// `<T: ::neuron_core::Real>` or nothing.
+    /// `<T: ::neuron_core::Real, const N: usize>`, or nothing.
     pub generics: TokenStream,
-    /// `<T>` or nothing.
+    /// `<T, N>`, or nothing.
     pub ty_args: TokenStream,
     pub args: Vec<Ident>,
     pub tys: Vec<syn::Type>,
@@ -25,10 +25,34 @@ pub struct Sig {
 }
 
 pub fn signature(f: &Function) -> Sig {
-    let (real, generics, ty_args) = match &f.real {
-        RealType::F32 => (quote!(f32), quote!(), quote!()),
-        RealType::F64 => (quote!(f64), quote!(), quote!()),
-        RealType::Generic(t) => (quote!(#t), quote!(<#t: ::neuron_core::Real>), quote!(<#t>)),
+    let real = match &f.real {
+        RealType::F32 => quote!(f32),
+        RealType::F64 => quote!(f64),
+        RealType::Generic(t) => quote!(#t),
+    };
+    // The generic parameters in the user's order: the float type bounded
+    // by `Real` by its absolute path, and the array lengths.
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    for param in &f.generics.params {
+        match param {
+            syn::GenericParam::Type(tp) => {
+                let t = &tp.ident;
+                params.push(quote!(#t: ::neuron_core::Real));
+                args.push(quote!(#t));
+            }
+            syn::GenericParam::Const(c) => {
+                let n = &c.ident;
+                params.push(quote!(const #n: usize));
+                args.push(quote!(#n));
+            }
+            syn::GenericParam::Lifetime(_) => {}
+        }
+    }
+    let (generics, ty_args) = if params.is_empty() {
+        (quote!(), quote!())
+    } else {
+        (quote!(<#(#params),*>), quote!(<#(#args),*>))
     };
     Sig {
         real,

@@ -4,7 +4,7 @@
 //! known to be valid; anything unexpected is still reported as an error
 //! rather than a panic.
 
-use crate::ast::{Expr, Function, RealType};
+use crate::ast::{Dim, Expr, Function, RealType};
 use crate::check::{is_builtin, is_tail_callee, operator, resolve};
 use crate::ir::{Graph, NodeId, Op, Precision};
 use crate::ops::Param;
@@ -137,9 +137,9 @@ impl Lowering {
                 for (k, e) in elems.iter().enumerate() {
                     entries.push((vec![k], self.expr(e)?));
                 }
-                let mut shape = vec![elems.len()];
+                let mut shape = vec![Dim::Fixed(elems.len())];
                 if let Some((_, first)) = entries.first() {
-                    shape.extend(self.g.shape(*first).iter().copied());
+                    shape.extend(self.g.shape(*first).iter().cloned());
                 }
                 self.g.pack(entries, shape)
             }

@@ -5,7 +5,7 @@
 //! does that. Every unsupported construct is reported at its own tokens and
 //! parsing goes on, so one compile lists every mistake.
 
-use crate::ast::{Arg, BinOp, Declared, Expr, Function, Let, Options, RealType, Shape, Sp};
+use crate::ast::{Arg, BinOp, Declared, Dim, Expr, Function, Let, Options, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
@@ -108,10 +108,11 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn
         ));
     }
 
-    let real = real_type(&mut cx, &sig.generics).unwrap_or_else(|| infer_real(&item));
+    let (real, consts) = generic_params(&mut cx, &sig.generics);
+    let real = real.unwrap_or_else(|| infer_real(&item));
     let mut args = Vec::new();
     for input in &sig.inputs {
-        if let Some(arg) = argument(&mut cx, input, &real) {
+        if let Some(arg) = argument(&mut cx, input, &real, &consts) {
             args.push(arg);
         }
     }
@@ -131,7 +132,7 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn
             (syn::parse_quote!(f64), Declared::Poisoned)
         }
         syn::ReturnType::Type(_, ty) => {
-            let mut shape = shape_of(&mut cx, ty, &real, "return");
+            let mut shape = shape_of(&mut cx, ty, &real, &consts, "return");
             if let Some(s) = &shape
                 && s.len() > 1
             {
@@ -148,7 +149,7 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn
         }
     };
 
-    let (lets, result) = body(&mut cx, &item.block, &real);
+    let (lets, result) = body(&mut cx, &item.block, &real, &consts);
 
     let attrs = item
         .attrs
@@ -162,6 +163,7 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn
         name: sig.ident.clone(),
         generics: sig.generics.clone(),
         real,
+        consts,
         args,
         ret,
         ret_shape,
@@ -174,10 +176,12 @@ pub fn partial(item: TokenStream) -> syn::Result<(Function<Declared>, Option<syn
     })
 }
 
-/// The float type of the function: `f64` or `f32` by default, or the one
-/// type parameter, which must be bounded by `Real`.
-fn real_type(cx: &mut Ctxt, generics: &syn::Generics) -> Option<RealType> {
+/// The generic parameters: the float type, when it is a type parameter
+/// (which must be bounded by `Real`), and the const parameters, which are
+/// array lengths (`const N: usize`).
+fn generic_params(cx: &mut Ctxt, generics: &syn::Generics) -> (Option<RealType>, Vec<syn::Ident>) {
     let mut found = None;
+    let mut consts = Vec::new();
     for param in &generics.params {
         match param {
             syn::GenericParam::Type(tp) if found.is_none() => {
@@ -198,9 +202,27 @@ fn real_type(cx: &mut Ctxt, generics: &syn::Generics) -> Option<RealType> {
                 }
                 found = Some(RealType::Generic(tp.ident.clone()));
             }
+            syn::GenericParam::Const(c) => {
+                let is_usize = matches!(&c.ty, syn::Type::Path(p) if p.path.is_ident("usize"));
+                if !is_usize {
+                    cx.push(syn::Error::new_spanned(
+                        &c.ty,
+                        format!(
+                            "a const parameter of a #[neuron] function is an array length\nhelp: write `const {}: usize`",
+                            c.ident
+                        ),
+                    ));
+                } else if c.default.is_some() {
+                    cx.push(syn::Error::new_spanned(
+                        c,
+                        "a const parameter of a #[neuron] function cannot have a default",
+                    ));
+                }
+                consts.push(c.ident.clone());
+            }
             other => cx.push(syn::Error::new_spanned(
                 other,
-                "a #[neuron] function takes at most one generic parameter, a float type `T: Real`",
+                "a #[neuron] function takes one float type parameter `T: Real` and array lengths `const N: usize`",
             )),
         }
     }
@@ -211,10 +233,15 @@ fn real_type(cx: &mut Ctxt, generics: &syn::Generics) -> Option<RealType> {
         ));
     }
     // Without a type parameter the float type is read off the arguments.
-    found
+    (found, consts)
 }
 
-fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg<Declared>> {
+fn argument(
+    cx: &mut Ctxt,
+    input: &syn::FnArg,
+    real: &RealType,
+    consts: &[syn::Ident],
+) -> Option<Arg<Declared>> {
     let pat_type = match input {
         syn::FnArg::Receiver(receiver) => {
             cx.push(syn::Error::new_spanned(
@@ -252,8 +279,8 @@ fn argument(cx: &mut Ctxt, input: &syn::FnArg, real: &RealType) -> Option<Arg<De
     };
     // An argument whose type is unsupported keeps its name, poisoned, so that
     // its uses in the body are not reported as unknown names.
-    let shape =
-        shape_of(cx, &pat_type.ty, real, "argument").map_or(Declared::Poisoned, Declared::Shape);
+    let shape = shape_of(cx, &pat_type.ty, real, consts, "argument")
+        .map_or(Declared::Poisoned, Declared::Shape);
     Some(Arg {
         name,
         shape,
@@ -270,7 +297,13 @@ const TYPE_HELP: &str = "help: the accepted types are `f32`, `f64`, a type param
 /// lives on the stack, and element counts must not overflow.
 pub const MAX_ELEMENTS: usize = 1 << 24;
 
-fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Option<Shape> {
+fn shape_of(
+    cx: &mut Ctxt,
+    ty: &syn::Type,
+    real: &RealType,
+    consts: &[syn::Ident],
+    what: &str,
+) -> Option<Shape> {
     let whole = ty;
     let mut dims = Vec::new();
     let mut ty = ty;
@@ -279,8 +312,8 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
             syn::Type::Paren(p) => ty = &p.elem,
             syn::Type::Group(g) => ty = &g.elem,
             syn::Type::Array(array) => {
-                match array_len(&array.len) {
-                    Some(0) => {
+                match array_len(&array.len, consts) {
+                    Some(Dim::Fixed(0)) => {
                         cx.push(syn::Error::new_spanned(
                             &array.len,
                             "an array in a #[neuron] function must have at least one element",
@@ -291,7 +324,7 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
                     None => {
                         cx.push(syn::Error::new_spanned(
                             &array.len,
-                            "the length of an array in a #[neuron] function must be an integer literal, such as `[f64; 3]`",
+                            "the length of an array in a #[neuron] function must be an integer literal or a const parameter of the function, such as `[f64; 3]` or `[T; N]`",
                         ));
                         return None;
                     }
@@ -349,7 +382,10 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
                     ));
                     return None;
                 }
-                let count = dims.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+                // Literal lengths only: a const parameter's value is the
+                // caller's to choose.
+                let literal = dims.iter().filter_map(Dim::fixed);
+                let count = literal.clone().try_fold(1usize, |n, d| n.checked_mul(d));
                 if count.is_none_or(|n| n > MAX_ELEMENTS) {
                     cx.push(syn::Error::new_spanned(
                         whole,
@@ -391,13 +427,25 @@ fn shape_of(cx: &mut Ctxt, ty: &syn::Type, real: &RealType, what: &str) -> Optio
     }
 }
 
-fn array_len(len: &syn::Expr) -> Option<usize> {
+/// An array length: an integer literal, or one of the function's const
+/// parameters (written `N`, or `{ N }`).
+fn array_len(len: &syn::Expr, consts: &[syn::Ident]) -> Option<Dim> {
     match len {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(int),
             ..
-        }) => int.base10_parse().ok(),
-        syn::Expr::Group(g) => array_len(&g.expr),
+        }) => int.base10_parse().ok().map(Dim::Fixed),
+        syn::Expr::Path(p) => p
+            .path
+            .get_ident()
+            .filter(|i| consts.contains(i))
+            .map(|i| Dim::Param(i.to_string())),
+        syn::Expr::Block(b) => match b.block.stmts.as_slice() {
+            [syn::Stmt::Expr(e, None)] => array_len(e, consts),
+            _ => None,
+        },
+        syn::Expr::Group(g) => array_len(&g.expr, consts),
+        syn::Expr::Paren(p) => array_len(&p.expr, consts),
         _ => None,
     }
 }
@@ -428,7 +476,12 @@ pub fn infer_real(item: &syn::ItemFn) -> RealType {
     RealType::F64
 }
 
-fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let<Declared>>, Option<Expr>) {
+fn body(
+    cx: &mut Ctxt,
+    block: &syn::Block,
+    real: &RealType,
+    consts: &[syn::Ident],
+) -> (Vec<Let<Declared>>, Option<Expr>) {
     let mut lets = Vec::new();
     let mut result = None;
     let count = block.stmts.len();
@@ -436,7 +489,7 @@ fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let<Declared
         let last = i + 1 == count;
         match stmt {
             syn::Stmt::Local(local) => {
-                binding(cx, local, real, &mut lets);
+                binding(cx, local, real, consts, &mut lets);
                 if last {
                     cx.push(syn::Error::new_spanned(
                         local,
@@ -480,7 +533,13 @@ fn body(cx: &mut Ctxt, block: &syn::Block, real: &RealType) -> (Vec<Let<Declared
     (lets, result)
 }
 
-fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Let<Declared>>) {
+fn binding(
+    cx: &mut Ctxt,
+    local: &syn::Local,
+    real: &RealType,
+    consts: &[syn::Ident],
+    lets: &mut Vec<Let<Declared>>,
+) {
     let (pat, ty) = match &local.pat {
         syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
         other => (other, None),
@@ -517,7 +576,7 @@ fn binding(cx: &mut Ctxt, local: &syn::Local, real: &RealType, lets: &mut Vec<Le
     // A written type that is unsupported poisons the binding.
     let shape = ty.map(|ty| {
         (
-            shape_of(cx, ty, real, "binding").map_or(Declared::Poisoned, Declared::Shape),
+            shape_of(cx, ty, real, consts, "binding").map_or(Declared::Poisoned, Declared::Shape),
             Sp::of(ty),
         )
     });
@@ -1096,7 +1155,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.name, "unit");
         assert_eq!(f.args.len(), 3);
-        assert_eq!(f.args[0].shape, vec![3]);
+        assert_eq!(f.args[0].shape, crate::ast::fixed(&[3]));
         assert!(!f.args[0].param && f.args[1].param && f.args[2].param);
         assert!(f.args[2].shape.is_empty());
         assert!(matches!(f.result, Expr::Call { ref name, .. } if name == "relu"));

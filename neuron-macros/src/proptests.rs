@@ -12,6 +12,7 @@
 //! outside an op's domain are skipped, as are points where the differences
 //! at steps `h` and `h / 2` disagree.
 
+use crate::ast::{self, Shape, fixed};
 use crate::diff::differentiate;
 use crate::eval::eval;
 use crate::expand::{expand, neuron};
@@ -47,18 +48,21 @@ enum Ty {
 }
 
 impl Ty {
-    fn shape(self) -> Vec<usize> {
+    fn dims(self) -> &'static [usize] {
         match self {
-            Ty::S => vec![],
-            Ty::V2 => vec![2],
-            Ty::V3 => vec![3],
-            Ty::M => vec![2, 3],
-            Ty::M32 => vec![3, 2],
-            Ty::M33 => vec![3, 3],
+            Ty::S => &[],
+            Ty::V2 => &[2],
+            Ty::V3 => &[3],
+            Ty::M => &[2, 3],
+            Ty::M32 => &[3, 2],
+            Ty::M33 => &[3, 3],
         }
     }
+    fn shape(self) -> Shape {
+        fixed(self.dims())
+    }
     fn len(self) -> usize {
-        self.shape().iter().product()
+        self.dims().iter().product()
     }
 }
 
@@ -90,7 +94,7 @@ fn signatures() -> &'static [Signature] {
 }
 
 fn find_signatures() -> Vec<Signature> {
-    let describe = |s: &Vec<usize>| format!("{s:?}");
+    let describe = |s: &Shape| format!("{s:?}");
     let mut found = Vec::new();
     for &prim in Prim::ALL {
         let def = prim.def();
@@ -118,7 +122,7 @@ fn find_signatures() -> Vec<Signature> {
                 .collect();
         }
         for operands in combos {
-            let shapes: Vec<Vec<usize>> = operands.iter().map(|t| t.shape()).collect();
+            let shapes: Vec<Shape> = operands.iter().map(|t| t.shape()).collect();
             if let Ok(shape) = (def.shape)(&cx, &shapes)
                 && let Some(&result) = TYS.iter().find(|t| t.shape() == shape)
             {
@@ -320,7 +324,7 @@ impl Builder<'_> {
                     _ => {
                         // A one-element pack read back.
                         let s = self.expr(Ty::S, d);
-                        let p = self.g.pack(vec![(vec![1], s)], vec![2]);
+                        let p = self.g.pack(vec![(vec![1], s)], fixed(&[2]));
                         let i = self.pick(2);
                         self.g.index(p, vec![i])
                     }
@@ -347,7 +351,7 @@ impl Builder<'_> {
                             let j = self.pick(3);
                             let rows = [0, 1].map(|i| self.g.index(m, vec![i, j]));
                             self.g
-                                .pack(vec![(vec![0], rows[0]), (vec![1], rows[1])], vec![2])
+                                .pack(vec![(vec![0], rows[0]), (vec![1], rows[1])], fixed(&[2]))
                         }
                     }
                 }
@@ -355,7 +359,8 @@ impl Builder<'_> {
                     0 => {
                         // Rows.
                         let (r0, r1) = (self.expr(Ty::V3, d), self.expr(Ty::V3, d));
-                        self.g.pack(vec![(vec![0], r0), (vec![1], r1)], vec![2, 3])
+                        self.g
+                            .pack(vec![(vec![0], r0), (vec![1], r1)], fixed(&[2, 3]))
                     }
                     _ => {
                         // Elements, some missing.
@@ -367,7 +372,7 @@ impl Builder<'_> {
                                 }
                             }
                         }
-                        self.g.pack(entries, vec![2, 3])
+                        self.g.pack(entries, fixed(&[2, 3]))
                     }
                 },
                 Ty::M32 | Ty::M33 => {
@@ -520,7 +525,7 @@ fn check_case(
     let Case { g, output } = case;
     let output = *output;
     let out_shape = g.shape(output).clone();
-    let out_len: usize = out_shape.iter().product();
+    let out_len = ast::count(&out_shape).unwrap_or(0);
     let dy: Vec<f64> = if unit_dy && out_shape.is_empty() {
         vec![1.0]
     } else {
@@ -598,7 +603,7 @@ fn check_case(
     let mut flat = point.to_vec();
     let mut offset = 0;
     for (k, (name, shape)) in g.args.iter().enumerate() {
-        let len: usize = shape.iter().product();
+        let len = ast::count(shape).unwrap_or(0);
         for i in 0..len {
             let x = point[offset + i];
             // The difference quotient, and the rounding noise it carries:

@@ -117,7 +117,7 @@ pub const MATVEC: OpDef = OpDef {
     params: &[Param::Real, Param::Real],
     value_name: "matvec",
     shape: |cx, s| match s {
-        [m, v] if m.len() == 2 && v.len() == 1 && m[1] == v[0] => Ok(vec![m[0]]),
+        [m, v] if m.len() == 2 && v.len() == 1 && m[1] == v[0] => Ok(vec![m[0].clone()]),
         [m, v] => {
             let help = if m.len() == 2 {
                 format!(
@@ -154,7 +154,7 @@ pub const MATVEC: OpDef = OpDef {
         // orders round alike. With few rows, sweeping columns outermost
         // keeps one running sum per row in flight at once instead of one
         // long chain of dependent additions.
-        if cx.shape(0)[0] <= FEW_ROWS {
+        if cx.shape(0)[0].fixed().is_some_and(|rows| rows <= FEW_ROWS) {
             quote! {
                 let mut #name: #ty = #init;
                 for #j in 0..#cols {
@@ -197,7 +197,7 @@ pub const MATTVEC: OpDef = OpDef {
     params: &[Param::Real, Param::Real],
     value_name: "matvec_t",
     shape: |cx, s| match s {
-        [m, u] if m.len() == 2 && u.len() == 1 && m[0] == u[0] => Ok(vec![m[1]]),
+        [m, u] if m.len() == 2 && u.len() == 1 && m[0] == u[0] => Ok(vec![m[1].clone()]),
         [m, u] => Err(ShapeError::call(format!(
             "`matvec_t` needs a matrix `[[T; N]; M]` and a vector `[T; M]`, found {} and {}",
             cx.ty(m),
@@ -251,7 +251,7 @@ pub const OUTER: OpDef = OpDef {
     params: &[Param::Real, Param::Real],
     value_name: "outer",
     shape: |cx, s| match s {
-        [a, b] if a.len() == 1 && b.len() == 1 => Ok(vec![a[0], b[0]]),
+        [a, b] if a.len() == 1 && b.len() == 1 => Ok(vec![a[0].clone(), b[0].clone()]),
         [a, b] => Err(ShapeError::call(format!(
             "`outer` needs two vectors, found {} and {}",
             cx.ty(a),
@@ -386,7 +386,7 @@ pub const MEAN: OpDef = OpDef {
     reads_once: &[true],
     emit: Emit::Loops(|cx| {
         let (name, zero, total) = (cx.name(), cx.zero(), cx.local("total"));
-        let n = cx.lit(cx.shape(0).iter().product::<usize>() as f64);
+        let n = cx.count(0);
         let add = each(cx, 0, |x, _| quote!(#total += #x;));
         quote! {
             let mut #total = #zero;
@@ -396,7 +396,7 @@ pub const MEAN: OpDef = OpDef {
     }),
     adjoint: |g, s| {
         let shape = g.shape(s.operands[0]).clone();
-        let n = g.konst(shape.iter().product::<usize>() as f64);
+        let n = g.count(shape.clone());
         let share = g.div(s.d, n);
         all([g.fill(share, shape)])
     },
@@ -613,7 +613,7 @@ pub const TRANSPOSE: OpDef = OpDef {
     params: &[Param::Real],
     value_name: "transpose",
     shape: |cx, s| match s {
-        [m] if m.len() == 2 => Ok(vec![m[1], m[0]]),
+        [m] if m.len() == 2 => Ok(vec![m[1].clone(), m[0].clone()]),
         [m] => Err(ShapeError::operand(
             0,
             format!(
@@ -662,7 +662,9 @@ pub const MATMUL: OpDef = OpDef {
     params: &[Param::Real, Param::Real],
     value_name: "matmul",
     shape: |cx, s| match s {
-        [a, b] if a.len() == 2 && b.len() == 2 && a[1] == b[0] => Ok(vec![a[0], b[1]]),
+        [a, b] if a.len() == 2 && b.len() == 2 && a[1] == b[0] => {
+            Ok(vec![a[0].clone(), b[1].clone()])
+        }
         [a, b] if a.len() == 2 && b.len() == 2 => Err(ShapeError::call(format!(
             "cannot multiply {} by {}: `{}` needs `[[T; K]; M]` and `[[T; N]; K]`, and the first has {} columns where the second has {} rows",
             cx.ty(a),
@@ -743,7 +745,9 @@ pub const MATMUL_NT: OpDef = OpDef {
     params: &[Param::Real, Param::Real],
     value_name: "matmul_nt",
     shape: |cx, s| match s {
-        [a, b] if a.len() == 2 && b.len() == 2 && a[1] == b[1] => Ok(vec![a[0], b[0]]),
+        [a, b] if a.len() == 2 && b.len() == 2 && a[1] == b[1] => {
+            Ok(vec![a[0].clone(), b[0].clone()])
+        }
         [a, b] => Err(ShapeError::call(format!(
             "`matmul_nt` needs `[[T; K]; M]` and `[[T; K]; N]`, found {} and {}",
             cx.ty(a),
@@ -804,7 +808,9 @@ pub const MATMUL_TN: OpDef = OpDef {
     params: &[Param::Real, Param::Real],
     value_name: "matmul_tn",
     shape: |cx, s| match s {
-        [a, b] if a.len() == 2 && b.len() == 2 && a[0] == b[0] => Ok(vec![a[1], b[1]]),
+        [a, b] if a.len() == 2 && b.len() == 2 && a[0] == b[0] => {
+            Ok(vec![a[1].clone(), b[1].clone()])
+        }
         [a, b] => Err(ShapeError::call(format!(
             "`matmul_tn` needs `[[T; M]; K]` and `[[T; N]; K]`, found {} and {}",
             cx.ty(a),
@@ -993,7 +999,7 @@ fn runner_up(x: &[f64], order: fn(&f64, &f64) -> std::cmp::Ordering) -> f64 {
 /// b[at_b(k, j)]`, summed over `k` in order.
 fn product(
     x: &[&[f64]],
-    out: &Shape,
+    out: &[usize],
     inner: usize,
     at_a: impl Fn(usize, usize) -> usize,
     at_b: impl Fn(usize, usize) -> usize,

@@ -360,7 +360,8 @@ pub enum Eval {
 
 /// An array op's meaning: the operands flat with their shapes, and the
 /// result's shape, to the result flat.
-pub type ArrayEval = fn(&[&[f64]], &[&Shape], &Shape) -> Vec<f64>;
+/// The shapes are literal: the evaluator runs on graphs of known sizes.
+pub type ArrayEval = fn(&[&[f64]], &[&[usize]], &[usize]) -> Vec<f64>;
 
 /// How an op becomes Rust.
 #[derive(Clone, Copy)]
