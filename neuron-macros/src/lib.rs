@@ -16,6 +16,7 @@ mod eval;
 mod expand;
 mod ir;
 mod lower;
+mod names;
 mod ops;
 mod parse;
 #[cfg(test)]
@@ -41,4 +42,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn neuron(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(attr.into(), item.into()).into()
+}
+
+/// The identifiers generated code introduces, as a `&[&str]`, for tests of
+/// hygiene; `*` in an entry stands for any name. Not part of the language.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __emitted_names(_: TokenStream) -> TokenStream {
+    names::tokens().into()
 }
