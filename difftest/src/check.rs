@@ -385,3 +385,224 @@ impl Checker<'_> {
         ((fine - coarse).abs() <= AGREE * fine.abs().max(1.0) && fine.is_finite()).then_some(fine)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference as r;
+
+    /// `y = w[0] * x + w[1]² x²` and its partials, written out.
+    fn value(x: f64, w: [f64; 2]) -> f64 {
+        w[0] * x + w[1] * w[1] * x * x
+    }
+
+    fn partials(x: f64, w: [f64; 2]) -> Vec<f64> {
+        vec![w[0] + 2.0 * w[1] * w[1] * x, x, 2.0 * w[1] * x * x]
+    }
+
+    fn reference(args: &[V]) -> V {
+        let (x, w) = (args[0].clone(), args[1].clone());
+        let w0 = r::index(w.clone(), 0);
+        let w1 = r::index(w, 1);
+        r::add(r::mul(w0, x.clone()), r::mul(r::square(w1), r::square(x)))
+    }
+
+    fn split(p: &[f64]) -> (f64, [f64; 2]) {
+        (p[0], [p[1], p[2]])
+    }
+
+    const ARGS: &[(&str, &[usize])] = &[("x", &[]), ("w", &[2])];
+
+    fn program<'a>(neurons: &'a [Neuron<'a>]) -> Program<'a> {
+        Program {
+            index: 7,
+            seed: 1,
+            source: "fn unit(x: f64, w: [f64; 2]) -> f64 { ... }",
+            neurons,
+            points: 3,
+            nan: false,
+        }
+    }
+
+    /// The message of the panic `f` raises.
+    fn failure(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(f).expect_err("the check passed");
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_right_neuron_passes() {
+        let instances = [Instance {
+            label: "f64",
+            float: Float::F64,
+            forward: |p| {
+                let (x, w) = split(p);
+                vec![value(x, w)]
+            },
+            gradient: Some(|p| {
+                let (x, w) = split(p);
+                (vec![value(x, w)], partials(x, w))
+            }),
+            backward: |p, dy| {
+                let (x, w) = split(p);
+                let g = partials(x, w).iter().map(|g| g * dy[0]).collect();
+                (vec![value(x, w)], g)
+            },
+        }];
+        let neurons = [Neuron {
+            name: "unit",
+            args: ARGS,
+            out_len: None,
+            reference,
+            instances: &instances,
+        }];
+        check(&program(&neurons));
+    }
+
+    #[test]
+    fn a_wrong_value_names_the_program_and_the_point() {
+        let instances = [Instance {
+            label: "f64",
+            float: Float::F64,
+            forward: |p| {
+                let (x, w) = split(p);
+                vec![value(x, w) + 1e-9]
+            },
+            gradient: None,
+            backward: |p, _| {
+                let (x, w) = split(p);
+                (vec![value(x, w) + 1e-9], partials(x, w))
+            },
+        }];
+        let neurons = [Neuron {
+            name: "unit",
+            args: ARGS,
+            out_len: None,
+            reference,
+            instances: &instances,
+        }];
+        let message = failure(|| check(&program(&neurons)));
+        assert!(message.contains("program 7"), "{message}");
+        assert!(
+            message.contains("neuron `unit` (f64): output 0 is"),
+            "{message}"
+        );
+        assert!(message.contains("at the point x = ["), "{message}");
+        assert!(message.contains("fn unit(x: f64"), "{message}");
+    }
+
+    #[test]
+    fn a_wrong_partial_is_named() {
+        let instances = [Instance {
+            label: "f64",
+            float: Float::F64,
+            forward: |p| {
+                let (x, w) = split(p);
+                vec![value(x, w)]
+            },
+            gradient: Some(|p| {
+                let (x, w) = split(p);
+                let mut g = partials(x, w);
+                g[2] *= 1.0 + 1e-4;
+                (vec![value(x, w)], g)
+            }),
+            backward: |p, dy| {
+                let (x, w) = split(p);
+                let g = partials(x, w).iter().map(|g| g * dy[0]).collect();
+                (vec![value(x, w)], g)
+            },
+        }];
+        let neurons = [Neuron {
+            name: "unit",
+            args: ARGS,
+            out_len: None,
+            reference,
+            instances: &instances,
+        }];
+        let message = failure(|| check(&program(&neurons)));
+        assert!(
+            message.contains("gradient: the partial for `w[1]`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn values_that_differ_between_forward_and_backward_fail() {
+        let instances = [Instance {
+            label: "f64",
+            float: Float::F64,
+            forward: |p| {
+                let (x, w) = split(p);
+                vec![value(x, w)]
+            },
+            gradient: None,
+            backward: |p, dy| {
+                let (x, w) = split(p);
+                let g = partials(x, w).iter().map(|g| g * dy[0]).collect();
+                // One ulp away: within any tolerance, but not the same bits.
+                (vec![f64::from_bits(value(x, w).to_bits() + 1)], g)
+            },
+        }];
+        let neurons = [Neuron {
+            name: "unit",
+            args: ARGS,
+            out_len: None,
+            reference,
+            instances: &instances,
+        }];
+        let message = failure(|| check(&program(&neurons)));
+        assert!(message.contains("backward's value"), "{message}");
+    }
+
+    /// A reference that is nowhere smooth at the step sizes: every point
+    /// has a partial that cannot be compared.
+    fn rough(args: &[V]) -> V {
+        let x = match &args[0] {
+            V::S(x) => *x,
+            V::A(_) => unreachable!(),
+        };
+        r::lit((x * 1e4).sin())
+    }
+
+    #[test]
+    fn a_check_that_can_compare_nothing_fails() {
+        let instances = [Instance {
+            label: "f64",
+            float: Float::F64,
+            forward: |p| vec![(p[0] * 1e4).sin()],
+            gradient: None,
+            backward: |p, _| (vec![(p[0] * 1e4).sin()], vec![0.0]),
+        }];
+        let neurons = [Neuron {
+            name: "rough",
+            args: &[("x", &[])],
+            out_len: None,
+            reference: rough,
+            instances: &instances,
+        }];
+        let message = failure(|| check(&program(&neurons)));
+        assert!(
+            message.contains("points were smooth enough to compare every partial"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn partials_are_named_by_argument_and_element() {
+        let neurons = [Neuron {
+            name: "m",
+            args: &[("s", &[]), ("m", &[2, 3])],
+            out_len: None,
+            reference,
+            instances: &[],
+        }];
+        let p = program(&neurons);
+        let c = Checker {
+            program: &p,
+            neuron: &neurons[0],
+        };
+        assert_eq!(c.coordinate(0), "s");
+        assert_eq!(c.coordinate(1), "m[0][0]");
+        assert_eq!(c.coordinate(6), "m[1][2]");
+    }
+}
