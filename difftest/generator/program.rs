@@ -1375,7 +1375,7 @@ pub fn constant_receiver(
 /// elements of array literals that do; array literals themselves stay
 /// arrays. `values` holds the value of every binding slot.
 pub fn folds(values: &[Option<Expr>], e: &Expr) -> bool {
-    let zero = |e: &Expr| folds(values, e) && e.lo == 0.0 && e.hi == 0.0;
+    let zero = |e: &Expr| is_zero(values, e);
     match &e.kind {
         Kind::Lit(..) => true,
         Kind::Var(slot) => values
@@ -1393,6 +1393,23 @@ pub fn folds(values: &[Option<Expr>], e: &Expr) -> bool {
         Kind::Array(_) | Kind::Softmax(..) => false,
         Kind::Dot(a, b) | Kind::MatVec(a, b) => zero(a) || zero(b),
         Kind::Sum(a) => zero(a),
+    }
+}
+
+/// Whether `e` folds to an exact zero: its interval is `0..0`, read off the
+/// element itself for an element of an array literal, or off the value of
+/// a name.
+fn is_zero(values: &[Option<Expr>], e: &Expr) -> bool {
+    match &e.kind {
+        Kind::Index(a, k) => match literal_items(values, a) {
+            Some(items) => is_zero(values, &items[*k]),
+            None => folds(values, e) && e.lo == 0.0 && e.hi == 0.0,
+        },
+        Kind::Var(slot) => values
+            .get(*slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|v| is_zero(values, v)),
+        _ => folds(values, e) && e.lo == 0.0 && e.hi == 0.0,
     }
 }
 
