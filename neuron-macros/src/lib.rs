@@ -19,6 +19,7 @@ mod glue;
 mod ir;
 mod items;
 mod lower;
+mod names;
 mod ops;
 mod parse;
 #[cfg(test)]
@@ -44,4 +45,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn neuron(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(attr.into(), item.into()).into()
+}
+
+/// The identifiers generated code introduces, as a `&[&str]`, for tests of
+/// hygiene; `*` in an entry stands for any name. Not part of the language.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __emitted_names(_: TokenStream) -> TokenStream {
+    names::tokens().into()
 }
