@@ -33,7 +33,14 @@ fn main() {
     let seed = number("NEURON_DIFFTEST_SEED").unwrap_or(DEFAULT_SEED);
     let count = number("NEURON_DIFFTEST_PROGRAMS").map_or(DEFAULT_PROGRAMS, |n| n as usize);
     let emitted: &[&str] = neuron_macros::__emitted_names!();
-    let (text, stats) = generator::generate(seed, count, &generator::features::FEATURES, emitted);
+    let library: &[&str] = neuron_macros::__library!();
+    let (text, stats) = generator::generate(
+        seed,
+        count,
+        &generator::features::FEATURES,
+        emitted,
+        library,
+    );
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("programs.rs"), text).expect("writing programs.rs");
     let coverage: String = stats

@@ -1,10 +1,10 @@
-//! Which classes of programs the generator writes. Every class is valid in
-//! the language (DESIGN.md, "The language"); a class switched off here
-//! waits for a defect of today's macro, named in its comment with what it
-//! does today, and is switched on by flipping its boolean once the defect
-//! is fixed.
+//! Which classes of programs the generator writes. Each class below once
+//! broke the macro, as its comment records; all are on, and switching one
+//! off narrows the test (to bisect a failure, say). The one class that is
+//! off, reserved argument names, is refused by the macro with a compile
+//! error (a UI case), so valid programs never use it.
 
-/// One boolean per class of programs that today's macro gets wrong.
+/// One boolean per class of programs that once broke the macro.
 pub struct Features {
     /// A constant as the receiver of a method of `f32`/`f64` that the macro
     /// emits, in `f32` and `f64` neurons: the first operand of `max`, `min`
@@ -12,47 +12,46 @@ pub struct Features {
     /// `min(exp(1.0), x)`, `max(x * 0.0, y)`), or an array operand that
     /// simplifies to constants under an element-wise function or a softmax
     /// (`exp(v * 0.0)`, `softmax(v * 0.0)`).
-    /// Today: error[E0689]: can't call method `max` on ambiguous numeric
+    /// Before the fix: error[E0689]: can't call method `max` on ambiguous numeric
     /// type `{float}` (the literal is emitted untyped, `0.5.max(x)`).
     pub constant_receivers: bool,
     /// Arguments and bindings named as in [`CAPTURED_ARGUMENT_NAMES`] and
-    /// [`CAPTURED_BINDING_NAMES`]. Today: wrong values (an argument `s_max`
+    /// [`CAPTURED_BINDING_NAMES`]. Before the fix: wrong values (an argument `s_max`
     /// next to `let s = softmax(x)` is overwritten by the softmax's running
     /// maximum) or compile errors in the generated items (E0308, E0618,
     /// E0277).
     pub captured_names: bool,
-    /// Called neurons named as in [`CAPTURED_CALLEE_NAMES`]. Today: the
+    /// Called neurons named as in [`CAPTURED_CALLEE_NAMES`]. Before the fix: the
     /// call resolves to a local of the caller's generated code or to one of
     /// its generated items (E0618 "expected function, found `[f64; 2]`",
     /// E0308, E0061).
     pub captured_callee_names: bool,
-    /// Arguments named `dy` or `neuron_*`. Today refused: "`dy` is reserved
+    /// Arguments named `dy` or `neuron_*`. Refused: "`dy` is reserved
     /// in a #[neuron] function: generated code uses `dy` for the derivative
     /// passed to `backward` and names starting with `neuron_` for its own".
     pub reserved_argument_names: bool,
     /// The type parameter of a generic neuron named as in
-    /// [`CAPTURED_TYPE_PARAMETERS`]. Today: E0403 "the name `F` is already
+    /// [`CAPTURED_TYPE_PARAMETERS`]. Before the fix: E0403 "the name `F` is already
     /// used for a generic parameter" (`forward_backward<F>`), E0574
     /// "expected struct, variant or union type, found type parameter
     /// `Grad`".
     pub type_parameter_names: bool,
     /// One more point per neuron with a NaN argument: the result must be
-    /// NaN wherever the reference's is. Today: `relu`, `max` and `min`
+    /// NaN wherever the reference's is. Before the fix: `relu`, `max` and `min`
     /// swallow NaN (`relu(NaN) = 0`, `max(NaN, 1) = 1`), and the
     /// `mul-zero` simplification turns `x * 0.0` into `0` (`NaN * 0.0 + 1`
     /// gives 1).
     pub nan_propagation: bool,
 }
 
-/// What `build.rs` generates by default: every class that today's macro
-/// compiles and gets right.
+/// What `build.rs` generates by default: every class of valid programs.
 pub const FEATURES: Features = Features {
-    constant_receivers: false,
-    captured_names: false,
-    captured_callee_names: false,
+    constant_receivers: true,
+    captured_names: true,
+    captured_callee_names: true,
     reserved_argument_names: false,
-    type_parameter_names: false,
-    nan_propagation: false,
+    type_parameter_names: true,
+    nan_propagation: true,
 };
 
 /// Argument names that capture or are captured by generated code (`*`
@@ -67,7 +66,6 @@ pub const CAPTURED_ARGUMENT_NAMES: &[&str] = &[
     "*_exp",
     "*_total",
     "*_log_total",
-    "SOURCE",
     "out",
     "grad",
     "offset",
@@ -97,7 +95,6 @@ pub const CAPTURED_CALLEE_NAMES: &[&str] = &[
     "array",
     "total",
     "matvec_t",
-    "outer",
     "partial",
     "*_0",
     "*_1",
@@ -113,10 +110,29 @@ pub const CAPTURED_CALLEE_NAMES: &[&str] = &[
     "neuron_input",
     "neuron_loss_grad",
     "neuron_grads",
-    "gradient",
-    "backward",
 ];
 
 /// Type parameter names that clash with generated items or their generic
 /// parameters.
-pub const CAPTURED_TYPE_PARAMETERS: &[&str] = &["F", "Grad", "Params", "Model"];
+pub const CAPTURED_TYPE_PARAMETERS: &[&str] = &["F", "F_"];
+
+/// Names the macro refuses with a compile error at the name (each has a UI
+/// case in `tests/ui`), so valid programs do not use them: a neuron named
+/// like an item of its generated module, an argument named like its
+/// constant or reserved for generated code, a generic parameter named like
+/// an item.
+pub const REFUSED_FUNCTION_NAMES: &[&str] = &[
+    "Grad",
+    "gradient",
+    "backward",
+    "Params",
+    "Model",
+    "SOURCE",
+    "gradient_matches_finite_differences",
+];
+
+/// See [`REFUSED_FUNCTION_NAMES`].
+pub const REFUSED_ARGUMENT_NAMES: &[&str] = &["SOURCE", "dy", "neuron_*"];
+
+/// See [`REFUSED_FUNCTION_NAMES`].
+pub const REFUSED_TYPE_PARAMETERS: &[&str] = &["Grad", "Params", "Model", "SOURCE"];

@@ -21,8 +21,14 @@ pub const POINTS: usize = 3;
 
 /// The test file for `count` programs drawn from `seed`, and what they
 /// cover.
-pub fn generate(seed: u64, count: usize, features: &Features, emitted: &[&str]) -> (String, Stats) {
-    let mut g = Gen::new(seed, features, emitted);
+pub fn generate(
+    seed: u64,
+    count: usize,
+    features: &Features,
+    emitted: &[&str],
+    library: &[&str],
+) -> (String, Stats) {
+    let mut g = Gen::new(seed, features, emitted, library);
     let mut stats = Stats::default();
     let mut out = String::new();
     let _ = writeln!(

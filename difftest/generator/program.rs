@@ -13,7 +13,8 @@
 
 use super::features::{
     CAPTURED_ARGUMENT_NAMES, CAPTURED_BINDING_NAMES, CAPTURED_CALLEE_NAMES,
-    CAPTURED_TYPE_PARAMETERS, Features,
+    CAPTURED_TYPE_PARAMETERS, Features, REFUSED_ARGUMENT_NAMES, REFUSED_FUNCTION_NAMES,
+    REFUSED_TYPE_PARAMETERS,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -281,27 +282,6 @@ const PLAIN: &[&str] = &[
 const PLAIN_CALLEES: &[&str] = &["layer", "unit", "cell", "head", "block", "score", "gate"];
 /// The functions of the language: a neuron cannot be called by these names,
 /// the library's functions win.
-const LIBRARY: &[&str] = &[
-    "relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "exp",
-    "ln",
-    "sqrt",
-    "powi",
-    "powf",
-    "abs",
-    "max",
-    "min",
-    "softplus",
-    "square",
-    "dot",
-    "sum",
-    "matvec",
-    "softmax",
-    "log_softmax",
-];
 /// Base names that `*` in a listed generated name may stand for, besides
 /// the function's own names.
 const BASES: &[&str] = &[
@@ -327,6 +307,8 @@ pub struct Gen<'a> {
     features: &'a Features,
     /// The names generated code introduces, from `__emitted_names!()`.
     emitted: &'a [&'a str],
+    /// The library's function names, from `__library!()`.
+    library: &'a [&'a str],
     /// The neurons of the program being written, callees so far.
     neurons: Vec<Neuron>,
     /// Nodes left for the neuron being written, so programs stay small.
@@ -346,12 +328,18 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 }
 
 impl<'a> Gen<'a> {
-    pub fn new(seed: u64, features: &'a Features, emitted: &'a [&'a str]) -> Self {
+    pub fn new(
+        seed: u64,
+        features: &'a Features,
+        emitted: &'a [&'a str],
+        library: &'a [&'a str],
+    ) -> Self {
         use rand::SeedableRng;
         Gen {
             rng: ChaCha8Rng::seed_from_u64(seed),
             features,
             emitted,
+            library,
             neurons: Vec::new(),
             budget: 0,
         }
@@ -431,6 +419,7 @@ impl<'a> Gen<'a> {
                     n.starts_with(|c: char| c.is_ascii_uppercase())
                         // `<Real: Real>` would name the bound after itself.
                         && *n != "Real"
+                        && !REFUSED_TYPE_PARAMETERS.contains(n)
                         && (self.features.type_parameter_names
                             || !CAPTURED_TYPE_PARAMETERS.contains(n))
                 })
@@ -454,7 +443,8 @@ impl<'a> Gen<'a> {
                 self.pick(PLAIN_CALLEES).to_string()
             };
             let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                && !LIBRARY.contains(&name.as_str());
+                && !self.library.contains(&name.as_str())
+                && !REFUSED_FUNCTION_NAMES.contains(&name.as_str());
             let captured = CAPTURED_CALLEE_NAMES.iter().any(|c| matches(c, &name));
             if valid
                 && (self.features.captured_callee_names || !captured)
@@ -485,6 +475,9 @@ impl<'a> Gen<'a> {
                 };
                 let reserved = name == "dy" || name.starts_with("neuron_");
                 if argument && reserved && !self.features.reserved_argument_names {
+                    continue;
+                }
+                if argument && REFUSED_ARGUMENT_NAMES.iter().any(|r| matches(r, &name)) {
                     continue;
                 }
                 let captured = if argument {

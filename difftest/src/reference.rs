@@ -185,9 +185,16 @@ pub fn powi(a: V, n: i32) -> V {
     })
 }
 
-/// `x^y` as `e^(y ln x)`, for `x > 0`; NaN for NaN.
+/// `x^y` as `e^(y ln x)` for `x > 0`, with IEEE 754's `x^0 = 1^y = 1`.
 pub fn powf(a: V, b: V) -> V {
-    binary(a, b, |x, y| (y * x.ln()).exp())
+    // IEEE 754's pow: x^0 = 1 and 1^y = 1 even for a NaN x or y.
+    binary(a, b, |x, y| {
+        if y == 0.0 || x == 1.0 {
+            1.0
+        } else {
+            (y * x.ln()).exp()
+        }
+    })
 }
 
 /// `|x|`.

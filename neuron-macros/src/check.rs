@@ -183,6 +183,22 @@ impl Checker<'_> {
                 ),
             ));
         }
+        for param in &f.generics.params {
+            let ident = match param {
+                syn::GenericParam::Type(t) => &t.ident,
+                syn::GenericParam::Const(c) => &c.ident,
+                syn::GenericParam::Lifetime(_) => continue,
+            };
+            let text = ident.to_string();
+            if ITEMS.contains(&text.as_str()) {
+                self.cx.push(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "a generic parameter of a #[neuron] function cannot be named `{text}`: the generated module defines an item of that name\nhelp: rename the parameter"
+                    ),
+                ));
+            }
+        }
         for arg in &f.args {
             let text = arg.name.unraw().to_string();
             let why = if text == "dy" {

@@ -247,6 +247,9 @@ impl Plan {
         }
         let mut taken: HashSet<String> = arg_names.iter().map(|a| a.unraw().to_string()).collect();
         taken.insert("dy".into());
+        // A local named like a constant of the generated module would be a
+        // constant pattern.
+        taken.extend(crate::items::ITEMS.iter().map(ToString::to_string));
         taken.extend(options.reserved.iter().cloned());
         // A local must not shadow a function the body calls.
         for node in &g.nodes {

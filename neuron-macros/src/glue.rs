@@ -346,11 +346,27 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
     let stmts = &body.stmts;
     let y = &body.roots[0];
     let import = real_import(body, &f.real);
+    // The closure's type parameter, named apart from the user's.
+    let user_params: Vec<String> = f
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Type(t) => Some(t.ident.to_string()),
+            syn::GenericParam::Const(c) => Some(c.ident.to_string()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let mut closure = String::from("F");
+    while user_params.contains(&closure) {
+        closure.push('_');
+    }
+    let closure = Ident::new(&closure, Span::call_site());
     quote! {
-        fn forward_backward<F: ::core::ops::FnOnce(&#ret) -> #ret>(
+        fn forward_backward<#closure: ::core::ops::FnOnce(&#ret) -> #ret>(
             &self,
             #input: &Self::Input,
-            #loss_grad: F,
+            #loss_grad: #closure,
             #grads: &mut Self::Params,
         ) -> #ret {
             #import

@@ -118,6 +118,20 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         });
     let cfgs: Vec<&&syn::Attribute> = shared.iter().filter(|a| a.path().is_ident("cfg")).collect();
 
+    // The generated items name `::neuron_core::Real` by its path; the
+    // bound as the user wrote it (`T: Real`) is resolved here, where it
+    // was written, so that its import counts as used.
+    let bounds = (!f.generics.params.is_empty()).then(|| {
+        let params = &f.generics.params;
+        quote! {
+            #(#cfgs)*
+            const _: () = {
+                #[allow(dead_code)]
+                fn bounds<#params>() {}
+            };
+        }
+    });
+
     // A stub's bodies never run: the compile error stops the build.
     let unreachable =
         quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") });
@@ -294,6 +308,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         #(#cfgs)*
         #[doc(inline)]
         #vis use #name::#name;
+
+        #bounds
     }
 }
 

@@ -54,3 +54,12 @@ pub fn neuron(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn __emitted_names(_: TokenStream) -> TokenStream {
     names::tokens().into()
 }
+
+/// The library's function names (every spelling of the op registry), as a
+/// `&[&str]`, for test generators. Not part of the language.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __library(_: TokenStream) -> TokenStream {
+    let names = ops::library();
+    quote::quote!((&[#(#names),*] as &[&str])).into()
+}

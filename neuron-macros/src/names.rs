@@ -85,7 +85,9 @@ pub const EMITTED_NAMES: &[&str] = &[
     "Params",
     "Model",
     "SOURCE",
-    "*_gradcheck",
+    "gradient_matches_finite_differences",
+    // The check of the user's generic bounds, in an anonymous constant.
+    "bounds",
     // Inside the generated impls (`expand.rs`): method and parameter names,
     // locals, associated items and the phantom field.
     "new",
