@@ -9,7 +9,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use neuron_benches::neurons::spiral_net;
-use neuron_core::{Adam, NormalSampler, SoftmaxCrossEntropy, Trainer, spiral};
+use neuron_core::{Adam, NormalSampler, Parameters, SoftmaxCrossEntropy, Trainer, spiral};
 use std::hint::black_box;
 
 mod common;
@@ -20,16 +20,11 @@ const EPOCHS: usize = 100;
 /// nnfs's initialisation: weights `0.01 * N(0, 1)`, biases zero.
 fn initial_model() -> spiral_net::Model {
     let mut normal = NormalSampler::new(0);
-    let mut params = spiral_net::Params {
-        w1: [[0.0; 2]; 64],
-        b1: [0.0; 64],
-        w2: [[0.0; 64]; 3],
-        b2: [0.0; 3],
-    };
-    for row in &mut params.w1 {
+    let mut params = <spiral_net::Params as Parameters<f64>>::zeros();
+    for row in params.w1.iter_mut() {
         row.iter_mut().for_each(|w| *w = 0.01 * normal.sample());
     }
-    for row in &mut params.w2 {
+    for row in params.w2.iter_mut() {
         row.iter_mut().for_each(|w| *w = 0.01 * normal.sample());
     }
     spiral_net::Model::new(params)

@@ -38,7 +38,7 @@ fn main() {
 
     // One step of gradient descent on the parameters, minimising the output
     // itself: w += -0.001 * ∂w, b += -0.001 * ∂b.
-    let mut model = unit::Model::new(unit::Params { w, b });
+    let mut model = unit::Model::new(unit::Params::new(w, b));
     let mut grads = unit::Params::default();
     model.backward(&x, &1.0, &mut grads);
     let mut sgd = Sgd::new(0.001);
@@ -46,7 +46,7 @@ fn main() {
 
     let y = model.forward(&x);
     println!("after one SGD step at learning rate 0.001:");
-    println!("w = {}", show(&model.params.w));
+    println!("w = {}", show(&*model.params.w));
     println!("b = {}", num(model.params.b));
     println!("output = {}", num(y));
 }

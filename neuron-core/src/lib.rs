@@ -37,6 +37,7 @@ pub use data::{
 };
 pub use gradcheck::{
     GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
+    gradcheck_random_sampled,
 };
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,

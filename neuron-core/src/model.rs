@@ -320,6 +320,17 @@ pub fn read_flat<T: Real, V: Tensor<T>>(src: &[T], offset: &mut usize) -> Option
     Some(value)
 }
 
+/// [`read_flat`] onto the heap: the value is built there, so a large
+/// argument does not pass through the stack.
+pub fn read_boxed<T: Real, V: Tensor<T>>(src: &[T], offset: &mut usize) -> Option<Box<V>> {
+    let mut value = V::boxed_zeros();
+    let n = value.as_slice().len();
+    let part = src.get(*offset..offset.checked_add(n)?)?;
+    value.as_mut_slice().copy_from_slice(part);
+    *offset += n;
+    Some(value)
+}
+
 /// Writes `value` into `dst` starting at `*offset`, and moves the offset
 /// past it; `None` if `dst` is too short.
 pub fn write_flat<T: Real, V: Tensor<T>>(

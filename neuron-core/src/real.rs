@@ -178,6 +178,9 @@ impl Real for f64 {
 pub trait Tensor<T>: Copy {
     /// A value of this shape filled with zeros.
     fn zeros() -> Self;
+    /// A value of this shape filled with zeros, on the heap, built there:
+    /// no whole value passes through the stack, however large.
+    fn boxed_zeros() -> Box<Self>;
     /// The scalars in order.
     fn as_slice(&self) -> &[T];
     /// The scalars in order, mutably.
@@ -187,6 +190,9 @@ pub trait Tensor<T>: Copy {
 impl<T: Real> Tensor<T> for T {
     fn zeros() -> Self {
         T::zero()
+    }
+    fn boxed_zeros() -> Box<Self> {
+        Box::new(T::zero())
     }
     fn as_slice(&self) -> &[T] {
         core::slice::from_ref(self)
@@ -200,6 +206,14 @@ impl<T: Real, const K: usize> Tensor<T> for [T; K] {
     fn zeros() -> Self {
         [T::zero(); K]
     }
+    fn boxed_zeros() -> Box<Self> {
+        // A boxed slice of exactly `K` elements converts; the fallback is
+        // never taken.
+        vec![T::zero(); K]
+            .into_boxed_slice()
+            .try_into()
+            .unwrap_or_else(|_| Box::new([T::zero(); K]))
+    }
     fn as_slice(&self) -> &[T] {
         self
     }
@@ -211,6 +225,14 @@ impl<T: Real, const K: usize> Tensor<T> for [T; K] {
 impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
     fn zeros() -> Self {
         [[T::zero(); N]; M]
+    }
+    fn boxed_zeros() -> Box<Self> {
+        // Rows are built one at a time; a boxed slice of exactly `M` rows
+        // converts, and the fallback is never taken.
+        vec![[T::zero(); N]; M]
+            .into_boxed_slice()
+            .try_into()
+            .unwrap_or_else(|_| Box::new([[T::zero(); N]; M]))
     }
     fn as_slice(&self) -> &[T] {
         self.as_flattened()

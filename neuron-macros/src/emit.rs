@@ -140,6 +140,7 @@ pub struct Options {
 
 /// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
 /// of the arguments (with `dy` last when the graph has it).
+#[cfg(test)]
 pub fn body(g: &Graph, roots: &[NodeId], arg_names: &[Ident], real: &RealType) -> Body {
     body_with(g, roots, arg_names, real, &Options::default())
 }

@@ -114,9 +114,27 @@ pub struct Derived {
     pub gradient: Option<Body>,
     /// For an array output.
     pub backward: Option<Body>,
+    /// The body of `Differentiable::backward_flat`: every argument's
+    /// adjoint, added into a flat slice.
+    pub flat: Body,
     /// The body of `Model::forward_backward`: one forward pass, `dy` from
     /// the loss, then the parameters' adjoints only.
     pub train: Body,
+}
+
+/// The parameters and locals of the flat views (`Differentiable`), named
+/// apart from every argument (`neuron_` is reserved) and generated name.
+pub const FLAT_LOCALS: &[&str] = &[
+    "neuron_args",
+    "neuron_out",
+    "neuron_dy",
+    "neuron_grad",
+    "neuron_offset",
+];
+
+/// The local holding argument `k` in the flat views.
+pub fn flat_arg(k: usize) -> String {
+    format!("neuron_arg_{k}")
 }
 
 /// The parameter names of `Model::forward_backward`, chosen so that no
@@ -134,8 +152,15 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
         )
     };
 
+    // Every public body reads its array arguments by reference (`x: &[T;
+    // N]`): the by-value functions pass references to them, so a large
+    // argument is never copied.
+    let by_ref = emit::Options {
+        args_by_ref: true,
+        ..emit::Options::default()
+    };
     let (fg, roots) = simplify::simplify(g, &[output]);
-    let forward = emit::body(&fg, &roots, &arg_names, &f.real);
+    let forward = emit::body_with(&fg, &roots, &arg_names, &f.real, &by_ref);
 
     // backward: the upstream derivative is an extra argument, `dy`.
     let mut bg = g.clone();
@@ -149,7 +174,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
         let mut roots = vec![output];
         roots.extend(&adjoints);
         let (sg, roots) = simplify::simplify(&bg, &roots);
-        emit::body(&sg, &roots, &names, &f.real)
+        emit::body_with(&sg, &roots, &names, &f.real, &by_ref)
     });
 
     // gradient: the same with dy = 1, so that the simplifier removes every
@@ -161,10 +186,28 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
         let mut roots = vec![output];
         roots.extend(adjoints);
         let (sg, roots) = simplify::simplify(&gg, &roots);
-        Some(emit::body(&sg, &roots, &arg_names, &f.real))
+        Some(emit::body_with(&sg, &roots, &arg_names, &f.real, &by_ref))
     } else {
         None
     };
+    // The flat view's backward pass (gradient checks): every argument's
+    // adjoint added in place into a flat slice, so that no weight-sized
+    // array is built on the stack.
+    let mut roots = vec![output];
+    roots.extend(&adjoints);
+    let (ag, roots) = simplify::simplify(&bg, &roots);
+    let options = emit::Options {
+        args_by_ref: true,
+        dy_from: None,
+        reserved: FLAT_LOCALS
+            .iter()
+            .map(ToString::to_string)
+            .chain((0..f.args.len()).map(flat_arg))
+            .collect(),
+        accumulate: true,
+    };
+    let flat = emit::body_with(&ag, &roots, &names, &f.real, &options);
+
     // Training: the same graph as `backward`, but the inputs' adjoints are
     // not needed, so they are not roots and pruning removes their work.
     let mut roots = vec![output];
@@ -190,6 +233,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
         forward,
         gradient,
         backward,
+        flat,
         train,
     })
 }

@@ -3,12 +3,13 @@
 //! and `Model::forward_backward`, the one-pass training step. What these
 //! implement is defined in `neuron_core::model`.
 
-use crate::ast::{Dim, Function, RealType, count};
+use crate::ast::{Arg, Dim, Function, RealType, count};
 use crate::emit::Body;
-use crate::expand::{TRAIN_GRADS, TRAIN_INPUT, TRAIN_LOSS_GRAD};
+use crate::expand::{Derived, TRAIN_GRADS, TRAIN_INPUT, TRAIN_LOSS_GRAD, flat_arg};
 use crate::items::{Sig, real_import};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
+use syn::ext::IdentExt;
 
 /// Where a generated `Model` method finds each argument: `self.params.w`
 /// for a parameter, `(*input)` for the one input, `input.k` for the `k`-th
@@ -58,7 +59,16 @@ pub fn phantom(f: &Function, real: &TokenStream) -> (TokenStream, TokenStream) {
     }
 }
 
-/// `Params` and its `Parameters` impl.
+/// `Params` and its `Parameters` impl. Array parameters live on the heap
+/// (`Box<[[T; I]; O]>`), built there by `Tensor::boxed_zeros`, so that a
+/// model of millions of parameters never passes through the stack; scalar
+/// parameters are plain fields.
+///
+/// ```text
+/// pub struct Params { pub w: Box<[f64; 3]>, pub b: f64 }
+/// impl Params { pub fn new(w: [f64; 3], b: f64) -> Self }
+/// impl Parameters<f64> for Params { FIELDS, LEN, zeros, for_each, for_each_mut, zip_mut }
+/// ```
 pub fn params(f: &Function, s: &Sig) -> TokenStream {
     let Sig {
         real,
@@ -69,7 +79,8 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
     let params: Vec<_> = f.args.iter().filter(|a| a.param).collect();
     let names: Vec<&Ident> = params.iter().map(|a| &a.name).collect();
     let tys: Vec<&syn::Type> = params.iter().map(|a| &a.ty).collect();
-    let strings: Vec<String> = names.iter().map(ToString::to_string).collect();
+    let field_tys: Vec<TokenStream> = params.iter().map(|a| param_field_ty(a)).collect();
+    let strings: Vec<String> = names.iter().map(|n| n.unraw().to_string()).collect();
     let shapes: Vec<TokenStream> = params
         .iter()
         .map(|a| {
@@ -80,14 +91,55 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
     let lens: Vec<TokenStream> = params.iter().map(|a| size(&a.shape)).collect();
     let (marker, marker_init) = phantom(f, real);
     let flat = quote!(::neuron_core::Tensor::<#real>);
+    let zeros: Vec<TokenStream> = params
+        .iter()
+        .zip(&tys)
+        .map(|(a, t)| {
+            if a.shape.is_empty() {
+                quote!(<#real as ::neuron_core::Tensor<#real>>::zeros())
+            } else {
+                quote!(<#t as ::neuron_core::Tensor<#real>>::boxed_zeros())
+            }
+        })
+        .collect();
+    let boxed: Vec<TokenStream> = params
+        .iter()
+        .map(|a| {
+            let n = &a.name;
+            if a.shape.is_empty() {
+                quote!(#n)
+            } else {
+                quote!(::std::boxed::Box::new(#n))
+            }
+        })
+        .collect();
+    // A field as a value of its written type, to read or write in place.
+    let place = |a: &&crate::ast::Arg, object: TokenStream| {
+        let n = &a.name;
+        if a.shape.is_empty() {
+            quote!(#object.#n)
+        } else {
+            quote!((*#object.#n))
+        }
+    };
+    let own: Vec<TokenStream> = params.iter().map(|a| place(a, quote!(self))).collect();
+    let other: Vec<TokenStream> = params.iter().map(|a| place(a, quote!(other))).collect();
     let docs: Vec<String> = strings
         .iter()
         .map(|n| format!("The trainable parameter `{n}`."))
         .collect();
     quote! {
-        /// The trainable (`#[param]`) arguments.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct Params #generics { #(#[doc = #docs] pub #names: #tys,)* #marker }
+        /// The trainable (`#[param]`) arguments; arrays live on the heap.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Params #generics { #(#[doc = #docs] pub #names: #field_tys,)* #marker }
+
+        impl #generics Params #ty_args {
+            /// Parameters with the given values, arrays moved to the heap.
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#(#names: #tys),*) -> Self {
+                Params { #(#names: #boxed,)* #marker_init }
+            }
+        }
 
         impl #generics ::core::default::Default for Params #ty_args {
             fn default() -> Self {
@@ -102,13 +154,13 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
             const LEN: usize = 0 #(+ #lens)*;
 
             fn zeros() -> Self {
-                Params { #(#names: #flat::zeros(),)* #marker_init }
+                Params { #(#names: #zeros,)* #marker_init }
             }
 
             fn for_each(&self, mut f: impl FnMut(usize, #real)) {
                 let mut k = 0;
                 #(
-                    for &v in #flat::as_slice(&self.#names) {
+                    for &v in #flat::as_slice(&#own) {
                         f(k, v);
                         k += 1;
                     }
@@ -119,7 +171,7 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
             fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut #real)) {
                 let mut k = 0;
                 #(
-                    for v in #flat::as_mut_slice(&mut self.#names) {
+                    for v in #flat::as_mut_slice(&mut #own) {
                         f(k, v);
                         k += 1;
                     }
@@ -130,7 +182,7 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
             fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut #real, #real)) {
                 let mut k = 0;
                 #(
-                    for (v, &o) in #flat::as_mut_slice(&mut self.#names).iter_mut().zip(#flat::as_slice(&other.#names)) {
+                    for (v, &o) in #flat::as_mut_slice(&mut #own).iter_mut().zip(#flat::as_slice(&#other)) {
                         f(k, v, o);
                         k += 1;
                     }
@@ -141,17 +193,31 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
     }
 }
 
-/// `Model` and its `Model` and `Differentiable` impls.
-pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
+/// The type of a parameter's field: the written type for a scalar, a box
+/// of it for an array.
+fn param_field_ty(a: &crate::ast::Arg) -> TokenStream {
+    let t = &a.ty;
+    if a.shape.is_empty() {
+        quote!(#t)
+    } else {
+        quote!(::std::boxed::Box<#t>)
+    }
+}
+
+/// `Model` and its `Model` and `Differentiable` impls. Every method reads
+/// the arguments in place (arrays by reference), so a large model is never
+/// copied: `forward` calls `forward_ref`, `backward` is the training step
+/// with a given `dy`, and the flat views read their arguments onto the
+/// heap and add the adjoints straight into the flat gradient.
+pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
     let Sig {
         real,
         generics,
         ty_args,
-        args,
         tys,
         ret,
+        ..
     } = s;
-    let name = &f.name;
     let inputs: Vec<_> = f.args.iter().filter(|a| !a.param).collect();
     let input_ty = match inputs.as_slice() {
         [] => quote!(()),
@@ -164,11 +230,21 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
             quote!((#(#t,)*))
         }
     };
-    // Each argument, read from `input` or `self.params`.
-    let call_args = arg_places(f, &Ident::new("input", Span::call_site()));
-    let param_names: Vec<&Ident> = f.args.iter().filter(|a| a.param).map(|a| &a.name).collect();
-    let (_, marker_init) = phantom(f, real);
-    let field_names: Vec<String> = args.iter().map(ToString::to_string).collect();
+    // Each argument, read from `input` or `self.params`, as the `_ref`
+    // functions take it: arrays by reference, scalars by value.
+    let by_ref: Vec<TokenStream> = f
+        .args
+        .iter()
+        .zip(arg_places(f, &Ident::new("input", Span::call_site())))
+        .map(|(a, place)| {
+            if a.shape.is_empty() {
+                quote!(#place)
+            } else {
+                quote!(&#place)
+            }
+        })
+        .collect();
+    let field_names: Vec<String> = f.args.iter().map(|a| a.name.unraw().to_string()).collect();
     let field_shapes: Vec<TokenStream> = f
         .args
         .iter()
@@ -177,16 +253,89 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
             quote!(&[#(#dims),*])
         })
         .collect();
-    let sizes = f.args.iter().map(|a| size(&a.shape));
+    let sizes: Vec<TokenStream> = f.args.iter().map(|a| size(&a.shape)).collect();
     let total = quote!((0 #(+ #sizes)*));
     let out_len = size(&f.ret_shape);
     let flat = quote!(::neuron_core::model);
-    let forward_backward = train.map(|body| forward_backward(f, s, body));
-    // The flat views bind each argument to a local of their own, named
-    // apart from the user's names, which only appear as field names here.
+    let forward_backward = d.map(|d| forward_backward(f, s, &d.train));
+    // The flat views read each argument into a local of their own (arrays
+    // onto the heap), named apart from the user's names.
     let locals: Vec<Ident> = (0..f.args.len())
-        .map(|k| Ident::new(&format!("arg_{k}"), Span::call_site()))
+        .map(|k| Ident::new(&flat_arg(k), Span::call_site()))
         .collect();
+    let reads: Vec<TokenStream> = f
+        .args
+        .iter()
+        .zip(&locals)
+        .zip(tys)
+        .map(|((a, l), t)| {
+            if a.shape.is_empty() {
+                quote!(let #l: #t = #flat::read_flat(neuron_args, &mut neuron_offset)?;)
+            } else {
+                quote!(let #l: ::std::boxed::Box<#t> = #flat::read_boxed(neuron_args, &mut neuron_offset)?;)
+            }
+        })
+        .collect();
+    let local_args: Vec<TokenStream> = f
+        .args
+        .iter()
+        .zip(&locals)
+        .map(|(a, l)| {
+            if a.shape.is_empty() {
+                quote!(#l)
+            } else {
+                quote!(&#l)
+            }
+        })
+        .collect();
+    let backward_flat = d.map_or_else(
+        || quote!(::core::option::Option::None),
+        |d| {
+            let body = &d.flat;
+            let bindings: Vec<TokenStream> = f
+                .args
+                .iter()
+                .zip(&locals)
+                .map(|(a, l)| {
+                    if a.shape.is_empty() {
+                        bind(a, quote!(#l))
+                    } else {
+                        bind(a, quote!(*#l))
+                    }
+                })
+                .collect();
+            let args: Vec<&Arg> = f.args.iter().collect();
+            let targets: Vec<Target> = sizes
+                .iter()
+                .scan(quote!(0), |offset, len| {
+                    let target = Target::Flat {
+                        slice: Ident::new("neuron_grad", Span::call_site()),
+                        offset: offset.clone(),
+                    };
+                    *offset = quote!((#offset + #len));
+                    Some(target)
+                })
+                .collect();
+            let accumulate = accumulate(real, body, &args, &targets);
+            let stmts = &body.stmts;
+            let import = real_import(body, &f.real);
+            quote! {
+                let mut neuron_offset = 0;
+                #(#reads)*
+                let dy: #ret = #flat::read_flat(neuron_dy, &mut 0)?;
+                for g in neuron_grad.iter_mut() {
+                    *g = <#real as ::neuron_core::Tensor<#real>>::zeros();
+                }
+                {
+                    #import
+                    #(#bindings)*
+                    #stmts
+                    #(#accumulate)*
+                }
+                ::core::option::Option::Some(())
+            }
+        },
+    );
     quote! {
         /// A trainable model: the parameters of [`Params`], with the
         /// function's other arguments as its input.
@@ -224,14 +373,11 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
             }
 
             fn forward(&self, input: &Self::Input) -> #ret {
-                self::#name(#(#call_args),*)
+                self::forward_ref(#(#by_ref),*)
             }
 
             fn backward(&self, input: &Self::Input, dy: &#ret, grads: &mut Self::Params) -> #ret {
-                let (y, g) = self::backward(#(#call_args,)* *dy);
-                let g = Params { #(#param_names: g.#param_names,)* #marker_init };
-                ::neuron_core::Parameters::zip_mut(grads, &g, |_, acc, d| *acc += d);
-                y
+                ::neuron_core::Model::forward_backward(self, input, |_| *dy, grads)
             }
 
             #forward_backward
@@ -244,27 +390,21 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
             ];
             const OUTPUT_LEN: usize = #out_len;
 
-            fn eval_flat(flat_args: &[#real], out: &mut [#real]) -> ::core::option::Option<()> {
-                if flat_args.len() != #total || out.len() != #out_len {
+            fn eval_flat(neuron_args: &[#real], neuron_out: &mut [#real]) -> ::core::option::Option<()> {
+                if neuron_args.len() != #total || neuron_out.len() != #out_len {
                     return ::core::option::Option::None;
                 }
-                let mut offset = 0;
-                #(let #locals: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
-                let y: #ret = self::#name(#(#locals),*);
-                #flat::write_flat(&y, out, &mut 0)
+                let mut neuron_offset = 0;
+                #(#reads)*
+                let y: #ret = self::forward_ref(#(#local_args),*);
+                #flat::write_flat(&y, neuron_out, &mut 0)
             }
 
-            fn backward_flat(flat_args: &[#real], dy: &[#real], grad: &mut [#real]) -> ::core::option::Option<()> {
-                if flat_args.len() != #total || dy.len() != #out_len || grad.len() != #total {
+            fn backward_flat(neuron_args: &[#real], neuron_dy: &[#real], neuron_grad: &mut [#real]) -> ::core::option::Option<()> {
+                if neuron_args.len() != #total || neuron_dy.len() != #out_len || neuron_grad.len() != #total {
                     return ::core::option::Option::None;
                 }
-                let mut offset = 0;
-                #(let #locals: #tys = #flat::read_flat(flat_args, &mut offset)?;)*
-                let dy: #ret = #flat::read_flat(dy, &mut 0)?;
-                let (_, g) = self::backward(#(#locals,)* dy);
-                let mut offset = 0;
-                #(#flat::write_flat(&g.#args, grad, &mut offset)?;)*
-                ::core::option::Option::Some(())
+                #backward_flat
             }
         }
     }
@@ -297,52 +437,17 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
         .args
         .iter()
         .zip(arg_places(f, &input))
-        .map(|(a, place)| {
+        .map(|(a, place)| bind(a, place))
+        .collect();
+    let params: Vec<&Arg> = f.args.iter().filter(|a| a.param).collect();
+    let targets: Vec<Target> = params
+        .iter()
+        .map(|a| {
             let n = &a.name;
-            if a.shape.is_empty() {
-                quote!(let #n = #place;)
-            } else {
-                quote!(let #n = &#place;)
-            }
+            Target::Field(quote!(#grads.#n))
         })
         .collect();
-    let flat = quote!(::neuron_core::Tensor::<#real>);
-    let params = f.args.iter().filter(|a| a.param);
-    let [i, j] = &body.loop_vars;
-    let accumulate: Vec<TokenStream> = params
-        .zip(body.roots[1..].iter().zip(&body.root_elems[1..]))
-        .map(|(a, (d, elem))| {
-            let n = &a.name;
-            if a.shape.is_empty() {
-                quote!(#grads.#n += #d;)
-            } else if let Some(elem) = elem {
-                // The adjoint's elements are added where they are computed.
-                let m = &a.shape[0];
-                match a.shape.get(1) {
-                    None => quote! {
-                        for #i in 0..#m {
-                            #grads.#n[#i] += #elem;
-                        }
-                    },
-                    Some(cols) => {
-                        quote! {
-                            for #i in 0..#m {
-                                for #j in 0..#cols {
-                                    #grads.#n[#i][#j] += #elem;
-                                }
-                            }
-                        }
-                    }
-                }
-            } else {
-                quote! {
-                    for (g, d) in #flat::as_mut_slice(&mut #grads.#n).iter_mut().zip(#flat::as_slice(&#d)) {
-                        *g += *d;
-                    }
-                }
-            }
-        })
-        .collect();
+    let accumulate = accumulate(real, body, &params, &targets);
     let stmts = &body.stmts;
     let y = &body.roots[0];
     let import = real_import(body, &f.real);
@@ -376,4 +481,101 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
             #y
         }
     }
+}
+
+/// `let x = place;` for a scalar argument, `let x: &[T; N] = &place;` for
+/// an array, which a body emitted with `args_by_ref` indexes in place (a
+/// parameter's `Box` derefs to the array).
+fn bind(a: &Arg, place: TokenStream) -> TokenStream {
+    let (n, t) = (&a.name, &a.ty);
+    if a.shape.is_empty() {
+        quote!(let #n = #place;)
+    } else {
+        quote!(let #n: &#t = &#place;)
+    }
+}
+
+/// Where an argument's adjoint is added: a field of a parameter struct
+/// (`neuron_grads.w`), or a run of a flat slice starting at `offset`.
+enum Target {
+    Field(TokenStream),
+    Flat { slice: Ident, offset: TokenStream },
+}
+
+/// The statements adding each root after the first of an `accumulate`
+/// body to its argument's target: in place, element by element, where the
+/// body left the adjoint's element unmaterialized, else from the array it
+/// computed.
+///
+/// ```text
+/// for i in 0..4 { for j in 0..2 { neuron_grads.w[i][j] += d_sum[i] * x[j]; } }
+/// neuron_grad[8 + i] += d_h[i];          // a flat target
+/// ```
+fn accumulate(
+    real: &TokenStream,
+    body: &Body,
+    args: &[&Arg],
+    targets: &[Target],
+) -> Vec<TokenStream> {
+    let flat = quote!(::neuron_core::Tensor::<#real>);
+    let [i, j] = &body.loop_vars;
+    args.iter()
+        .zip(targets)
+        .zip(body.roots[1..].iter().zip(&body.root_elems[1..]))
+        .map(|((a, target), (d, elem))| {
+            // The element at `index` (`[i][j]`, or a flat position).
+            let at = |rank: usize| -> TokenStream {
+                match target {
+                    Target::Field(place) => match rank {
+                        0 => quote!(#place),
+                        1 => quote!(#place[#i]),
+                        _ => quote!(#place[#i][#j]),
+                    },
+                    Target::Flat { slice, offset } => match rank {
+                        0 => quote!(#slice[#offset]),
+                        1 => quote!(#slice[#offset + #i]),
+                        _ => {
+                            let cols = &a.shape[1];
+                            quote!(#slice[#offset + #i * #cols + #j])
+                        }
+                    },
+                }
+            };
+            if a.shape.is_empty() {
+                let place = at(0);
+                return quote!(#place += #d;);
+            }
+            if let Some(elem) = elem {
+                // The adjoint's elements are added where they are computed.
+                let m = &a.shape[0];
+                let place = at(a.shape.len());
+                return match a.shape.get(1) {
+                    None => quote! {
+                        for #i in 0..#m {
+                            #place += #elem;
+                        }
+                    },
+                    Some(cols) => quote! {
+                        for #i in 0..#m {
+                            for #j in 0..#cols {
+                                #place += #elem;
+                            }
+                        }
+                    },
+                };
+            }
+            let run = match target {
+                Target::Field(place) => quote!(#flat::as_mut_slice(&mut *#place)),
+                Target::Flat { slice, offset } => {
+                    let len = size(&a.shape);
+                    quote!(#slice[#offset..#offset + #len])
+                }
+            };
+            quote! {
+                for (g, d) in #run.iter_mut().zip(#flat::as_slice(&#d)) {
+                    *g += *d;
+                }
+            }
+        })
+        .collect()
 }

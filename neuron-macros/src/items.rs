@@ -136,13 +136,46 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     let unreachable =
         quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") });
 
-    // The forward function, as written but with its body generated.
-    let forward_body = match d {
+    // The borrowing forms take arrays by reference and scalars by value;
+    // the by-value functions lend them their arguments, so each body is
+    // emitted once and a large argument is never copied.
+    let ref_params: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let (n, t) = (&a.name, &a.ty);
+            if a.shape.is_empty() {
+                quote!(#n: #t)
+            } else {
+                quote!(#n: &#t)
+            }
+        })
+        .collect();
+    let lend: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let n = &a.name;
+            if a.shape.is_empty() {
+                quote!(#n)
+            } else {
+                quote!(&#n)
+            }
+        })
+        .collect();
+
+    // The forward function, as written, and its borrowing form.
+    let forward_ref_body = match d {
         Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), &f.real),
         None => unreachable.clone(),
     };
     let forward = quote! {
-        pub fn #name #generics (#(#args: #tys),*) -> #ret #forward_body
+        pub fn #name #generics (#(#args: #tys),*) -> #ret {
+            self::forward_ref(#(#lend),*)
+        }
+    };
+    let forward_ref = quote! {
+        pub fn forward_ref #generics (#(#ref_params),*) -> #ret #forward_ref_body
     };
 
     // Grad: one field per argument.
@@ -170,14 +203,21 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         None if f.ret_shape.is_empty() => Some(unreachable.clone()),
         None => None,
     };
-    let gradient = gradient_body.map(|fn_body| {
+    let gradient_ref = gradient_body.map(|fn_body| {
         quote! {
-            pub fn gradient #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args) #fn_body
+            pub fn gradient_ref #generics (#(#ref_params),*) -> (#ret, Grad #ty_args) #fn_body
+        }
+    });
+    let gradient = gradient_ref.as_ref().map(|_| {
+        quote! {
+            pub fn gradient #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args) {
+                self::gradient_ref(#(#lend),*)
+            }
         }
     });
     // For a scalar output the vector-Jacobian product is the gradient
     // times `dy`; for an array output it is its own backward pass.
-    let backward_body = match d {
+    let backward_ref_body = match d {
         _ if f.ret_shape.is_empty() => {
             let scaled = f
                 .args
@@ -185,7 +225,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                 .zip(args)
                 .map(|(a, n)| scale(n, a.shape.len()));
             quote!({
-                let (y, g) = self::gradient(#(#args),*);
+                let (y, g) = self::gradient_ref(#(#args),*);
                 (y, Grad { #(#args: #scaled),* })
             })
         }
@@ -196,13 +236,21 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         None => unreachable.clone(),
     };
     let backward = quote! {
-        pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_body
+        pub fn backward #generics (#(#args: #tys,)* dy: #ret) -> (#ret, Grad #ty_args) {
+            self::backward_ref(#(#lend,)* dy)
+        }
+    };
+    let backward_ref = quote! {
+        pub fn backward_ref #generics (#(#ref_params,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_ref_body
     };
 
     // The formulas document `gradient` both in rustdoc and in `SOURCE`,
-    // one `///` line each.
+    // one `///` line each; they are read off the body of `gradient_ref`.
     let gradient = gradient.map(|g| {
-        let lines = formulas(f, &g);
+        let lines = gradient_ref
+            .as_ref()
+            .map(|r| formulas(f, r))
+            .unwrap_or_default();
         let lines = lines.lines().map(|l| {
             if l.is_empty() {
                 String::new()
@@ -212,7 +260,14 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         });
         quote!(#(#[doc = #lines])* #g)
     });
-    let source = source_text(&forward, gradient.as_ref(), &backward);
+    let source = source_text(&[
+        Some(&forward),
+        Some(&forward_ref),
+        gradient.as_ref(),
+        gradient_ref.as_ref(),
+        Some(&backward),
+        Some(&backward_ref),
+    ]);
     let gradient = gradient.map(|g| {
         let summary = format!(
             " The value of [`{name}`](fn@self::{name}) and its derivative with respect to every argument."
@@ -224,6 +279,13 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             #g
         }
     });
+    let gradient_ref = gradient_ref.map(|g| {
+        quote! {
+            /// [`gradient`] borrowing the arrays: nothing is copied.
+            #[must_use]
+            #g
+        }
+    });
     let backward_doc = format!(
         "The value of [`{name}`](fn@self::{name}) and the vector-Jacobian product: `dy` is the derivative of \
          what follows with respect to the output, and each field of the returned [`Grad`] is `dy` carried back \
@@ -231,7 +293,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     );
 
     let params = params(f, &s);
-    let model = model(f, &s, d.map(|d| &d.train));
+    let model = model(f, &s, d);
     // `gradient` exists for scalar outputs only; a link to it otherwise
     // would be a broken intra-doc link in the user's documentation.
     let gradient_link = if f.ret_shape.is_empty() {
@@ -276,7 +338,12 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             use super::*;
 
             #(#own)*
+            #[inline]
             #forward
+
+            /// The value of the function, reading its arrays in place.
+            #[inline]
+            #forward_ref
 
             /// The derivative of the output with respect to each argument,
             /// one field per argument, with the same name and type.
@@ -292,9 +359,15 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
 
             #gradient
 
+            #gradient_ref
+
             #[doc = #backward_doc]
             #[must_use]
             #backward
+
+            /// [`backward`] borrowing the arrays: nothing is copied.
+            #[must_use]
+            #backward_ref
 
             #params
             #model
@@ -321,6 +394,9 @@ pub const ITEMS: &[&str] = &[
     "Grad",
     "gradient",
     "backward",
+    "forward_ref",
+    "gradient_ref",
+    "backward_ref",
     "Params",
     "Model",
     "SOURCE",
@@ -341,12 +417,8 @@ fn scale(arg: &Ident, rank: usize) -> TokenStream {
 }
 
 /// The pretty-printed generated functions.
-fn source_text(
-    forward: &TokenStream,
-    gradient: Option<&TokenStream>,
-    backward: &TokenStream,
-) -> String {
-    let file = quote!(#forward #gradient #backward);
+fn source_text(items: &[Option<&TokenStream>]) -> String {
+    let file: TokenStream = items.iter().flatten().map(|&t| t.clone()).collect();
     match syn::parse2::<syn::File>(file.clone()) {
         Ok(file) => prettyplease::unparse(&file),
         Err(_) => file.to_string(),

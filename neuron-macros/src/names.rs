@@ -86,6 +86,16 @@ pub const EMITTED_NAMES: &[&str] = &[
     "Model",
     "SOURCE",
     "gradient_matches_finite_differences",
+    "forward_ref",
+    "gradient_ref",
+    "backward_ref",
+    // The flat views' parameters and locals (`expand.rs::FLAT_LOCALS`).
+    "neuron_args",
+    "neuron_out",
+    "neuron_dy",
+    "neuron_grad",
+    "neuron_offset",
+    "neuron_arg_*",
     // The check of the user's generic bounds, in an anonymous constant.
     "bounds",
     // Inside the generated impls (`expand.rs`): method and parameter names,

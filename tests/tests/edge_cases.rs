@@ -70,11 +70,11 @@ fn the_edges_have_the_right_partials() {
 
 #[test]
 fn the_edges_train_through_the_generated_step() {
-    let model = whole::Model::new(whole::Params { w: [1.0, 2.0, 3.0] });
+    let model = whole::Model::new(whole::Params::new([1.0, 2.0, 3.0]));
     let mut grads = whole::Params::zeros();
     let y = model.forward_backward(&(), |y| *y, &mut grads);
     assert_eq!(y, [1.0, 2.0, 3.0]);
-    assert_eq!(grads.w, [1.0, 2.0, 3.0]);
+    assert_eq!(*grads.w, [1.0, 2.0, 3.0]);
     let model = unused::Model::new(unused::Params { a: 3.0, b: 4.0 });
     let mut grads = unused::Params::zeros();
     assert_eq!(model.forward_backward(&2.0, |_| 1.0, &mut grads), 6.0);

@@ -353,7 +353,7 @@ fn large_products_stay_loops() {
     assert!(!wide::SOURCE.contains("[63]"), "{}", wide::SOURCE);
     // The adjoints are products too, with no transpose formed for them.
     let gradient = wide::SOURCE
-        .split("pub fn gradient")
+        .split("pub fn gradient_ref")
         .nth(1)
         .and_then(|g| g.split("pub fn backward").next())
         .unwrap_or_default();

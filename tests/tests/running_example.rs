@@ -34,23 +34,14 @@ fn backward_scales_by_the_upstream_derivative() {
 #[test]
 fn one_sgd_step_matches_the_notes() {
     let x = [1.0, -2.0, 3.0];
-    let mut model = unit::Model::new(unit::Params {
-        w: [-3.0, -1.0, 2.0],
-        b: 1.0,
-    });
+    let mut model = unit::Model::new(unit::Params::new([-3.0, -1.0, 2.0], 1.0));
     let mut grads = unit::Params::default();
     let y = model.backward(&x, &1.0, &mut grads);
     assert_eq!(y, 6.0);
-    assert_eq!(
-        grads,
-        unit::Params {
-            w: [1.0, -2.0, 3.0],
-            b: 1.0
-        }
-    );
+    assert_eq!(grads, unit::Params::new([1.0, -2.0, 3.0], 1.0));
     Sgd::new(0.001).step(&mut model.params, &grads);
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-    let w = model.params.w;
+    let w = *model.params.w;
     assert!(
         close(w[0], -3.001) && close(w[1], -0.998) && close(w[2], 1.997),
         "{w:?}"
@@ -61,10 +52,7 @@ fn one_sgd_step_matches_the_notes() {
 
 #[test]
 fn params_see_fields_in_declaration_order() {
-    let p = unit::Params {
-        w: [1.0, 2.0, 3.0],
-        b: 4.0,
-    };
+    let p = unit::Params::new([1.0, 2.0, 3.0], 4.0);
     assert_eq!(p.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     assert_eq!(<unit::Params as Parameters<f64>>::LEN, 4);
     let names: Vec<&str> = <unit::Params as Parameters<f64>>::FIELDS

@@ -102,10 +102,7 @@ fn assert_same<M: Model<Real = f64>>(name: &str, model: &M, input: &M::Input) {
 fn generated_training_step_matches_forward_then_backward() {
     assert_same(
         "unit",
-        &unit::Model::new(unit::Params {
-            w: [-3.0, -1.0, 2.0],
-            b: 1.0,
-        }),
+        &unit::Model::new(unit::Params::new([-3.0, -1.0, 2.0], 1.0)),
         &[1.0, -2.0, 3.0],
     );
     assert_same(
@@ -132,23 +129,11 @@ fn generated_training_step_matches_forward_then_backward() {
 
 #[test]
 fn generated_training_step_adds_into_the_accumulator() {
-    let model = unit::Model::new(unit::Params {
-        w: [-3.0, -1.0, 2.0],
-        b: 1.0,
-    });
-    let mut grads = unit::Params {
-        w: [10.0, 10.0, 10.0],
-        b: 10.0,
-    };
+    let model = unit::Model::new(unit::Params::new([-3.0, -1.0, 2.0], 1.0));
+    let mut grads = unit::Params::new([10.0, 10.0, 10.0], 10.0);
     let y = model.forward_backward(&[1.0, -2.0, 3.0], |_| 2.0, &mut grads);
     assert_eq!(y, 6.0);
-    assert_eq!(
-        grads,
-        unit::Params {
-            w: [12.0, 6.0, 16.0],
-            b: 12.0
-        }
-    );
+    assert_eq!(grads, unit::Params::new([12.0, 6.0, 16.0], 12.0));
 }
 
 /// A parameter the output does not depend on: the training step still
