@@ -11,6 +11,7 @@
 //! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
 //! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
+//! | [`custom`] | [`Declaration`], [`Declarations`]: functions whose derivatives are declared |
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets and [`load_csv`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
 //!
@@ -19,6 +20,7 @@
 //! well-typed arguments (the toy datasets panic, naming the size, only
 //! when asked for more samples than memory holds).
 
+pub mod custom;
 pub mod data;
 pub mod gradcheck;
 pub mod loss;
@@ -31,12 +33,14 @@ pub mod train;
 #[cfg(test)]
 mod testing;
 
+pub use custom::{Declaration, Declarations};
 pub use data::{
     CastError, Column, CsvError, NormalSampler, cast_features, load_csv, load_csv_regression,
     read_csv, read_csv_regression, sine, spiral, vertical,
 };
 pub use gradcheck::{
-    GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
+    GradcheckError, GradcheckReport, NotChecked, Partial, gradcheck, gradcheck_random,
+    gradcheck_random_in,
 };
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
