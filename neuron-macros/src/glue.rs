@@ -243,6 +243,7 @@ pub fn model(f: &Function, s: &Sig, train: Option<&Body>) -> TokenStream {
                 #(::neuron_core::Field { name: #field_names, shape: #field_shapes },)*
             ];
             const OUTPUT_LEN: usize = #out_len;
+            const DECLARATIONS: &'static ::neuron_core::custom::Declarations = &self::DECLARATIONS;
 
             fn eval_flat(flat_args: &[#real], out: &mut [#real]) -> ::core::option::Option<()> {
                 if flat_args.len() != #total || out.len() != #out_len {
