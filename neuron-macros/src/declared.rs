@@ -210,7 +210,8 @@ fn module(f: &Function, s: &Sig, c: Custom, span: Span) -> TokenStream {
 fn message(c: Custom, real: &RealType) -> TokenStream {
     let name = c.name;
     let message = format!("`{name}` has no declared derivative");
-    let label = "#[neuron] cannot differentiate through a plain Rust function";
+    let label =
+        "#[neuron] cannot differentiate through a function whose derivative is not declared";
     let declare = if c.arity == 1 {
         format!(
             "declare its derivative with `#[neuron::derivative(d_{name})]` on `fn {name}`, naming the \
