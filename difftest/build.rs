@@ -34,12 +34,14 @@ fn main() {
     let count = number("NEURON_DIFFTEST_PROGRAMS").map_or(DEFAULT_PROGRAMS, |n| n as usize);
     let emitted: &[&str] = neuron_macros::__emitted_names!();
     let library: &[&str] = neuron_macros::__library!();
+    let items: (&[&str], &[&str]) = neuron_macros::__generated_items!();
     let (text, stats) = generator::generate(
         seed,
         count,
         &generator::features::FEATURES,
         emitted,
         library,
+        items,
     );
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("programs.rs"), text).expect("writing programs.rs");

@@ -116,26 +116,10 @@ pub const CAPTURED_CALLEE_NAMES: &[&str] = &[
 /// parameters.
 pub const CAPTURED_TYPE_PARAMETERS: &[&str] = &["F", "F_"];
 
-/// Names the macro refuses with a compile error at the name (each has a UI
-/// case in `tests/ui`), so valid programs do not use them: a neuron named
-/// like an item of its generated module, an argument named like its
-/// constant or reserved for generated code, a generic parameter named like
-/// an item.
-pub const REFUSED_FUNCTION_NAMES: &[&str] = &[
-    "Grad",
-    "gradient",
-    "backward",
-    "forward_ref",
-    "gradient_ref",
-    "backward_ref",
-    "Params",
-    "Model",
-    "SOURCE",
-    "gradient_matches_finite_differences",
-];
-
-/// See [`REFUSED_FUNCTION_NAMES`].
-pub const REFUSED_ARGUMENT_NAMES: &[&str] = &["SOURCE", "dy", "neuron_*"];
-
-/// See [`REFUSED_FUNCTION_NAMES`].
-pub const REFUSED_TYPE_PARAMETERS: &[&str] = &["Grad", "Params", "Model", "SOURCE"];
+/// Names the macro refuses with a compile error at the name (each class
+/// has a UI case in `tests/ui`), so valid programs do not use them: an
+/// argument named `dy` or `neuron_*`. The items of a neuron's generated
+/// module, which it refuses as a neuron's or generic parameter's name, and
+/// its constants, refused as arguments, come from
+/// `neuron_macros::__generated_items!()`.
+pub const REFUSED_ARGUMENT_NAMES: &[&str] = &["dy", "neuron_*"];

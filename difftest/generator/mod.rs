@@ -27,8 +27,9 @@ pub fn generate(
     features: &Features,
     emitted: &[&str],
     library: &[&str],
+    items: (&[&str], &[&str]),
 ) -> (String, Stats) {
-    let mut g = Gen::new(seed, features, emitted, library);
+    let mut g = Gen::new(seed, features, emitted, library, items);
     let mut stats = Stats::default();
     let mut out = String::new();
     let _ = writeln!(

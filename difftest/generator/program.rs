@@ -13,8 +13,7 @@
 
 use super::features::{
     CAPTURED_ARGUMENT_NAMES, CAPTURED_BINDING_NAMES, CAPTURED_CALLEE_NAMES,
-    CAPTURED_TYPE_PARAMETERS, Features, REFUSED_ARGUMENT_NAMES, REFUSED_FUNCTION_NAMES,
-    REFUSED_TYPE_PARAMETERS,
+    CAPTURED_TYPE_PARAMETERS, Features, REFUSED_ARGUMENT_NAMES,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -309,6 +308,10 @@ pub struct Gen<'a> {
     emitted: &'a [&'a str],
     /// The library's function names, from `__library!()`.
     library: &'a [&'a str],
+    /// The generated modules' items and constants, from
+    /// `__generated_items!()`: refused as names of neurons and generic
+    /// parameters, and (the constants) of arguments.
+    items: (&'a [&'a str], &'a [&'a str]),
     /// The neurons of the program being written, callees so far.
     neurons: Vec<Neuron>,
     /// Nodes left for the neuron being written, so programs stay small.
@@ -333,6 +336,7 @@ impl<'a> Gen<'a> {
         features: &'a Features,
         emitted: &'a [&'a str],
         library: &'a [&'a str],
+        items: (&'a [&'a str], &'a [&'a str]),
     ) -> Self {
         use rand::SeedableRng;
         Gen {
@@ -340,6 +344,7 @@ impl<'a> Gen<'a> {
             features,
             emitted,
             library,
+            items,
             neurons: Vec::new(),
             budget: 0,
         }
@@ -419,7 +424,7 @@ impl<'a> Gen<'a> {
                     n.starts_with(|c: char| c.is_ascii_uppercase())
                         // `<Real: Real>` would name the bound after itself.
                         && *n != "Real"
-                        && !REFUSED_TYPE_PARAMETERS.contains(n)
+                        && !self.items.0.contains(n)
                         && (self.features.type_parameter_names
                             || !CAPTURED_TYPE_PARAMETERS.contains(n))
                 })
@@ -444,7 +449,7 @@ impl<'a> Gen<'a> {
             };
             let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
                 && !self.library.contains(&name.as_str())
-                && !REFUSED_FUNCTION_NAMES.contains(&name.as_str());
+                && !self.items.0.contains(&name.as_str());
             let captured = CAPTURED_CALLEE_NAMES.iter().any(|c| matches(c, &name));
             if valid
                 && (self.features.captured_callee_names || !captured)
@@ -477,7 +482,10 @@ impl<'a> Gen<'a> {
                 if argument && reserved && !self.features.reserved_argument_names {
                     continue;
                 }
-                if argument && REFUSED_ARGUMENT_NAMES.iter().any(|r| matches(r, &name)) {
+                if argument
+                    && (REFUSED_ARGUMENT_NAMES.iter().any(|r| matches(r, &name))
+                        || self.items.1.contains(&name.as_str()))
+                {
                     continue;
                 }
                 let captured = if argument {

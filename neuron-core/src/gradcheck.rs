@@ -25,6 +25,12 @@
 //! Every other partial is compared with `numeric`, so a strongly curved
 //! function is checked, not skipped. A check that compared nothing is an
 //! error, never a pass.
+//!
+//! A gradient that goes through a surrogate derivative
+//! (`#[neuron::surrogate]`, listed in [`Differentiable::DECLARATIONS`]) is
+//! by design not the derivative of the function, so no point is compared:
+//! the check returns `Ok` with [`GradcheckReport::not_checked`] saying
+//! which surrogates, and its `Display` says it was not checked.
 
 use core::fmt;
 use core::ops::RangeInclusive;
@@ -33,6 +39,7 @@ use num_traits::{Float, One, Zero};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::custom::Declaration;
 use crate::model::{Differentiable, Field, fields_len, shape_len};
 use crate::params_io::element_name;
 use crate::real::Real;
@@ -57,6 +64,39 @@ pub struct GradcheckReport {
     /// How many partial derivatives were skipped as kinks or because the
     /// function was not finite a step away.
     pub skipped: usize,
+    /// Why nothing was compared, for a check that was not run at all:
+    /// `None` for one that ran.
+    pub not_checked: Option<NotChecked>,
+}
+
+/// Why a gradient check was not run, while not failing either.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum NotChecked {
+    /// The gradient goes through these surrogate derivatives
+    /// (`#[neuron::surrogate]`): stand-ins that differ from the function's
+    /// own derivative by design, such as a smooth slope for a step
+    /// function whose derivative is zero almost everywhere.
+    Surrogates(Vec<&'static Declaration>),
+}
+
+impl fmt::Display for NotChecked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotChecked::Surrogates(surrogates) => {
+                f.write_str("the gradient goes through ")?;
+                for (k, d) in surrogates.iter().enumerate() {
+                    if k > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                f.write_str(
+                    ", which by design is not the function's own derivative, so finite differences cannot check it",
+                )
+            }
+        }
+    }
 }
 
 /// One partial derivative `∂ output / ∂ argument` at one point.
@@ -84,6 +124,9 @@ pub struct Partial {
 
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.not_checked {
+            return write!(f, "not checked: {why}");
+        }
         write!(
             f,
             "checked {} partial derivatives at {} points ({} skipped at kinks, {} points not finite)",
@@ -228,7 +271,8 @@ impl fmt::Debug for GradcheckError {
 /// flattened in declaration order.
 ///
 /// Partials with a kink within a step of the point are skipped (see the
-/// module documentation).
+/// module documentation). A gradient through a surrogate derivative is not
+/// checked: the report says so in [`GradcheckReport::not_checked`].
 ///
 /// # Errors
 ///
@@ -243,6 +287,16 @@ pub fn gradcheck<F: Differentiable>(
     tolerance: f64,
 ) -> Result<GradcheckReport, GradcheckError> {
     let mut report = empty_report(tolerance)?;
+    let n = args_len::<F>()?;
+    if args.len() != n {
+        return Err(GradcheckError::WrongArgCount {
+            expected: n,
+            found: args.len(),
+        });
+    }
+    if let Some(skip) = surrogates::<F>(&report) {
+        return Ok(skip);
+    }
     match check_point::<F>(args, &mut report)? {
         PointOutcome::Checked => report.points += 1,
         PointOutcome::NotFinite => {
@@ -257,7 +311,9 @@ pub fn gradcheck<F: Differentiable>(
 
 /// Checks `F`'s gradient at `points` random points with every argument
 /// drawn uniformly from `[-2, 2]` (seeded, so reproducible). Points where
-/// the function is not finite are skipped, and so are kinks.
+/// the function is not finite are skipped, and so are kinks; a gradient
+/// through a surrogate derivative is not checked, as
+/// [`GradcheckReport::not_checked`] says.
 ///
 /// # Errors
 ///
@@ -327,6 +383,9 @@ pub fn gradcheck_random_in<F: Differentiable>(
     }
     let mut report = empty_report(tolerance)?;
     let len = args_len::<F>()?;
+    if let Some(skip) = surrogates::<F>(&report) {
+        return Ok(skip);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut args = vec![F::Real::zero(); len];
     for _ in 0..points {
@@ -355,6 +414,17 @@ fn empty_report(tolerance: f64) -> Result<GradcheckReport, GradcheckError> {
         points_not_finite: 0,
         checked: 0,
         skipped: 0,
+        not_checked: None,
+    })
+}
+
+/// The report of a check that is not run because `F`'s gradient goes
+/// through surrogate derivatives, or `None` when it does not.
+fn surrogates<F: Differentiable>(empty: &GradcheckReport) -> Option<GradcheckReport> {
+    let surrogates = F::DECLARATIONS.surrogates();
+    (!surrogates.is_empty()).then(|| GradcheckReport {
+        not_checked: Some(NotChecked::Surrogates(surrogates)),
+        ..empty.clone()
     })
 }
 
@@ -786,6 +856,73 @@ mod tests {
         // still compares the zero partials where relu is flat.
         let report = gradcheck_random_in::<Unit>(-2.0..=-1.0, 20, 3, 1e-6).unwrap();
         assert!(report.checked > 0);
+    }
+
+    /// `step(x)` trained through the slope of a fast sigmoid: its gradient
+    /// is by design not the derivative of its value.
+    struct Spike;
+
+    const STEP: Declaration = Declaration {
+        function: "step",
+        derivatives: &["fast_sigmoid"],
+        surrogate: true,
+    };
+
+    impl Differentiable for Spike {
+        type Real = f64;
+        const ARGS: &'static [Field] = &[Field {
+            name: "x",
+            shape: &[],
+        }];
+        const OUTPUT_LEN: usize = 1;
+        const DECLARATIONS: &'static crate::Declarations = &crate::Declarations {
+            direct: &[&STEP],
+            callees: &[],
+        };
+
+        fn eval_flat(a: &[f64], out: &mut [f64]) -> Option<()> {
+            let ([x], [y]) = (a, out) else {
+                return None;
+            };
+            *y = if *x > 0.0 { 1.0 } else { 0.0 };
+            Some(())
+        }
+
+        fn backward_flat(a: &[f64], dy: &[f64], g: &mut [f64]) -> Option<()> {
+            let ([x], [dy], [g]) = (a, dy, g) else {
+                return None;
+            };
+            *g = dy / (1.0 + 10.0 * x.abs()).powi(2);
+            Some(())
+        }
+    }
+
+    #[test]
+    fn a_surrogate_is_reported_as_not_checked_rather_than_passed_or_failed() {
+        for report in [
+            gradcheck::<Spike>(&[0.5], 1e-6).unwrap(),
+            gradcheck_random::<Spike>(10, 1, 1e-6).unwrap(),
+        ] {
+            assert_eq!(
+                report.not_checked,
+                Some(NotChecked::Surrogates(vec![&STEP]))
+            );
+            assert_eq!((report.points, report.checked, report.skipped), (0, 0, 0));
+            assert_eq!(
+                report.to_string(),
+                "not checked: the gradient goes through `step` (surrogate derivative \
+                 `fast_sigmoid`), which by design is not the function's own derivative, so \
+                 finite differences cannot check it"
+            );
+        }
+        // The point is still validated, and a report of a check that ran
+        // says nothing of surrogates.
+        assert!(matches!(
+            gradcheck::<Spike>(&[0.5, 1.0], 1e-6),
+            Err(GradcheckError::WrongArgCount { .. })
+        ));
+        let report = gradcheck::<Unit>(&[1.0, -2.0, 3.0, -3.0, -1.0, 2.0, 1.0], 1e-6).unwrap();
+        assert_eq!(report.not_checked, None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
 //! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
+//! | [`custom`] | [`Declaration`], [`Declarations`]: functions whose derivatives are declared with [`derivative`] or [`surrogate`] |
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets and [`load_csv`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
 //!
@@ -19,6 +20,7 @@
 //! well-typed arguments (the toy datasets panic, naming the size, only
 //! when asked for more samples than memory holds).
 
+pub mod custom;
 pub mod data;
 pub mod gradcheck;
 pub mod loss;
@@ -31,25 +33,34 @@ pub mod train;
 #[cfg(test)]
 mod testing;
 
+pub use custom::{Declaration, Declarations};
 pub use data::{
     CastError, Column, CsvError, NormalSampler, cast_features, load_csv, load_csv_regression,
     read_csv, read_csv_regression, sine, spiral, vertical,
 };
 pub use gradcheck::{
-    GradcheckError, GradcheckReport, Partial, gradcheck, gradcheck_random, gradcheck_random_in,
-    gradcheck_random_sampled,
+    GradcheckError, GradcheckReport, NotChecked, Partial, gradcheck, gradcheck_random,
+    gradcheck_random_in, gradcheck_random_sampled,
 };
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
 };
 pub use model::{Differentiable, Field, LayoutError, Model, Parameters};
-pub use neuron_macros::neuron;
+pub use neuron_macros::{derivative, neuron, surrogate};
 pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Sgd};
 pub use params_io::{
     ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
 };
 pub use real::{Real, Scalars, Tensor};
 pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
+
+/// The attributes of functions used inside `#[neuron]` functions, as
+/// `#[neuron::derivative(..)]` and `#[neuron::surrogate(..)]` (this module
+/// shares its name with the `#[neuron]` attribute, which
+/// `use neuron_core::prelude::*` brings in with it).
+pub mod neuron {
+    pub use neuron_macros::{derivative, surrogate};
+}
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {

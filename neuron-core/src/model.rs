@@ -5,6 +5,7 @@
 //! disagreeing, indices out of order); the runtime checks before relying on
 //! it and reports a [`LayoutError`] instead of panicking.
 
+use crate::custom::Declarations;
 use crate::real::{Real, Tensor};
 
 /// The name and shape of one argument or parameter field.
@@ -294,6 +295,12 @@ pub trait Differentiable {
     const ARGS: &'static [Field];
     /// How many scalars the output holds.
     const OUTPUT_LEN: usize;
+    /// The functions with declared derivatives (`#[neuron::derivative]`,
+    /// `#[neuron::surrogate]`) the gradient goes through, directly or
+    /// through the `#[neuron]` functions it calls. A gradient that goes
+    /// through a surrogate is by design not the function's, and
+    /// [`crate::gradcheck()`] reports it as not checked.
+    const DECLARATIONS: &'static Declarations = &Declarations::NONE;
 
     /// Evaluates the function: `args` holds every argument flattened,
     /// `out` receives the output flattened.

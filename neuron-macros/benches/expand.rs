@@ -24,6 +24,8 @@ mod ast;
 mod check;
 #[path = "../src/ctxt.rs"]
 mod ctxt;
+#[path = "../src/declared.rs"]
+mod declared;
 #[path = "../src/diff.rs"]
 mod diff;
 #[path = "../src/docs.rs"]

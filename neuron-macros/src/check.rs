@@ -5,11 +5,19 @@
 //! offending token, with the nearest known name where one is close, and the
 //! walk goes on so that one compile lists them all. After a clean check,
 //! lowering can trust every name, arity and shape.
+//!
+//! A call of a function that is neither the library's nor a value is a
+//! call of another `#[neuron]` function where its result type is written
+//! (`let h: [f64; 3] = layer(w, x);`, or the function's result, whose type
+//! is the return type), and otherwise a call of a function with a declared
+//! derivative, applied element-wise. Whether that function exists and has
+//! its derivative declared only rustc can tell: see `declared`.
 
 use crate::ast::{BinOp, Declared, Dim, Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
+use crate::declared::RESERVED;
 use crate::items::{CONSTS, ITEMS};
-use crate::ops::{self, Param, Prim, ShapeCx};
+use crate::ops::{self, Custom, MAX_CUSTOM_ARITY, Param, Prim, ShapeCx};
 use std::collections::HashMap;
 use syn::ext::IdentExt;
 
@@ -24,14 +32,16 @@ pub fn operator(op: BinOp) -> Prim {
 }
 
 /// Whether `name(..)` (or, with `method`, `x.name(..)`) is in the library;
-/// any other function call is a call of another `#[neuron]` function.
+/// any other function call is a call of another `#[neuron]` function or of
+/// a function with a declared derivative.
 pub fn is_builtin(name: &str, method: bool) -> bool {
     !ops::lookup(name, method).is_empty()
 }
 
 /// Whether a call of `name` as the result is a call of another `#[neuron]`
 /// function, whose type the return type gives: any name but one within a
-/// typo of the library's, which is reported as the typo it likely is.
+/// typo of the library's, which is taken for a function with a declared
+/// derivative, whose error, if it has none, suggests the library's.
 pub fn is_tail_callee(name: &syn::Ident) -> bool {
     suggestion(&name.to_string()).is_none()
 }
@@ -229,7 +239,12 @@ impl Checker<'_> {
     /// A call of another `#[neuron]` function: its arguments are checked
     /// here and its types by rustc; it must not be the function itself.
     fn callee(&mut self, name: &syn::Ident, args: &[Expr]) {
-        if name.unraw() == self.name {
+        if is_path_keyword(&name.to_string()) {
+            self.cx.push(syn::Error::new(
+                name.span(),
+                format!("`{name}` is not a function: a #[neuron] function calls functions by their plain name"),
+            ));
+        } else if name.unraw() == self.name {
             self.cx.push(syn::Error::new(
                 name.span(),
                 format!(
@@ -240,6 +255,71 @@ impl Checker<'_> {
         }
         for a in args {
             self.shape(a);
+        }
+    }
+
+    /// A call of a function with a declared derivative: one real argument
+    /// or more, broadcast element-wise. That the function exists, takes
+    /// these arguments and has its derivative declared, rustc checks.
+    fn declared(&mut self, name: &syn::Ident, args: &[Expr], sp: Sp) -> Option<Shape> {
+        let text = name.unraw().to_string();
+        let shapes: Vec<Option<Shape>> = args.iter().map(|a| self.shape(a)).collect();
+        if is_path_keyword(&text) {
+            self.cx.push(syn::Error::new(
+                name.span(),
+                format!("`{text}` is not a function: a #[neuron] function calls functions by their plain name"),
+            ));
+            return None;
+        }
+        if args.is_empty() || args.len() > MAX_CUSTOM_ARITY {
+            self.cx.push(sp.error(format!(
+                "`{text}` is called with {} arguments, but a function with a declared derivative \
+                 takes from 1 to {MAX_CUSTOM_ARITY} real arguments",
+                args.len()
+            )));
+            return None;
+        }
+        if RESERVED.contains(&text.as_str()) {
+            self.cx.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "a function called in a #[neuron] function cannot be named `{text}`: \
+                     the generated module defines a type of that name\nhelp: rename the function"
+                ),
+            ));
+            return None;
+        }
+        let shapes: Vec<Shape> = shapes.into_iter().collect::<Option<_>>()?;
+        let real = self.real;
+        let describe = |s: &Shape| type_name(s, real);
+        let cx = ShapeCx {
+            describe: &describe,
+            spelling: &text,
+        };
+        let p = Prim::Custom(Custom::new(&text, args.len()));
+        match (p.def().shape)(&cx, &shapes) {
+            Ok(shape) => Some(shape),
+            Err(_) => {
+                // Arguments of different shapes: most likely another
+                // #[neuron] function, called without its result type.
+                let types: Vec<String> = shapes.iter().map(|s| self.describe(s)).collect();
+                let (last, rest) = types
+                    .split_last()
+                    .map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+                self.cx.push(syn::Error::new(
+                    name.span(),
+                    format!(
+                        "cannot apply `{text}` element-wise to {} and {last}: a call whose result type \
+                         is not written is of a function with a declared derivative, which applies to \
+                         arrays of one shape or reals\n\
+                         help: to call another #[neuron] function, bind its result with its type \
+                         written, such as `let h: [{}; N] = {text}(...);`",
+                        rest.join(", "),
+                        type_name(&[], self.real)
+                    ),
+                ));
+                None
+            }
         }
     }
 
@@ -407,6 +487,9 @@ impl Checker<'_> {
                 self.callee(name, args);
                 return None;
             }
+            if !method && !self.scope.contains_key(&text) {
+                return self.declared(name, args, sp);
+            }
             for a in args {
                 self.shape(a);
             }
@@ -424,20 +507,12 @@ impl Checker<'_> {
                 }
                 return None;
             }
-            let what = if method { "method" } else { "function" };
-            let mut message = format!("unknown {what} `{text}` in a #[neuron] function");
-            match suggestion(&text) {
-                Some(near) => message.push_str(&format!("\nhelp: did you mean `{near}`?")),
-                None if method => {}
-                None => message.push_str(&format!(
-                    "\nhelp: to call another #[neuron] function, bind its result with its type written, \
-                     such as `let h: [{}; N] = {text}(...);`",
-                    type_name(&[], self.real)
-                )),
+            let mut message = format!("unknown method `{text}` in a #[neuron] function");
+            if let Some(near) = suggestion(&text) {
+                message.push_str(&format!("\nhelp: did you mean `{near}`?"));
             }
-            let plural = if method { "methods" } else { "functions" };
             message.push_str(&format!(
-                "\nnote: the library's {plural} are {}",
+                "\nnote: the library's methods are {}",
                 ops::library().join(", ")
             ));
             self.cx.push(syn::Error::new(name.span(), message));
@@ -523,6 +598,11 @@ impl Checker<'_> {
         let operands: Vec<&Expr> = args.iter().collect();
         self.apply(p, &text, &shapes, &operands, sp)
     }
+}
+
+/// Whether `name` is a keyword of paths, which syn parses as a name.
+fn is_path_keyword(name: &str) -> bool {
+    matches!(name, "self" | "super" | "crate" | "Self")
 }
 
 /// The known name closest to `name`, if one is close enough to be a typo:
@@ -612,13 +692,48 @@ mod tests {
 
     #[test]
     fn suggests_the_nearest_function_and_binding() {
-        let errs = errors(quote! { fn f(x: f64, weight: f64) -> f64 { relux(x) * wieght } });
+        let errs = errors(quote! { fn f(x: f64, weight: f64) -> f64 { x.relux() * wieght } });
         assert_eq!(errs.len(), 2);
         assert!(
-            errs[0].contains("unknown function `relux`")
-                && errs[0].contains("did you mean `relu`?")
+            errs[0].contains("unknown method `relux`") && errs[0].contains("did you mean `relu`?")
         );
         assert!(errs[1].contains("cannot find `wieght`") && errs[1].contains("`weight`"));
+    }
+
+    /// A function that is not the library's, called without its result
+    /// type written, has a declared derivative: rustc checks that it does,
+    /// with the nearest library function in its message (`relux` may be a
+    /// typo, or a function of the user's).
+    #[test]
+    fn other_functions_are_declared_ones_applied_element_wise() {
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], y: f64) -> f64 {
+                let a = relux(x);
+                let b = hypot(x, y);
+                sum(a + b)
+            }
+        });
+        assert!(errs.is_empty(), "{errs:?}");
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], m: [[f64; 3]; 2], y: f64) -> f64 {
+                let a = layer(m, x);
+                let b = constant();
+                let c = wide(y, y, y, y, y, y, y, y, y);
+                let d = Model(y);
+                self(y) + super(y)
+            }
+        });
+        assert_eq!(errs.len(), 6, "{errs:#?}");
+        assert!(
+            errs[0]
+                .starts_with("cannot apply `layer` element-wise to `[[f64; 3]; 2]` and `[f64; 3]`")
+        );
+        assert!(errs[0].contains("help: to call another #[neuron] function, bind its result"));
+        assert!(errs[1].starts_with("`constant` is called with 0 arguments"));
+        assert!(errs[2].starts_with("`wide` is called with 9 arguments"));
+        assert!(errs[3].contains("cannot be named `Model`"));
+        assert!(errs[4].starts_with("`self` is not a function"));
+        assert!(errs[5].starts_with("`super` is not a function"));
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
                 let def = p.def();
                 let varying: Vec<bool> = operands.iter().map(|&o| active[o]).collect();
                 let site = Site {
+                    prim: p,
                     operands: &operands,
                     y: id,
                     d,

@@ -793,6 +793,22 @@ impl ElemCx<'_, '_> {
         self.e.g
     }
 
+    /// The op being emitted.
+    pub fn prim(&self) -> Option<crate::ops::Prim> {
+        match self.e.g.nodes[self.id].op {
+            Op::Apply(p, _) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Where the op came from in the user's code (a call of a declared
+    /// function), or the macro's call site.
+    pub fn span(&self) -> Span {
+        self.e.g.nodes[self.id]
+            .origin
+            .map_or_else(Span::call_site, |(sp, _)| sp.first)
+    }
+
     /// The nodes of the op's operands.
     pub fn operand_ids(&self) -> Vec<NodeId> {
         self.e.g.nodes[self.id].op.operands()
@@ -940,9 +956,11 @@ fn fresh_name(taken: &HashSet<String>, base: &str) -> String {
     name
 }
 
-/// The identifier `name`, raw (`r#match`) where it is a keyword.
-fn ident(name: &str, span: Span) -> Ident {
-    if is_keyword(name) {
+/// The identifier `name`, raw (`r#match`) where it is a keyword. The
+/// keywords of paths cannot be raw; `check` refuses them as names of
+/// functions, and here they are left as they are rather than panic.
+pub fn ident(name: &str, span: Span) -> Ident {
+    if is_keyword(name) && !matches!(name, "self" | "super" | "crate" | "Self" | "_") {
         Ident::new_raw(name, span)
     } else {
         Ident::new(name, span)

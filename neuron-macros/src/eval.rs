@@ -42,6 +42,12 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
             Op::Count(shape) => vec![concrete(shape)?.iter().product::<usize>() as f64],
             Op::Fill(a) => vec![at(*a, 0); len],
             Op::Apply(p, operands) => match p.def().eval {
+                Eval::Opaque => {
+                    return Err(format!(
+                        "node {id}: `{}` is the user's function, which cannot be evaluated without compiling it",
+                        p.value_name()
+                    ));
+                }
                 Eval::Map(f) => {
                     let mut elems = vec![0.0; operands.len()];
                     (0..len)

@@ -17,6 +17,7 @@
 
 use crate::ast::{Function, Options};
 use crate::ctxt::Ctxt;
+use crate::declared::Calls;
 use crate::emit::{self, Body};
 use crate::ir::{Graph, NodeId, Op};
 use crate::items::items;
@@ -109,6 +110,8 @@ fn pipeline(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
 
 /// The emitted bodies.
 pub struct Derived {
+    /// The functions the body calls: declared ones and other neurons.
+    pub calls: Calls,
     pub forward: Body,
     /// For a scalar output.
     pub gradient: Option<Body>,
@@ -230,6 +233,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     let train = emit::body_with(&tg, &roots, &names, &f.real, &options);
 
     Ok(Derived {
+        calls: Calls::of(g),
         forward,
         gradient,
         backward,

@@ -389,6 +389,7 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
                 #(::neuron_core::Field { name: #field_names, shape: #field_shapes },)*
             ];
             const OUTPUT_LEN: usize = #out_len;
+            const DECLARATIONS: &'static ::neuron_core::custom::Declarations = &self::DECLARATIONS;
 
             fn eval_flat(neuron_args: &[#real], neuron_out: &mut [#real]) -> ::core::option::Option<()> {
                 if neuron_args.len() != #total || neuron_out.len() != #out_len {

@@ -375,7 +375,7 @@ impl Graph {
                 let _ = write!(out, "(count {})", format_shape(shape));
             }
             Op::Fill(a) => list(&format!("fill {}", format_shape(&node.shape)), &[*a], out),
-            Op::Apply(p, args) => list(p.def().name, args, out),
+            Op::Apply(p, args) => list(&p.text(), args, out),
             Op::Index(a, path) => {
                 out.push_str("(index ");
                 self.print_into(*a, out);
@@ -486,11 +486,12 @@ impl Graph {
                 self.pack(entries, s)
             }
             _ => {
-                let p = Prim::from_name(&head).ok_or(format!("unknown op `{head}`"))?;
                 let mut operands = Vec::new();
                 while tokens.get(*pos).is_some_and(|t| t != ")") {
                     operands.push(self.parse_node(tokens, pos)?);
                 }
+                let p =
+                    Prim::from_name(&head, operands.len()).ok_or(format!("unknown op `{head}`"))?;
                 if operands.len() != p.def().arity() {
                     return Err(format!(
                         "`{head}` takes {} operands, found {}",
@@ -570,7 +571,7 @@ pub fn default_name(g: &Graph, id: NodeId) -> String {
         Op::Const(_) => "c".into(),
         Op::Count(_) => "count".into(),
         Op::Fill(_) => "fill".into(),
-        Op::Apply(p, _) => p.def().value_name.into(),
+        Op::Apply(p, _) => p.value_name(),
         Op::Index(a, path) => {
             let mut name = g.nodes[*a]
                 .name

@@ -4,6 +4,7 @@
 //! `glue`, the formulas in the rustdoc of `gradient` from `docs`.
 
 use crate::ast::{Function, Options, RealType};
+use crate::declared;
 use crate::docs::formulas;
 use crate::emit::Body;
 use crate::expand::Derived;
@@ -246,11 +247,15 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
 
     // The formulas document `gradient` both in rustdoc and in `SOURCE`,
     // one `///` line each; they are read off the body of `gradient_ref`.
+    let declared_calls: Vec<_> = d
+        .map(|d| d.calls.declared.iter().map(|(c, _)| *c).collect())
+        .unwrap_or_default();
     let gradient = gradient.map(|g| {
         let lines = gradient_ref
             .as_ref()
             .map(|r| formulas(f, r))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            + &declared::doc(&declared_calls);
         let lines = lines.lines().map(|l| {
             if l.is_empty() {
                 String::new()
@@ -268,6 +273,15 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         Some(&backward),
         Some(&backward_ref),
     ]);
+    // Functions with declared derivatives: a module each, `DECLARATIONS`,
+    // and `SOURCE` completed with what was declared.
+    let (declared, source) = match d {
+        Some(d) => (
+            declared::items(f, &s, &d.calls),
+            declared::source(&source, &d.calls),
+        ),
+        None => (declared::stub_items(f, &s), quote!(#source)),
+    };
     let gradient = gradient.map(|g| {
         let summary = format!(
             " The value of [`{name}`](fn@self::{name}) and its derivative with respect to every argument."
@@ -316,12 +330,21 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         };
         quote! {
             /// `#[neuron(gradcheck)]`: the generated gradient against
-            /// central finite differences at 64 random points.
+            /// central finite differences at 64 random points; a gradient
+            /// through a surrogate derivative is not checked, which the
+            /// test prints.
             #[cfg(test)]
             #[test]
             pub fn #gradcheck_test() {
-                if let ::core::result::Result::Err(error) = ::neuron_core::gradcheck::gradcheck_random::<#ty>(64, 0x5eed, #tolerance) {
-                    ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
+                match ::neuron_core::gradcheck::gradcheck_random::<#ty>(64, 0x5eed, #tolerance) {
+                    ::core::result::Result::Ok(report) => {
+                        if let ::core::option::Option::Some(why) = &report.not_checked {
+                            ::std::println!("gradcheck of `{}` not run: {}", ::core::stringify!(#name), why);
+                        }
+                    }
+                    ::core::result::Result::Err(error) => {
+                        ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
+                    }
                 }
             }
         }
@@ -375,6 +398,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             /// The generated forward, gradient and backward functions, pretty-printed.
             pub const SOURCE: &str = #source;
 
+            #declared
+
             #gradcheck
         }
 
@@ -400,12 +425,14 @@ pub const ITEMS: &[&str] = &[
     "Params",
     "Model",
     "SOURCE",
+    "DECLARATIONS",
+    "Marker",
     GRADCHECK_TEST,
 ];
 
 /// The constants among [`ITEMS`]: an argument named like one would be a
 /// constant pattern, not a binding.
-pub const CONSTS: &[&str] = &["SOURCE"];
+pub const CONSTS: &[&str] = &["SOURCE", "DECLARATIONS"];
 
 /// `dy` times the partial `g.<arg>` of rank `rank`, element by element.
 fn scale(arg: &Ident, rank: usize) -> TokenStream {

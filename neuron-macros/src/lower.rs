@@ -7,7 +7,7 @@
 use crate::ast::{Dim, Expr, Function, RealType};
 use crate::check::{is_builtin, is_tail_callee, operator, resolve};
 use crate::ir::{Graph, NodeId, Op, Precision};
-use crate::ops::Param;
+use crate::ops::{Custom, Param, Prim};
 use std::collections::HashMap;
 use syn::ext::IdentExt;
 
@@ -113,6 +113,23 @@ impl Lowering {
         Ok(id)
     }
 
+    /// A call of a function with a declared derivative, applied
+    /// element-wise; the span of its name goes with the node, so that
+    /// rustc's errors about the function point at the call.
+    fn declared(&mut self, name: &syn::Ident, args: &[Expr]) -> syn::Result<NodeId> {
+        let operands = args
+            .iter()
+            .map(|a| self.expr(a))
+            .collect::<syn::Result<Vec<_>>>()?;
+        let f = Custom::new(&name.unraw().to_string(), operands.len());
+        let id = self.g.apply(Prim::Custom(f), &operands);
+        if self.g.nodes[id].origin.is_none() {
+            let here = crate::ast::Sp::single(name.span());
+            self.g.nodes[id].origin = Some((here, here));
+        }
+        Ok(id)
+    }
+
     fn expr(&mut self, e: &Expr) -> syn::Result<NodeId> {
         Ok(match e {
             Expr::Lit { value, .. } => self.g.konst(*value),
@@ -150,6 +167,9 @@ impl Lowering {
                 sp,
             } => {
                 let text = name.to_string();
+                if !*method && !is_builtin(&text, false) {
+                    return self.declared(name, args);
+                }
                 let p = resolve(&text, *method, args.len())
                     .ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
                 let mut operands = Vec::with_capacity(args.len());
@@ -216,6 +236,19 @@ mod tests {
                 }
             }),
             "(+ (powi (* (max x 0) 2.5) 3) (square (* (max x 0) 2.5)))"
+        );
+    }
+
+    #[test]
+    fn declared_functions_are_element_wise_ops() {
+        assert_eq!(
+            lowered(quote! {
+                fn f(x: [f64; 3], s: f64) -> f64 {
+                    let h = heaviside(x - s);
+                    sum(h) + hypot(s, 2)
+                }
+            }),
+            "(+ (sum (custom:heaviside (- x s))) (custom:hypot s 2))"
         );
     }
 

@@ -88,6 +88,9 @@ pub const EMITTED_NAMES: &[&str] = &[
     "gradient_matches_finite_differences",
     "forward_ref",
     "gradient_ref",
+    // What the module records of the functions with declared derivatives
+    // it calls (`declared.rs`).
+    "DECLARATIONS",
     "backward_ref",
     // The flat views' parameters and locals (`expand.rs::FLAT_LOCALS`).
     "neuron_args",

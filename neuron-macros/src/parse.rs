@@ -1198,12 +1198,12 @@ mod tests {
         let errs = errors(quote! {
             fn f(x: [f64; 3], weight: f64) -> f64 {
                 let y = if x[0] > 0.0 { x[0] } else { 0.0 };
-                relux(y) + x[3] + wieght
+                y.relux() + x[3] + wieght
             }
         });
         assert_eq!(errs.len(), 4, "{errs:#?}");
         assert!(errs[0].starts_with("`if` is not supported"));
-        assert!(errs[1].contains("unknown function `relux`"));
+        assert!(errs[1].contains("unknown method `relux`"));
         assert!(errs[2].starts_with("index 3 is out of bounds"));
         assert!(errs[3].contains("cannot find `wieght`") && errs[3].contains("`weight`"));
     }

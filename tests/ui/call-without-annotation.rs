@@ -1,5 +1,7 @@
 //! A call of another #[neuron] function needs its result type written on a `let`;
-//! without it the callee is an unknown function, and the help shows how to bind it.
+//! without it the callee is a function with a declared derivative, applied
+//! element-wise, which arguments of different shapes rule out, and the help
+//! shows how to bind it.
 use neuron_core::prelude::*;
 
 #[neuron]

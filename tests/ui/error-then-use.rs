@@ -4,7 +4,7 @@ use neuron_core::prelude::*;
 
 #[neuron]
 pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
-    relux(dot(w, x) + b)
+    dot(w, x).relux() + b
 }
 
 fn main() {

@@ -5,7 +5,7 @@ use neuron_core::prelude::*;
 #[neuron]
 pub fn f(x: f64, y: f64) -> f64 {
     let a = x ** 2;
-    let b = relux(y) ^ 2;
+    let b = y.relux() ^ 2;
     a + b
 }
 

@@ -1,4 +1,6 @@
-//! An unknown function is reported at its name, with the nearest library function suggested.
+//! A function that is not the library's, called without a result type, has
+//! a declared derivative; rustc reports that `relux` has none, at its name,
+//! with the nearest library function suggested.
 use neuron_core::prelude::*;
 
 #[neuron]

@@ -21,8 +21,15 @@
 //! compile. Every stage looks the definition up instead of matching on the
 //! op, so adding an op is one variant, one definition, its tests and its
 //! line in the README.
+//!
+//! A function whose derivative the user declared (`#[neuron::derivative]`)
+//! is an op of the registry too, [`Prim::Custom`], with its partial
+//! derivatives [`Prim::CustomPartial`]: one definition per arity serves
+//! every such function, which it knows by name only ([`custom`]). The
+//! name is in the op, so every stage handles these like any other op.
 
 pub mod array;
+pub mod custom;
 pub mod elementwise;
 
 use crate::emit::{ElemCx, LoopCx, Operand, Prec};
@@ -82,6 +89,63 @@ pub enum Prim {
     MatMul,
     MatMulNt,
     MatMulTn,
+    /// A function with a declared derivative, applied element-wise.
+    Custom(Custom),
+    /// Its partial derivative with respect to operand `k`, as declared.
+    CustomPartial(Custom, u8),
+}
+
+/// A function with a declared derivative: a plain Rust function the user's
+/// crate defines, known to the macro by its name and arity alone. What it
+/// computes and its derivatives are the user's, called by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Custom {
+    pub name: &'static str,
+    pub arity: u8,
+}
+
+/// The most arguments a function with a declared derivative may take.
+pub const MAX_CUSTOM_ARITY: usize = 8;
+
+impl Custom {
+    /// The function `name` of `arity` arguments (at most
+    /// [`MAX_CUSTOM_ARITY`], which `check` enforces; more are clamped).
+    pub fn new(name: &str, arity: usize) -> Custom {
+        Custom {
+            name: intern(name),
+            arity: arity.min(MAX_CUSTOM_ARITY) as u8,
+        }
+    }
+
+    /// The name of its partial derivative with respect to argument `k` in
+    /// generated code: `derivative` for a function of one argument,
+    /// `partial_<k>` otherwise, items of the module that `#[neuron]`
+    /// generates for it inside its own.
+    pub fn partial_name(self, k: u8) -> String {
+        if self.arity == 1 {
+            "derivative".to_string()
+        } else {
+            format!("partial_{k}")
+        }
+    }
+}
+
+/// `name` as a `&'static str`, allocated once per distinct name for the
+/// life of the process, so that [`Prim`] stays `Copy`. Names are the
+/// identifiers of user functions: few, and short.
+fn intern(name: &str) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 impl Prim {
@@ -195,12 +259,49 @@ impl Prim {
             MatMul => &array::MATMUL,
             MatMulNt => &array::MATMUL_NT,
             MatMulTn => &array::MATMUL_TN,
+            Custom(c) => &custom::CUSTOM[usize::from(c.arity).min(MAX_CUSTOM_ARITY)],
+            CustomPartial(c, _) => {
+                &custom::CUSTOM_PARTIAL[usize::from(c.arity).min(MAX_CUSTOM_ARITY)]
+            }
         }
     }
 
-    /// The op named `name` in the IR's text form.
+    /// The op's name in the IR's text form: its definition's, or for a
+    /// declared function `custom:<name>` and `partial:<name>:<k>`.
     #[cfg(test)]
-    pub fn from_name(name: &str) -> Option<Prim> {
+    pub fn text(self) -> String {
+        match self {
+            Prim::Custom(c) => format!("custom:{}", c.name),
+            Prim::CustomPartial(c, k) => format!("partial:{}:{k}", c.name),
+            _ => self.def().name.to_string(),
+        }
+    }
+
+    /// The default name of a value it computes in generated code.
+    pub fn value_name(self) -> String {
+        match self {
+            Prim::Custom(c) => c.name.to_string(),
+            Prim::CustomPartial(c, k) => format!("{}_{}", c.name, c.partial_name(k)),
+            _ => self.def().value_name.to_string(),
+        }
+    }
+
+    /// The op named `name` in the IR's text form, given its number of
+    /// operands (for a declared function, its arity).
+    #[cfg(test)]
+    pub fn from_name(name: &str, operands: usize) -> Option<Prim> {
+        if let Some(f) = name.strip_prefix("custom:") {
+            return Some(Prim::Custom(Custom::new(f, operands)));
+        }
+        if let Some((f, k)) = name
+            .strip_prefix("partial:")
+            .and_then(|rest| rest.rsplit_once(':'))
+        {
+            return Some(Prim::CustomPartial(
+                Custom::new(f, operands),
+                k.parse().ok()?,
+            ));
+        }
         Prim::ALL.iter().copied().find(|p| p.def().name == name)
     }
 }
@@ -356,6 +457,9 @@ pub enum Eval {
     /// evaluator; constant folding folds scalars only.)
     #[cfg_attr(not(test), allow(dead_code))]
     Array(ArrayEval),
+    /// Unknown to the macro: a function of the user's, which only the
+    /// compiled program computes. Never folded, not evaluated by tests.
+    Opaque,
 }
 
 /// An array op's meaning: the operands flat with their shapes, and the
@@ -382,9 +486,11 @@ pub enum Emit {
     Loops(fn(&mut LoopCx) -> proc_macro2::TokenStream),
 }
 
-/// Where an adjoint rule applies: the operands, the result `y`, the
-/// upstream derivative `d`, and which operands vary with the arguments.
+/// Where an adjoint rule applies: the op, its operands, the result `y`,
+/// the upstream derivative `d`, and which operands vary with the arguments.
 pub struct Site<'a> {
+    /// The op, for a rule that serves several (a declared function's).
+    pub prim: Prim,
     pub operands: &'a [NodeId],
     pub y: NodeId,
     pub d: NodeId,
@@ -567,7 +673,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Prim::ALL.len());
         for &p in Prim::ALL {
-            assert_eq!(Prim::from_name(p.def().name), Some(p));
+            assert_eq!(Prim::from_name(p.def().name, p.def().arity()), Some(p));
         }
     }
 
