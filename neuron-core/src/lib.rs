@@ -43,7 +43,7 @@ pub use loss::{
 };
 pub use model::{Differentiable, Field, LayoutError, Model, Parameters};
 pub use neuron_macros::neuron;
-pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Sgd};
+pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Schedule, Sgd};
 pub use params_io::{
     ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
 };
@@ -59,7 +59,7 @@ pub mod prelude {
     };
     pub use crate::model::{Differentiable, Model, Parameters};
     pub use crate::neuron;
-    pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+    pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Schedule, Sgd};
     pub use crate::params_io::{load_params, save_params};
     pub use crate::real::{Real, Tensor};
     pub use crate::train::{History, TrainError, Trainer, evaluate};
