@@ -59,7 +59,10 @@ pub use params_io::{
 };
 pub use real::{Real, Scalars, Tensor};
 pub use regularize::Regularizer;
-pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
+pub use train::{
+    BoxError, CallbackError, Control, Divergence, EarlyStopping, EpochEnd, EpochStats, Evaluation,
+    History, Monitor, StoppedBy, TrainError, Trainer, evaluate,
+};
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
@@ -78,5 +81,7 @@ pub mod prelude {
     pub use crate::params_io::{load_params, save_params};
     pub use crate::real::{Real, Tensor};
     pub use crate::regularize::Regularizer;
-    pub use crate::train::{History, TrainError, Trainer, evaluate};
+    pub use crate::train::{
+        Control, EarlyStopping, EpochEnd, History, Monitor, TrainError, Trainer, evaluate,
+    };
 }
