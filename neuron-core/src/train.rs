@@ -325,6 +325,7 @@ impl<O, L> Trainer<O, L> {
     fn check<M>(
         &self,
         model: &mut M,
+        grads: &M::Params,
         data: &[(M::Input, L::Target)],
         validation: &[(M::Input, L::Target)],
     ) -> Result<(usize, Prepared<M::Real>), TrainError>
@@ -369,8 +370,7 @@ impl<O, L> Trainer<O, L> {
                 return Err(TrainError::NoAccuracy);
             }
         }
-        let grads = M::Params::zeros();
-        check_layout(model.params_mut(), &grads)?;
+        check_layout(model.params_mut(), grads)?;
         check_samples(&self.loss, data)?;
         check_samples(&self.loss, validation)
             .map_err(|error| TrainError::InValidation(Box::new(error)))?;
@@ -394,7 +394,8 @@ impl<O, L> Trainer<O, L> {
         L: Loss<M::Real, M::Output>,
         F: FnMut(&mut EpochEnd<'_, M, O>) -> Result<Control, BoxError>,
     {
-        let (batch_size, prepared) = self.check(model, data, validation)?;
+        let mut grads = M::Params::zeros();
+        let (batch_size, prepared) = self.check(model, &grads, data, validation)?;
         let progress = progress();
         // Inference unless on a training sample; the caller's mode comes
         // back when training ends, even by a panic.
@@ -407,7 +408,6 @@ impl<O, L> Trainer<O, L> {
             order.clear();
             order.extend(0..data.len());
         }
-        let mut grads = M::Params::zeros();
         let mut history = History::default();
         let mut last_good = LastGood::new(model.params(), &self.optimizer);
         let mut watch = Watch::new(self.early_stopping, validation.is_empty());
