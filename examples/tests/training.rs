@@ -1,8 +1,9 @@
 //! The examples' training runs reach the results their documentation
 //! promises, and their plots are written as real PNG files.
 
+use neuron_core::StoppedBy;
 use neuron_core::prelude::*;
-use neuron_examples::{plot, spiral_net, train_spiral, train_xor, xor_data};
+use neuron_examples::{plot, spiral_net, train_digits, train_spiral, train_xor, xor_data};
 
 #[test]
 fn xor_reaches_a_loss_below_one_hundredth() {
@@ -28,7 +29,7 @@ fn spiral_reaches_ninety_percent_training_accuracy() {
         losses[losses.len() - 1]
     );
 
-    let dir = tempfile_dir();
+    let dir = tempfile_dir("spiral");
     let loss_png = dir.join("loss.png");
     let boundary_png = dir.join("boundary.png");
     plot::loss_curve(&loss_png, &losses, history.accuracies().as_deref()).unwrap();
@@ -55,9 +56,56 @@ fn spiral_reaches_ninety_percent_training_accuracy() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A fresh directory under the system's temporary directory.
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("neuron-examples-{}", std::process::id()));
+#[test]
+fn digits_reach_ninety_seven_percent_test_accuracy_with_early_stopping() {
+    let run = train_digits(false).unwrap();
+    assert!(
+        run.test_accuracy >= 0.97,
+        "test accuracy {}",
+        run.test_accuracy
+    );
+    // The seeded split: 60/20/20 of 1,797 images, disjoint.
+    assert_eq!(
+        (run.train.len(), run.validation.len(), run.test.len()),
+        (1078, 360, 359)
+    );
+    // Early stopping ended training before the 200 epochs and gave the
+    // model the best validation epoch's parameters.
+    let history = &run.history;
+    assert_eq!(history.stopped, Some(StoppedBy::EarlyStopping));
+    let best = history.best_epoch.unwrap();
+    assert_eq!(history.epochs.len(), best + 15);
+    let validation = evaluate(&run.model, &SoftmaxCrossEntropy, &run.validation).unwrap();
+    assert_eq!(Some(validation), history.epoch(best).unwrap().validation);
+    assert!(history.regularization_losses().iter().all(|&l| l > 0.0));
+
+    let counts = plot::confusion::<_, 10>(&run.model, &run.test);
+    let right: usize = (0..10).map(|k| counts[k][k]).sum();
+    assert_eq!(counts.iter().flatten().sum::<usize>(), run.test.len());
+    assert_eq!(right as f64 / run.test.len() as f64, run.test_accuracy);
+
+    let dir = tempfile_dir("digits");
+    let confusion_png = dir.join("confusion.png");
+    let mistakes_png = dir.join("mistakes.png");
+    plot::confusion_matrix(&confusion_png, &run.model, &run.test, "digits").unwrap();
+    let mistakes = plot::misclassified(&mistakes_png, &run.model, &run.test, "digits").unwrap();
+    assert_eq!(mistakes, run.test.len() - right);
+    for png in [confusion_png, mistakes_png] {
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", png.display());
+        assert!(
+            bytes.len() > 5_000,
+            "{} is suspiciously small",
+            png.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh directory for the test `name` under the system's temporary
+/// directory.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("neuron-examples-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -146,6 +146,47 @@ pub fn sine(samples: usize) -> Vec<(f64, f64)> {
     data
 }
 
+/// Splits `data` in two at random, reproducibly from `seed`: the samples
+/// are shuffled (ChaCha8) and the last `round(len * fraction)` go to the
+/// second part, the rest, in shuffled order, to the first. As scikit-learn's
+/// `train_test_split(data, test_size=fraction)`:
+///
+/// ```
+/// let data: Vec<(f64, usize)> = (0..10).map(|i| (i as f64, i % 2)).collect();
+/// let (train, test) = neuron_core::split(&data, 0.2, 7)?;
+/// assert_eq!((train.len(), test.len()), (8, 2));
+/// # Ok::<(), neuron_core::SplitError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`SplitError`] when `fraction` is not in `[0, 1]`.
+pub fn split<S: Clone>(
+    data: &[S],
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<S>, Vec<S>), SplitError> {
+    use rand::seq::SliceRandom;
+    if !(0.0..=1.0).contains(&fraction) {
+        return Err(SplitError { fraction });
+    }
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    // `fraction` is in [0, 1], so the count is in 0..=len.
+    let second = ((data.len() as f64) * fraction).round() as usize;
+    let (first, rest) = order.split_at(data.len() - second.min(data.len()));
+    let pick = |indices: &[usize]| indices.iter().map(|&k| data[k].clone()).collect();
+    Ok((pick(first), pick(rest)))
+}
+
+/// A fraction given to [`split`] outside `[0, 1]`.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[error("cannot split off a fraction of {fraction}; it must be in [0, 1]")]
+pub struct SplitError {
+    /// The fraction given.
+    pub fraction: f64,
+}
+
 /// Converts a dataset's `f64` features to another float type, e.g. to
 /// train an `f32` model on [`spiral`].
 ///

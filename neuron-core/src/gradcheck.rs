@@ -6,20 +6,42 @@
 //! `dy` the unit vector `e_j`. For every scalar argument `i` the function
 //! is evaluated at `x`, `x ± h e_i` and `x ± (h / 2) e_i`, with
 //! `h = cbrt(epsilon) * max(1, |x_i|)`, the step that balances truncation
-//! and rounding error; differences are measured as
-//! `|a - b| / max(|a|, |b|, 1)`: relative for large partials, absolute
-//! below 1, so tiny gradients do not fail on rounding noise.
+//! and rounding error:
 //!
 //! ```text
 //! right = 2 (f(x + h/2) - f(x)) / (h/2) - (f(x + h) - f(x)) / h     one-sided, second order
 //! left  = 2 (f(x) - f(x - h/2)) / (h/2) - (f(x) - f(x - h)) / h
-//! numeric = (4 C(h/2) - C(h)) / 3,  C(s) = (f(x + s) - f(x - s)) / 2s   fourth order
+//! numeric = (4 C(h/2) - C(h)) / 3,  C(s) = (f(x + s) - f(x - s)) / 2s   fourth order (Richardson)
 //! ```
+//!
+//! # How far apart is too far
+//!
+//! Finite differences are themselves off, by truncation (the function's
+//! curvature) and by rounding (each value of `f` is only known to a few
+//! units of `epsilon * |f|`, and dividing by `h` magnifies that). So a
+//! partial passes when
+//!
+//! ```text
+//! |analytic - numeric| <= tolerance * max(1, |analytic|, |numeric|) + 2 * estimate
+//! estimate = |C(h) - C(h/2)| + 12 * rounding,   rounding = epsilon * max |f| / h
+//! ```
+//!
+//! `|C(h) - C(h/2)|` is Richardson's estimate of the error of the central
+//! differences, measured at the point (it holds their rounding noise
+//! too); `rounding` bounds the noise from `f`'s magnitude (`max |f|` over
+//! the five values), which is what makes a function whose outputs are
+//! about `-1.7e5` hard to difference in the last digits. Far from
+//! magnitudes and curvatures like those, the bound is the relative
+//! `tolerance` (absolute below 1). [`Partial::estimate`] and
+//! [`Partial::allowed`] report what was used.
+//!
+//! # Kinks
 //!
 //! Each one-sided estimate is the derivative on its own side, whatever the
 //! curvature (their difference shrinks with `h³`), unless a kink
 //! (`relu`, `abs`, `max`, ...) lies on that side within `h`. So a partial
-//! whose two sides disagree by more than the tolerance is skipped: there
+//! whose two sides disagree by more than
+//! `tolerance * max(1, |right|, |left|) + 64 * rounding` is skipped: there
 //! is no one derivative to check it against, whether one kink or several
 //! meet there and whatever convention the gradient follows at the kink.
 //! Every other partial is compared with `numeric`, so a strongly curved
@@ -48,11 +70,16 @@ use crate::real::Real;
 /// [`GradcheckError::Mismatch`], one that did not).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradcheckReport {
-    /// The largest error found, `0` when nothing was compared.
+    /// The largest relative error found (see [`Partial::error`]), `0`
+    /// when nothing was compared.
     pub max_error: f64,
-    /// Where the largest error occurred.
+    /// The largest difference found as a share of the difference allowed
+    /// there (see [`Partial::allowed`]): the check passes when it is at
+    /// most 1.
+    pub max_ratio: f64,
+    /// The partial nearest to failing, the one of `max_ratio`.
     pub worst: Option<Partial>,
-    /// The tolerance the errors were held to.
+    /// The relative tolerance the errors were held to.
     pub tolerance: f64,
     /// How many points were checked.
     pub points: usize,
@@ -120,6 +147,12 @@ pub struct Partial {
     pub numeric: f64,
     /// `|analytic - numeric| / max(|analytic|, |numeric|, 1)`.
     pub error: f64,
+    /// The estimate of the finite differences' own error (truncation and
+    /// rounding), see the [module documentation](self).
+    pub estimate: f64,
+    /// The largest `|analytic - numeric|` that passes here:
+    /// `tolerance * max(1, |analytic|, |numeric|) + 2 * estimate`.
+    pub allowed: f64,
 }
 
 impl fmt::Display for GradcheckReport {
@@ -135,8 +168,13 @@ impl fmt::Display for GradcheckReport {
         if let Some(w) = &self.worst {
             write!(
                 f,
-                "; worst error {:.2e} for d {} / d {}",
-                self.max_error, w.output, w.element
+                "; nearest to failing: d {} / d {}, off by {:.2e} where {:.2e} is allowed \
+                 (finite-difference error estimate {:.2e})",
+                w.output,
+                w.element,
+                (w.analytic - w.numeric).abs(),
+                w.allowed,
+                w.estimate
             )?;
         }
         Ok(())
@@ -250,13 +288,16 @@ fn mismatch_text(report: &GradcheckReport) -> String {
     };
     format!(
         "wrong gradient: d {} / d {} is {} but finite differences give {} \
-         (error {:.2e} > tolerance {:e}) at {}; {report}",
+         (off by {:.2e}, more than the {:.2e} allowed by tolerance {:e} and the \
+         finite-difference error estimate {:.2e}) at {}; {report}",
         w.output,
         w.element,
         w.analytic,
         w.numeric,
-        w.error,
+        (w.analytic - w.numeric).abs(),
+        w.allowed,
         report.tolerance,
+        w.estimate,
         point_text(w.fields, &w.point)
     )
 }
@@ -281,7 +322,9 @@ impl fmt::Debug for GradcheckError {
 /// number `> 0`, [`GradcheckError::NotFinite`] when the function is not
 /// finite there, [`GradcheckError::NothingChecked`] when every partial was
 /// skipped, and [`GradcheckError::Mismatch`] when some partial is off by
-/// more than `tolerance` (about `1e-6` suits `f64`, `1e-2` suits `f32`).
+/// more than the relative `tolerance` allows after the finite
+/// differences' own error estimate (see the [module documentation](self);
+/// about `1e-6` suits `f64`, `1e-2` suits `f32`).
 pub fn gradcheck<F: Differentiable>(
     args: &[F::Real],
     tolerance: f64,
@@ -318,7 +361,8 @@ pub fn gradcheck<F: Differentiable>(
 /// # Errors
 ///
 /// [`GradcheckError::Mismatch`] when some partial is off by more than
-/// `tolerance` (about `1e-6` suits `f64`, `1e-2` suits `f32`),
+/// the relative `tolerance` allows after the finite differences' own
+/// error estimate (about `1e-6` suits `f64`, `1e-2` suits `f32`),
 /// [`GradcheckError::NothingChecked`] when every partial was skipped, and
 /// [`GradcheckError::BadTolerance`] for a tolerance that is not a finite
 /// number `> 0`.
@@ -408,6 +452,7 @@ fn empty_report(tolerance: f64) -> Result<GradcheckReport, GradcheckError> {
     }
     Ok(GradcheckReport {
         max_error: 0.0,
+        max_ratio: 0.0,
         worst: None,
         tolerance,
         points: 0,
@@ -432,7 +477,7 @@ fn surrogates<F: Differentiable>(empty: &GradcheckReport) -> Option<GradcheckRep
 fn finish(report: GradcheckReport) -> Result<GradcheckReport, GradcheckError> {
     if report.checked == 0 {
         Err(GradcheckError::NothingChecked(Box::new(report)))
-    } else if report.max_error <= report.tolerance {
+    } else if report.max_ratio <= 1.0 {
         Ok(report)
     } else {
         Err(GradcheckError::Mismatch(Box::new(report)))
@@ -514,7 +559,8 @@ fn check_point_at<F: Differentiable>(
         F::backward_flat(args, &dy, row).ok_or_else(inconsistent)?;
     }
 
-    let root = F::Real::epsilon().to_f64_lossy().cbrt();
+    let epsilon = F::Real::epsilon().to_f64_lossy();
+    let root = epsilon.cbrt();
     let mut x = args.to_vec();
     // Evaluates at `args` with scalar `i` moved by `step`; returns the
     // actual (rounded) displacement and the outputs.
@@ -549,24 +595,41 @@ fn check_point_at<F: Differentiable>(
                 report.skipped += 1;
                 continue;
             }
+            // The noise in a difference quotient from the values' rounding.
+            let magnitude = [y, yp, ym, yp2, ym2]
+                .iter()
+                .fold(0.0f64, |a, v| a.max(v.abs()));
+            let rounding = epsilon * magnitude / h;
             // Each side's slope, to second order: equal on a smooth
             // stretch, different across a kink.
             let right = 2.0 * (yp2 - y) / dp2 - (yp - y) / dp;
             let left = 2.0 * (y - ym2) / -dm2 - (y - ym) / -dm;
-            if (right - left).abs() / scale(right, left) > report.tolerance {
+            if (right - left).abs() > report.tolerance * scale(right, left) + 64.0 * rounding {
                 report.skipped += 1;
                 continue;
             }
             let central = (yp - ym) / (dp - dm);
             let central_half = (yp2 - ym2) / (dp2 - dm2);
             let numeric = (4.0 * central_half - central) / 3.0;
+            let estimate = (central - central_half).abs() + 12.0 * rounding;
             let a = analytic[j][i].to_f64_lossy();
-            let error = (a - numeric).abs() / scale(a, numeric);
+            let allowed = report.tolerance * scale(a, numeric) + 2.0 * estimate;
+            let difference = (a - numeric).abs();
+            let error = difference / scale(a, numeric);
+            // A NaN analytic value is infinitely far off.
+            let ratio = if difference.is_nan() {
+                f64::INFINITY
+            } else {
+                difference / allowed
+            };
             report.checked += 1;
-            // A NaN analytic value counts as the worst error.
-            if report.worst.is_none() || error.is_nan() || error > report.max_error {
+            report.max_error =
+                report
+                    .max_error
+                    .max(if error.is_nan() { f64::INFINITY } else { error });
+            if report.worst.is_none() || ratio > report.max_ratio {
                 let (arg, index, element) = locate(F::ARGS, i);
-                report.max_error = if error.is_nan() { f64::INFINITY } else { error };
+                report.max_ratio = ratio;
                 report.worst = Some(Partial {
                     point: args.iter().map(|v| v.to_f64_lossy()).collect(),
                     fields: F::ARGS,
@@ -581,6 +644,8 @@ fn check_point_at<F: Differentiable>(
                     analytic: a,
                     numeric,
                     error,
+                    estimate,
+                    allowed,
                 });
             }
         }
@@ -629,7 +694,10 @@ mod tests {
             message.starts_with("wrong gradient: d out[1] / d m[1][0] is "),
             "{message}"
         );
-        assert!(message.contains("> tolerance 1e-6"), "{message}");
+        assert!(
+            message.contains("allowed by tolerance 1e-6 and the finite-difference error estimate"),
+            "{message}"
+        );
         // Debug shows the same explanation, for `.unwrap()` in tests.
         assert_eq!(format!("{err:?}"), message);
     }
@@ -767,6 +835,40 @@ mod tests {
     scalar_function!(Sine600, |b| (600.0 * b).sin(), 600.0 * (600.0 * b).cos());
     // The chain rule's inner factor forgotten.
     scalar_function!(Sine600Wrong, |b| (600.0 * b).sin(), (600.0 * b).cos());
+
+    // Outputs about -1.7e5 whose derivative is about 1: the values carry
+    // rounding of about 3e-11, which finite differences turn into errors
+    // of about 1e-5 in the slope.
+    scalar_function!(
+        Large,
+        |b| -1.7e5 + (b * 3.0).sin() - 1e-3 * (b * b),
+        3.0 * (b * 3.0).cos() - 2e-3 * b
+    );
+    // The same with the inner factor's sign wrong in the second term.
+    scalar_function!(
+        LargeWrong,
+        |b| -1.7e5 + (b * 3.0).sin() - 1e-3 * (b * b),
+        3.0 * (b * 3.0).cos() + 2e-3 * b
+    );
+
+    #[test]
+    fn large_values_widen_the_bound_by_the_rounding_they_cause() {
+        let report = gradcheck_random::<Large>(500, 1, 1e-6).unwrap();
+        assert_eq!(report.checked, 500, "{report}");
+        let worst = report.worst.as_ref().unwrap();
+        // A relative error above the tolerance, within the estimate.
+        assert!(report.max_error > 1e-6, "{report}");
+        assert!(worst.estimate > 1e-6 && worst.estimate < 1e-4, "{worst:?}");
+        assert!(worst.allowed >= 2.0 * worst.estimate, "{worst:?}");
+        assert!(report.max_ratio <= 1.0);
+        // A mistake of 4e-3 * b is far beyond that noise.
+        let err = gradcheck_random::<LargeWrong>(50, 1, 1e-6).unwrap_err();
+        assert!(matches!(err, GradcheckError::Mismatch(_)), "{err}");
+        assert!(
+            err.to_string().contains("finite-difference error estimate"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_check_that_compared_nothing_is_an_error() {

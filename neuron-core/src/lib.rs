@@ -6,13 +6,16 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`real`] | [`Real`] (f32, f64), [`Tensor`] (a scalar or array output) and [`Scalars`] (any input) |
-//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements; [`LayoutError`] |
-//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`]; [`HyperparameterError`] |
+//! | [`model`] | [`Parameters`], [`Model`], [`Differentiable`]: what the macro implements; [`LayoutError`]; weights and biases ([`Role`], [`Roles`]); [`Summary`] |
+//! | [`init`] | [`Init`]: Glorot (Xavier) and He initialization |
+//! | [`optim`] | [`Sgd`], [`Adagrad`], [`RmsProp`], [`Adam`] behind [`Optimizer`]; learning-rate [`Schedule`]s; [`HyperparameterError`] |
 //! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
-//! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, [`History`], [`TrainError`] |
+//! | [`regularize`] | [`Regularizer`]: L1 and L2 of weights and biases |
+//! | [`dropout`] | training and inference modes, and the masks dropout draws |
+//! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, validation, [`EarlyStopping`], callbacks, clipping, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
 //! | [`custom`] | [`Declaration`], [`Declarations`]: functions whose derivatives are declared with [`derivative`] or [`surrogate`] |
-//! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets and [`load_csv`] |
+//! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets, [`load_csv`] and [`split`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
 //!
 //! Every error is a typed `enum` or `struct` whose message names the file,
@@ -22,12 +25,15 @@
 
 pub mod custom;
 pub mod data;
+pub mod dropout;
 pub mod gradcheck;
+pub mod init;
 pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod params_io;
 pub mod real;
+pub mod regularize;
 pub mod train;
 
 #[cfg(test)]
@@ -35,24 +41,32 @@ mod testing;
 
 pub use custom::{Declaration, Declarations};
 pub use data::{
-    CastError, Column, CsvError, NormalSampler, cast_features, load_csv, load_csv_regression,
-    read_csv, read_csv_regression, sine, spiral, vertical,
+    CastError, Column, CsvError, NormalSampler, SplitError, cast_features, load_csv,
+    load_csv_regression, read_csv, read_csv_regression, sine, spiral, split, vertical,
 };
 pub use gradcheck::{
     GradcheckError, GradcheckReport, NotChecked, Partial, gradcheck, gradcheck_random,
     gradcheck_random_in, gradcheck_random_sampled,
 };
+pub use init::{Init, Scheme};
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
 };
-pub use model::{Differentiable, Field, LayoutError, Model, Parameters};
+pub use model::{
+    Differentiable, Field, LayoutError, Model, Parameters, Role, Roles, Summary, SummaryRow,
+    UnknownParameter, summary,
+};
 pub use neuron_macros::{derivative, neuron, surrogate};
-pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Sgd};
+pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Schedule, Sgd};
 pub use params_io::{
     ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
 };
 pub use real::{Real, Scalars, Tensor};
-pub use train::{Divergence, EpochStats, Evaluation, History, TrainError, Trainer, evaluate};
+pub use regularize::Regularizer;
+pub use train::{
+    BoxError, CallbackError, Control, Divergence, EarlyStopping, EpochEnd, EpochStats, Evaluation,
+    History, Monitor, StoppedBy, TrainError, Trainer, evaluate,
+};
 
 /// The attributes of functions used inside `#[neuron]` functions, as
 /// `#[neuron::derivative(..)]` and `#[neuron::surrogate(..)]` (this module
@@ -64,15 +78,22 @@ pub mod neuron {
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::data::{spiral, vertical};
+    pub use crate::data::{
+        cast_features, load_csv, load_csv_regression, read_csv, read_csv_regression, sine, spiral,
+        split, vertical,
+    };
     pub use crate::gradcheck::{gradcheck, gradcheck_random};
+    pub use crate::init::Init;
     pub use crate::loss::{
         BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy,
     };
-    pub use crate::model::{Differentiable, Model, Parameters};
+    pub use crate::model::{Differentiable, Model, Parameters, summary};
     pub use crate::neuron;
-    pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+    pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Schedule, Sgd};
     pub use crate::params_io::{load_params, save_params};
     pub use crate::real::{Real, Tensor};
-    pub use crate::train::{History, TrainError, Trainer, evaluate};
+    pub use crate::regularize::Regularizer;
+    pub use crate::train::{
+        Control, EarlyStopping, EpochEnd, History, Monitor, TrainError, Trainer, evaluate,
+    };
 }

@@ -4,6 +4,11 @@
 //! A hand-written [`Parameters`] may contradict itself (`FIELDS` and `LEN`
 //! disagreeing, indices out of order); the runtime checks before relying on
 //! it and reports a [`LayoutError`] instead of panicking.
+//!
+//! Each parameter field is a weight or a bias ([`Role`]), which decides how
+//! [`crate::Init`] draws it and which of [`crate::Regularizer`]'s λs apply:
+//! by [`Field::role`]'s rule, or by name with [`Roles`]. [`Summary`] lists
+//! the fields with their shapes and counts.
 
 use crate::custom::Declarations;
 use crate::real::{Real, Tensor};
@@ -30,6 +35,300 @@ impl Field {
     /// Whether the field holds no scalar at all (an array of length 0).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the field is a weight or a bias, by default:
+    ///
+    /// - a matrix (`[[T; I]; O]`, or any rank of 2 or more) is a weight;
+    /// - a vector or a scalar is a bias when its name is `b`, `b`
+    ///   followed by digits or by `_` and anything (`b1`, `b_out`), or
+    ///   begins with `bias` (`bias`, `biases`, `bias2`);
+    /// - any other vector or scalar is a weight (the `w` of
+    ///   `dot(w, x) + b`).
+    ///
+    /// [`Roles`] overrides the rule field by field.
+    pub fn role(&self) -> Role {
+        let name = self.name.strip_prefix("r#").unwrap_or(self.name);
+        let after_b = name.strip_prefix('b');
+        let bias_name = name.starts_with("bias")
+            || after_b.is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with('_') || rest.bytes().all(|c| c.is_ascii_digit())
+            });
+        if self.shape.len() < 2 && bias_name {
+            Role::Bias
+        } else {
+            Role::Weight
+        }
+    }
+
+    /// The field's fan-in and fan-out, as a weight: a matrix `[[T; I]; O]`
+    /// maps `I` inputs to `O` outputs, so `(I, O)` (for a higher rank, the
+    /// product of the inner dimensions and the outermost one); a vector
+    /// `[T; N]` is one unit's `N` input weights, `(N, 1)`; a scalar is
+    /// `(1, 1)`. Overflow saturates at `usize::MAX`.
+    pub fn fans(&self) -> (usize, usize) {
+        match self.shape {
+            [] => (1, 1),
+            [n] => (*n, 1),
+            [outer, inner @ ..] => (shape_len(inner), *outer),
+        }
+    }
+}
+
+/// What a parameter field is for: it decides how [`crate::Init`] draws it
+/// (a weight from its distribution, a bias as zeros) and which of
+/// [`crate::Regularizer`]'s λs apply to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A weight: multiplies an input.
+    Weight,
+    /// A bias: added.
+    Bias,
+}
+
+impl core::fmt::Display for Role {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Role::Weight => "weight",
+            Role::Bias => "bias",
+        })
+    }
+}
+
+/// The role of each parameter field: [`Field::role`]'s rule, overridden
+/// by name.
+///
+/// ```
+/// use neuron_core::{Field, Role, Roles};
+///
+/// let gamma = Field { name: "gamma", shape: &[4] };
+/// assert_eq!(gamma.role(), Role::Weight);
+/// assert_eq!(Roles::new().bias("gamma").role(&gamma), Role::Bias);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roles {
+    overrides: Vec<(String, Role)>,
+}
+
+impl Roles {
+    /// The default rule, without overrides.
+    pub fn new() -> Self {
+        Roles::default()
+    }
+
+    /// Makes the field `name` a weight.
+    pub fn weight(self, name: &str) -> Self {
+        self.with(name, Role::Weight)
+    }
+
+    /// Makes the field `name` a bias.
+    pub fn bias(self, name: &str) -> Self {
+        self.with(name, Role::Bias)
+    }
+
+    /// Gives the field `name` the role `role`; a later call for the same
+    /// name wins.
+    pub fn with(mut self, name: &str, role: Role) -> Self {
+        self.overrides.retain(|(n, _)| n != name);
+        self.overrides.push((name.to_string(), role));
+        self
+    }
+
+    /// The role of `field`: its override, else [`Field::role`].
+    pub fn role(&self, field: &Field) -> Role {
+        self.overrides
+            .iter()
+            .find(|(name, _)| name == field.name)
+            .map_or_else(|| field.role(), |&(_, role)| role)
+    }
+
+    /// Checks that every overridden name is one of `fields`.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownParameter`] naming the first that is not, and the fields
+    /// there are.
+    pub fn check(&self, fields: &[Field]) -> Result<(), UnknownParameter> {
+        match self
+            .overrides
+            .iter()
+            .find(|(name, _)| fields.iter().all(|f| f.name != name))
+        {
+            Some((name, _)) => Err(UnknownParameter {
+                name: name.clone(),
+                known: fields.iter().map(|f| f.name).collect(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The role of each scalar's field, in flat order: for each field, the
+    /// index one past its last scalar, and its role.
+    pub(crate) fn ranges(&self, fields: &[Field]) -> Vec<(usize, Role)> {
+        let mut end = 0usize;
+        fields
+            .iter()
+            .map(|field| {
+                end = end.saturating_add(field.len());
+                (end, self.role(field))
+            })
+            .collect()
+    }
+}
+
+/// A name given to [`Roles`] (through [`crate::Init`] or
+/// [`crate::Regularizer`]) that is not a parameter of the model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "there is no parameter named `{name}`; the parameters are {}",
+    known_list(known)
+)]
+pub struct UnknownParameter {
+    /// The name given.
+    pub name: String,
+    /// The parameters' names.
+    pub known: Vec<&'static str>,
+}
+
+/// `` `w`, `b` `` or `none`.
+fn known_list(known: &[&str]) -> String {
+    if known.is_empty() {
+        "none".to_string()
+    } else {
+        let names: Vec<String> = known.iter().map(|n| format!("`{n}`")).collect();
+        names.join(", ")
+    }
+}
+
+/// The parameters of a model, field by field, like Keras' `summary()`:
+/// each field's name, shape, number of scalars and role, and the total.
+///
+/// ```
+/// use neuron_core::{Field, Summary};
+///
+/// let summary = Summary::of_fields(&[
+///     Field { name: "w1", shape: &[32, 64] },
+///     Field { name: "b1", shape: &[32] },
+/// ]);
+/// assert_eq!(summary.total, 2080);
+/// assert_eq!(
+///     summary.to_string(),
+///     "parameter  shape     count  role\n\
+///      w1         [32, 64]  2,048  weight\n\
+///      b1         [32]         32  bias\n\
+///      total                2,080\n"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// One row per field, in declaration order.
+    pub rows: Vec<SummaryRow>,
+    /// The number of scalars of all fields (saturating).
+    pub total: usize,
+}
+
+/// One field of a [`Summary`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its dimensions, outermost first.
+    pub shape: &'static [usize],
+    /// How many scalars it holds.
+    pub count: usize,
+    /// Its role by the default rule ([`Field::role`]).
+    pub role: Role,
+}
+
+impl Summary {
+    /// The summary of `fields`, with roles by the default rule.
+    pub fn of_fields(fields: &'static [Field]) -> Self {
+        Summary::with_roles(fields, &Roles::new())
+    }
+
+    /// The summary of `fields`, with roles by `roles`.
+    pub fn with_roles(fields: &'static [Field], roles: &Roles) -> Self {
+        let rows: Vec<SummaryRow> = fields
+            .iter()
+            .map(|field| SummaryRow {
+                name: field.name,
+                shape: field.shape,
+                count: field.len(),
+                role: roles.role(field),
+            })
+            .collect();
+        let total = rows.iter().fold(0usize, |n, r| n.saturating_add(r.count));
+        Summary { rows, total }
+    }
+
+    /// The summary of a parameter type's fields.
+    pub fn of<T: Real, P: Parameters<T>>() -> Self {
+        Summary::of_fields(P::FIELDS)
+    }
+}
+
+/// The summary of `model`'s parameters: `println!("{}", summary(&model))`.
+pub fn summary<M: Model>(model: &M) -> Summary {
+    let _ = model;
+    Summary::of::<M::Real, M::Params>()
+}
+
+/// `4096` as `4,096`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl core::fmt::Display for Summary {
+    /// A table: a header, one line per field and the total, columns
+    /// aligned, names and shapes to the left and counts to the right.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let shape = |s: &[usize]| {
+            let dims: Vec<String> = s.iter().map(ToString::to_string).collect();
+            format!("[{}]", dims.join(", "))
+        };
+        let cells: Vec<[String; 4]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.name.to_string(),
+                    shape(r.shape),
+                    grouped(r.count),
+                    r.role.to_string(),
+                ]
+            })
+            .collect();
+        let total = grouped(self.total);
+        let width = |k: usize, header: &str, extra: &str| {
+            cells
+                .iter()
+                .map(|c| c[k].chars().count())
+                .chain([header.chars().count(), extra.chars().count()])
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (
+            width(0, "parameter", "total"),
+            width(1, "shape", ""),
+            width(2, "count", &total),
+        );
+        writeln!(
+            f,
+            "{:<w0$}  {:<w1$}  {:>w2$}  role",
+            "parameter", "shape", "count"
+        )?;
+        for [name, shape, count, role] in &cells {
+            writeln!(f, "{name:<w0$}  {shape:<w1$}  {count:>w2$}  {role}")?;
+        }
+        writeln!(f, "{:<w0$}  {:<w1$}  {total:>w2$}", "total", "")
     }
 }
 
@@ -89,6 +388,37 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
         params.for_each_mut(|_, v| *v = T::lit(scale * normal.sample()));
         params
     }
+
+    /// Glorot (Xavier) uniform weights and zero biases, reproducibly from
+    /// `seed` (see [`crate::init`]); for `tanh` and `sigmoid` layers.
+    fn glorot_uniform(seed: u64) -> Self {
+        initialized(crate::init::Scheme::GlorotUniform, seed)
+    }
+
+    /// Glorot (Xavier) normal weights and zero biases (see
+    /// [`crate::init`]).
+    fn glorot_normal(seed: u64) -> Self {
+        initialized(crate::init::Scheme::GlorotNormal, seed)
+    }
+
+    /// He uniform weights and zero biases (see [`crate::init`]).
+    fn he_uniform(seed: u64) -> Self {
+        initialized(crate::init::Scheme::HeUniform, seed)
+    }
+
+    /// He normal weights and zero biases, reproducibly from `seed` (see
+    /// [`crate::init`]); for `relu` layers.
+    fn he_normal(seed: u64) -> Self {
+        initialized(crate::init::Scheme::HeNormal, seed)
+    }
+}
+
+/// Parameters drawn by `scheme` with the default roles.
+fn initialized<T: Real, P: Parameters<T>>(scheme: crate::init::Scheme, seed: u64) -> P {
+    let mut params = P::zeros();
+    // Without overrides no name can be unknown.
+    let _ = crate::init::Init::new(scheme).fill(&mut params, seed);
+    params
 }
 
 /// How many scalars a value of `shape` holds; `usize::MAX` when the

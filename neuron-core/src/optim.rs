@@ -3,15 +3,18 @@
 //!
 //! Every optimizer keeps its per-scalar state (momentums, caches) in flat
 //! vectors of length [`Parameters::LEN`], created on the first step, and
-//! counts its steps so that learning-rate decay and Adam's bias correction
-//! follow nnfs exactly:
+//! counts its steps so that the learning-rate [`Schedule`] and Adam's bias
+//! correction follow nnfs exactly:
 //!
 //! ```text
-//! current_lr = lr / (1 + decay * iterations)   before each step
-//! iterations += 1                              after each step
+//! current_lr = schedule(lr, iterations)   before each step; nnfs's decay is
+//!                                         lr / (1 + decay * iterations)
+//! iterations += 1                         after each step
 //! ```
 //!
-//! Constructors and `with_*` setters take any value;
+//! The base rate can be read and changed between steps
+//! ([`Optimizer::learning_rate`], [`Optimizer::set_learning_rate`]) without
+//! losing the state. Constructors and `with_*` setters take any value;
 //! [`Optimizer::validate`] checks them all at once, and
 //! [`crate::Trainer::fit`] calls it before training, so that a bad
 //! hyperparameter is a [`HyperparameterError`] naming it rather than a
@@ -32,8 +35,19 @@ pub trait Optimizer<T: Real> {
     /// does that.
     fn step<P: Parameters<T>>(&mut self, params: &mut P, grads: &P);
 
-    /// The learning rate the next step will use, after decay.
+    /// The learning rate the next step will use: the base rate through
+    /// the schedule at the current step count.
     fn current_learning_rate(&self) -> T;
+
+    /// The base learning rate, the one given to the constructor unless
+    /// [`Optimizer::set_learning_rate`] changed it.
+    fn learning_rate(&self) -> T;
+
+    /// Changes the base learning rate, keeping the state (momentums,
+    /// caches, the step count), so that a schedule of one's own, or a
+    /// callback between epochs, can steer training without losing it.
+    /// The value is checked by [`Optimizer::validate`].
+    fn set_learning_rate(&mut self, lr: T);
 
     /// How many steps have been taken.
     fn iterations(&self) -> u64;
@@ -64,7 +78,8 @@ pub trait Optimizer<T: Real> {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{optimizer}: {name} is {value}, but it must be {expected}")]
 pub struct HyperparameterError {
-    /// The optimizer, e.g. `"Adam"`.
+    /// The optimizer, or the part of training the hyperparameter belongs
+    /// to: `"Adam"`, `"Trainer"`, `"EarlyStopping"`, `"Regularizer"`.
     pub optimizer: &'static str,
     /// The hyperparameter, e.g. `"beta1"` or `"the learning rate"`.
     pub name: &'static str,
@@ -76,7 +91,7 @@ pub struct HyperparameterError {
 
 /// The ranges hyperparameters live in.
 #[derive(Clone, Copy)]
-enum Range {
+pub(crate) enum Range {
     /// Finite and `>= 0`: learning rates, decays.
     NonNegative,
     /// Finite and `> 0`: the epsilon that keeps a denominator away from 0.
@@ -86,7 +101,7 @@ enum Range {
 }
 
 /// Checks that `value` lies in `range`.
-fn check<T: Real>(
+pub(crate) fn check<T: Real>(
     optimizer: &'static str,
     name: &'static str,
     value: T,
@@ -115,42 +130,218 @@ fn check<T: Real>(
     }
 }
 
-/// An optimizer's learning rate and its decay: the one place that says
-/// what rate each step uses and which rates are valid.
+/// How the learning rate changes with `t`, the number of steps the
+/// optimizer has taken before the step (`0` for the first step). Each
+/// optimizer multiplies its base learning rate `lr` (see
+/// [`Optimizer::learning_rate`]) by the schedule's factor at `t`:
+///
+/// ```text
+/// Constant                         lr
+/// InverseTime { decay }            lr / (1 + decay * t)                  nnfs's decay
+/// Step { every, factor }           lr * factor^floor(t / every)
+/// Exponential { rate }             lr * rate^t
+/// Cosine { warmup, total, min }    lr * (t + 1) / warmup                 while t < warmup
+///                                  min + (lr - min) * (1 + cos(pi * (t - warmup) / (total - warmup))) / 2
+///                                                                        while t < total
+///                                  min                                   from t = total on
+/// ```
+///
+/// `t` counts optimizer steps, that is mini-batches: with `n` batches per
+/// epoch, epoch `e` (from 1) starts at `t = (e - 1) * n`. The count goes
+/// on across [`crate::Trainer::fit`] calls and back to 0 on
+/// [`Optimizer::reset`]. Parameters outside their range are reported by
+/// [`Optimizer::validate`], never a panic.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct LearningRate<T> {
-    initial: T,
-    decay: T,
+pub enum Schedule<T> {
+    /// The base learning rate at every step.
+    Constant,
+    /// `lr / (1 + decay * t)`, the decay of "Neural Networks from
+    /// Scratch"; `decay` is a finite number `>= 0`.
+    InverseTime {
+        /// How fast the rate falls.
+        decay: T,
+    },
+    /// `lr * factor^floor(t / every)`: the rate is multiplied by `factor`
+    /// (finite, `> 0`) every `every` (at least 1) steps.
+    Step {
+        /// Steps between two changes.
+        every: u64,
+        /// What each change multiplies the rate by.
+        factor: T,
+    },
+    /// `lr * rate^t`; `rate` is a finite number `> 0`.
+    Exponential {
+        /// The factor per step.
+        rate: T,
+    },
+    /// A linear warm-up over `warmup` steps to `lr`, then half a cosine
+    /// down to `min` at step `total`, then `min`; `total >= warmup` and
+    /// `0 <= min <= lr`.
+    Cosine {
+        /// Steps of linear warm-up (0 for none).
+        warmup: u64,
+        /// The step at which the rate reaches `min`.
+        total: u64,
+        /// The rate at the end.
+        min: T,
+    },
 }
 
-impl<T: Real> LearningRate<T> {
-    fn new(initial: T) -> Self {
-        LearningRate {
-            initial,
-            decay: T::zero(),
+impl<T: Real> Schedule<T> {
+    /// The learning rate at step `t` for the base rate `lr`.
+    pub fn at(&self, lr: T, t: u64) -> T {
+        let t_real = || T::lit(t as f64);
+        match *self {
+            Schedule::Constant => lr,
+            // Exactly `lr` without decay, as nnfs.
+            Schedule::InverseTime { decay } if decay == T::zero() => lr,
+            Schedule::InverseTime { decay } => lr / (T::one() + decay * t_real()),
+            Schedule::Step { every, factor } => {
+                let changes = t.checked_div(every).unwrap_or(0);
+                lr * factor.powf(T::lit(changes as f64))
+            }
+            Schedule::Exponential { rate } => lr * rate.powf(t_real()),
+            Schedule::Cosine { warmup, total, min } => {
+                if t < warmup {
+                    lr * T::lit((t + 1) as f64 / warmup as f64)
+                } else if t < total {
+                    let progress = (t - warmup) as f64 / (total - warmup) as f64;
+                    let half_cosine = (1.0 + (core::f64::consts::PI * progress).cos()) / 2.0;
+                    min + (lr - min) * T::lit(half_cosine)
+                } else {
+                    min
+                }
+            }
         }
     }
 
-    /// `lr / (1 + decay * iterations)`, exactly `lr` when there is no
-    /// decay.
-    fn at(&self, iterations: u64) -> T {
-        if self.decay == T::zero() {
-            self.initial
-        } else {
-            self.initial / (T::one() + self.decay * T::lit(iterations as f64))
+    /// Checks the schedule's parameters against the base rate `lr`.
+    fn validate(&self, optimizer: &'static str, lr: T) -> Result<(), HyperparameterError> {
+        match *self {
+            Schedule::Constant => Ok(()),
+            Schedule::InverseTime { decay } => {
+                check(optimizer, "the decay", decay, Range::NonNegative)
+            }
+            Schedule::Step { every, factor } => {
+                if every == 0 {
+                    return Err(HyperparameterError {
+                        optimizer,
+                        name: "the step schedule's interval",
+                        value: 0.0,
+                        expected: "at least 1 step",
+                    });
+                }
+                check(
+                    optimizer,
+                    "the step schedule's factor",
+                    factor,
+                    Range::Positive,
+                )
+            }
+            Schedule::Exponential { rate } => check(
+                optimizer,
+                "the exponential schedule's rate",
+                rate,
+                Range::Positive,
+            ),
+            Schedule::Cosine { warmup, total, min } => {
+                if total < warmup {
+                    return Err(HyperparameterError {
+                        optimizer,
+                        name: "the cosine schedule's total",
+                        value: total as f64,
+                        expected: "at least its warm-up",
+                    });
+                }
+                check(
+                    optimizer,
+                    "the cosine schedule's minimum",
+                    min,
+                    Range::NonNegative,
+                )?;
+                if min > lr {
+                    return Err(HyperparameterError {
+                        optimizer,
+                        name: "the cosine schedule's minimum",
+                        value: min.to_f64_lossy(),
+                        expected: "at most the learning rate",
+                    });
+                }
+                Ok(())
+            }
         }
+    }
+}
+
+/// An optimizer's base learning rate and its schedule: the one place that
+/// says what rate each step uses and which rates are valid.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LearningRate<T> {
+    base: T,
+    schedule: Schedule<T>,
+}
+
+impl<T: Real> LearningRate<T> {
+    fn new(base: T) -> Self {
+        LearningRate {
+            base,
+            schedule: Schedule::Constant,
+        }
+    }
+
+    /// The rate of the step taken after `iterations` steps.
+    fn at(&self, iterations: u64) -> T {
+        self.schedule.at(self.base, iterations)
     }
 
     fn validate(&self, optimizer: &'static str) -> Result<(), HyperparameterError> {
         check(
             optimizer,
             "the learning rate",
-            self.initial,
+            self.base,
             Range::NonNegative,
         )?;
-        check(optimizer, "the decay", self.decay, Range::NonNegative)
+        self.schedule.validate(optimizer, self.base)
     }
 }
+
+/// The builder methods and accessors of the learning rate, the same for
+/// every optimizer.
+macro_rules! learning_rate_methods {
+    ($optimizer:ident) => {
+        impl<T: Real> $optimizer<T> {
+            /// Sets nnfs's learning-rate decay: step `t` uses
+            /// `lr / (1 + decay * t)` (the same as
+            /// [`Schedule::InverseTime`]).
+            pub fn with_decay(mut self, decay: T) -> Self {
+                self.learning_rate.schedule = Schedule::InverseTime { decay };
+                self
+            }
+
+            /// Sets the learning-rate schedule, replacing any decay.
+            pub fn with_schedule(mut self, schedule: Schedule<T>) -> Self {
+                self.learning_rate.schedule = schedule;
+                self
+            }
+
+            /// The schedule.
+            pub fn schedule(&self) -> Schedule<T> {
+                self.learning_rate.schedule
+            }
+
+            /// Replaces the schedule, keeping the state and the step count,
+            /// so the new schedule starts where the step count is.
+            pub fn set_schedule(&mut self, schedule: Schedule<T>) {
+                self.learning_rate.schedule = schedule;
+            }
+        }
+    };
+}
+
+learning_rate_methods!(Sgd);
+learning_rate_methods!(Adagrad);
+learning_rate_methods!(RmsProp);
+learning_rate_methods!(Adam);
 
 /// Makes `state` hold `len` zeros unless it already has that length.
 fn ensure_len<T: Real>(state: &mut Vec<T>, len: usize) {
@@ -217,12 +408,6 @@ impl<T: Real> Sgd<T> {
         }
     }
 
-    /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
-    pub fn with_decay(mut self, decay: T) -> Self {
-        self.learning_rate.decay = decay;
-        self
-    }
-
     /// Sets the momentum factor, in `[0, 1)` (0 disables momentum).
     pub fn with_momentum(mut self, momentum: T) -> Self {
         self.momentum = momentum;
@@ -279,6 +464,14 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         self.learning_rate.at(self.iterations)
     }
 
+    fn learning_rate(&self) -> T {
+        self.learning_rate.base
+    }
+
+    fn set_learning_rate(&mut self, lr: T) {
+        self.learning_rate.base = lr;
+    }
+
     fn iterations(&self) -> u64 {
         self.iterations
     }
@@ -328,12 +521,6 @@ impl<T: Real> Adagrad<T> {
             state_finite: true,
             cache: Vec::new(),
         }
-    }
-
-    /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
-    pub fn with_decay(mut self, decay: T) -> Self {
-        self.learning_rate.decay = decay;
-        self
     }
 
     /// Sets the term, `> 0`, added to the denominator to avoid dividing by
@@ -389,6 +576,14 @@ impl<T: Real> Optimizer<T> for Adagrad<T> {
         self.learning_rate.at(self.iterations)
     }
 
+    fn learning_rate(&self) -> T {
+        self.learning_rate.base
+    }
+
+    fn set_learning_rate(&mut self, lr: T) {
+        self.learning_rate.base = lr;
+    }
+
     fn iterations(&self) -> u64 {
         self.iterations
     }
@@ -440,12 +635,6 @@ impl<T: Real> RmsProp<T> {
             state_finite: true,
             cache: Vec::new(),
         }
-    }
-
-    /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
-    pub fn with_decay(mut self, decay: T) -> Self {
-        self.learning_rate.decay = decay;
-        self
     }
 
     /// Sets the term, `> 0`, added to the denominator to avoid dividing by
@@ -509,6 +698,14 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
         self.learning_rate.at(self.iterations)
     }
 
+    fn learning_rate(&self) -> T {
+        self.learning_rate.base
+    }
+
+    fn set_learning_rate(&mut self, lr: T) {
+        self.learning_rate.base = lr;
+    }
+
     fn iterations(&self) -> u64 {
         self.iterations
     }
@@ -567,12 +764,6 @@ impl<T: Real> Adam<T> {
             momentum: Vec::new(),
             cache: Vec::new(),
         }
-    }
-
-    /// Sets the learning-rate decay: step `t` uses `lr / (1 + decay * t)`.
-    pub fn with_decay(mut self, decay: T) -> Self {
-        self.learning_rate.decay = decay;
-        self
     }
 
     /// Sets the term, `> 0`, added to the denominator to avoid dividing by
@@ -652,6 +843,14 @@ impl<T: Real> Optimizer<T> for Adam<T> {
 
     fn current_learning_rate(&self) -> T {
         self.learning_rate.at(self.iterations)
+    }
+
+    fn learning_rate(&self) -> T {
+        self.learning_rate.base
+    }
+
+    fn set_learning_rate(&mut self, lr: T) {
+        self.learning_rate.base = lr;
     }
 
     fn iterations(&self) -> u64 {
@@ -957,6 +1156,155 @@ mod tests {
         let ahead = trajectory(&mut adam, &[0.5]);
         adam.clone_from(&snapshot);
         assert_eq!(trajectory(&mut adam, &[0.5]), ahead);
+    }
+
+    /// The learning rate of steps `0..n` under `schedule` from base rate 1.
+    fn rates(schedule: Schedule<f64>, n: u64) -> Vec<f64> {
+        (0..n).map(|t| schedule.at(1.0, t)).collect()
+    }
+
+    #[test]
+    fn schedules_follow_their_formulas() {
+        assert_eq!(rates(Schedule::Constant, 3), [1.0, 1.0, 1.0]);
+        assert_eq!(
+            rates(Schedule::InverseTime { decay: 0.5 }, 3),
+            [1.0, 1.0 / 1.5, 0.5]
+        );
+        assert_eq!(
+            rates(
+                Schedule::Step {
+                    every: 2,
+                    factor: 0.5
+                },
+                5
+            ),
+            [1.0, 1.0, 0.5, 0.5, 0.25]
+        );
+        assert_eq!(
+            rates(Schedule::Exponential { rate: 0.5 }, 3),
+            [1.0, 0.5, 0.25]
+        );
+        // Warm-up over 2 steps, then a half cosine from 1 to 0.1 over
+        // steps 2..6, then 0.1.
+        let cosine = rates(
+            Schedule::Cosine {
+                warmup: 2,
+                total: 6,
+                min: 0.1,
+            },
+            8,
+        );
+        let expected = [0.5, 1.0, 1.0, 0.1 + 0.9 * (1.0 + 0.5f64.sqrt()) / 2.0, 0.55];
+        for (t, (got, want)) in cosine.iter().zip(expected).enumerate() {
+            assert!(close(*got, want), "step {t}: {got} != {want}");
+        }
+        assert!(close(cosine[5], 0.1 + 0.9 * (1.0 - 0.5f64.sqrt()) / 2.0));
+        assert_eq!(&cosine[6..], [0.1, 0.1]);
+        // No warm-up starts at the base rate.
+        let no_warmup = Schedule::Cosine {
+            warmup: 0,
+            total: 4,
+            min: 0.0,
+        };
+        assert_eq!(no_warmup.at(2.0, 0), 2.0);
+        assert_eq!(no_warmup.at(2.0, 4), 0.0);
+    }
+
+    #[test]
+    fn every_optimizer_follows_its_schedule_and_keeps_state_when_the_rate_changes() {
+        fn check<O: Optimizer<f64> + Clone>(mut opt: O) {
+            assert_eq!(opt.learning_rate(), 0.1);
+            let mut p = one(0.0);
+            opt.step(&mut p, &one(1.0));
+            // The schedule applies to the base rate at the step count.
+            assert!(close(opt.current_learning_rate(), 0.05));
+            // A new base rate keeps the state: it is as if the optimizer
+            // had been built with it, the first step aside.
+            let mut changed = opt.clone();
+            changed.set_learning_rate(0.2);
+            assert_eq!(changed.learning_rate(), 0.2);
+            assert_eq!(changed.iterations(), 1);
+            assert!(close(changed.current_learning_rate(), 0.1));
+            let (mut a, mut b) = (p.clone(), p.clone());
+            opt.step(&mut a, &one(1.0));
+            changed.step(&mut b, &one(1.0));
+            // Every update rule is linear in the rate.
+            assert!(
+                close(b.w[0] - p.w[0], 2.0 * (a.w[0] - p.w[0])),
+                "{a:?} {b:?}"
+            );
+        }
+        let step = Schedule::Step {
+            every: 1,
+            factor: 0.5,
+        };
+        check(Sgd::new(0.1).with_schedule(step));
+        check(Adagrad::new(0.1).with_schedule(step));
+        check(RmsProp::new(0.1).with_schedule(step));
+        check(Adam::new(0.1).with_schedule(step));
+        // A schedule can be replaced mid-way, from the current step.
+        let mut adam = Adam::new(1.0);
+        trajectory(&mut adam, &[1.0, 1.0]);
+        adam.set_schedule(Schedule::Exponential { rate: 0.5 });
+        assert_eq!(adam.schedule(), Schedule::Exponential { rate: 0.5 });
+        assert_eq!(adam.current_learning_rate(), 0.25);
+        // `with_decay` is the inverse-time schedule.
+        assert_eq!(
+            Sgd::new(1.0).with_decay(0.1).schedule(),
+            Schedule::InverseTime { decay: 0.1 }
+        );
+    }
+
+    #[test]
+    fn invalid_schedules_are_typed_errors() {
+        assert_eq!(
+            verdict(Adam::new(0.1).with_schedule(Schedule::Step {
+                every: 0,
+                factor: 0.5
+            })),
+            "Adam: the step schedule's interval is 0, but it must be at least 1 step"
+        );
+        assert_eq!(
+            verdict(Sgd::new(0.1).with_schedule(Schedule::Step {
+                every: 3,
+                factor: -0.5
+            })),
+            "Sgd: the step schedule's factor is -0.5, but it must be a finite number > 0"
+        );
+        assert_eq!(
+            verdict(RmsProp::new(0.1).with_schedule(Schedule::Exponential { rate: f64::NAN })),
+            "RmsProp: the exponential schedule's rate is NaN, but it must be a finite number > 0"
+        );
+        assert_eq!(
+            verdict(Adagrad::new(0.1).with_schedule(Schedule::Cosine {
+                warmup: 10,
+                total: 5,
+                min: 0.0
+            })),
+            "Adagrad: the cosine schedule's total is 5, but it must be at least its warm-up"
+        );
+        assert_eq!(
+            verdict(Adam::new(0.1).with_schedule(Schedule::Cosine {
+                warmup: 0,
+                total: 5,
+                min: 0.2
+            })),
+            "Adam: the cosine schedule's minimum is 0.2, but it must be at most the learning rate"
+        );
+        let mut adam = Adam::new(0.1);
+        adam.set_learning_rate(f64::INFINITY);
+        assert_eq!(
+            verdict(adam),
+            "Adam: the learning rate is inf, but it must be a finite number >= 0"
+        );
+        assert_eq!(
+            verdict(Adam::new(0.1).with_schedule(Schedule::Cosine {
+                warmup: 5,
+                total: 5,
+                min: 0.1
+            })),
+            "ok"
+        );
     }
 
     #[test]

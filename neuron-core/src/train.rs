@@ -1,19 +1,27 @@
 //! The training loop: epochs of seeded, shuffled mini-batches, each one a
 //! gradient accumulated sample by sample through [`Model::backward`] and
-//! applied by an [`Optimizer`].
+//! applied by an [`Optimizer`], with validation, early stopping, a
+//! per-epoch callback, gradient clipping and regularization.
 //!
 //! ```text
-//! check the optimizer's hyperparameters, the parameters' layout,
-//!       every input (finite) and every target (one the loss accepts)
+//! check the hyperparameters (optimizer, clipping, λs, early stopping),
+//!       the parameters' layout, every input (finite) and every target
+//!       (one the loss accepts), of the training and validation data
 //! for each epoch:
-//!     shuffle the sample order (ChaCha8, seeded)
+//!     shuffle the sample order (ChaCha8, seeded once, going on across fits)
 //!     for each mini-batch:
 //!         grads = 0
-//!         for each (input, target):
+//!         for each (input, target), in dropout's training mode:
 //!             output = model.forward(input)
 //!             model.backward(input, loss.grad(output, target) / batch_len, &mut grads)
+//!         grads += the regularization gradient
+//!         clip grads to the global norm
 //!         keep the parameters and optimizer state: their losses were finite
 //!         optimizer.step(params, grads)
+//!     score the validation data (inference mode)
+//!     early stopping: keep the best parameters; stop when patience runs out
+//!     the callback: may read the model, change the optimizer, save, stop
+//! give the model the best parameters (early stopping's restore_best)
 //! ```
 //!
 //! An output, loss, parameter or optimizer state (momentum, cache) that
@@ -23,8 +31,14 @@
 //! started from), so the model is never left holding NaN or a state that
 //! can no longer move, and the error carries the [`History`] of the epochs
 //! that completed.
+//!
+//! Dropout (see [`crate::dropout`]) is in training mode for the forward
+//! and backward pass of each training sample, with a key derived from the
+//! seed, the epoch, the batch and the sample, and in inference mode for
+//! everything else.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
@@ -32,23 +46,28 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::dropout;
 use crate::loss::{Loss, TargetError};
-use crate::model::{LayoutError, Model, Parameters, check_layout};
-use crate::optim::{HyperparameterError, Optimizer};
+use crate::model::{LayoutError, Model, Parameters, UnknownParameter, check_layout};
+use crate::optim::{HyperparameterError, Optimizer, Range, check};
 use crate::params_io::parameter_name;
 use crate::real::{Real, Scalars, Tensor};
+use crate::regularize::{Prepared, Regularizer};
 use num_traits::{Float, One};
 
 /// Trains a [`Model`] with an optimizer and a loss; built step by step:
 ///
 /// ```
-/// use neuron_core::{Adam, SoftmaxCrossEntropy, Trainer};
+/// use neuron_core::{Adam, EarlyStopping, Regularizer, SoftmaxCrossEntropy, Trainer};
 ///
 /// let trainer = Trainer::new(Adam::new(0.02), SoftmaxCrossEntropy)
 ///     .epochs(100)
 ///     .batch_size(32)
 ///     .seed(7)
-///     .progress(false);
+///     .progress(false)
+///     .early_stopping(EarlyStopping::new(10))
+///     .regularizer(Regularizer::l2(1e-4))
+///     .clip_grad_norm(5.0);
 /// # let _: Trainer<Adam<f64>, _> = trainer;
 /// ```
 #[derive(Clone, Debug)]
@@ -60,11 +79,32 @@ pub struct Trainer<O, L> {
     seed: u64,
     shuffle: bool,
     progress: bool,
+    early_stopping: Option<EarlyStopping>,
+    clip_norm: Option<f64>,
+    regularizer: Regularizer,
+    /// Epochs completed by every `fit` so far.
+    epochs_done: usize,
+    /// The shuffling stream and the sample order it last made, from the
+    /// first `fit` on.
+    stream: Option<(ChaCha8Rng, Vec<usize>)>,
 }
+
+/// What a per-epoch callback returns to [`Trainer::fit_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on with the next epoch.
+    Continue,
+    /// Stop after this epoch (early stopping's restoring still happens).
+    Stop,
+}
+
+/// The error a per-epoch callback may return: any error, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl<O, L> Trainer<O, L> {
     /// A trainer with one epoch, the whole dataset as one batch, seed 0,
-    /// shuffling on, and a progress bar when stderr is a terminal.
+    /// shuffling on, a progress bar when stderr is a terminal, and no
+    /// early stopping, clipping or regularization.
     pub fn new(optimizer: O, loss: L) -> Self {
         Trainer {
             optimizer,
@@ -74,10 +114,16 @@ impl<O, L> Trainer<O, L> {
             seed: 0,
             shuffle: true,
             progress: true,
+            early_stopping: None,
+            clip_norm: None,
+            regularizer: Regularizer::new(),
+            epochs_done: 0,
+            stream: None,
         }
     }
 
-    /// How many passes over the dataset to make.
+    /// How many passes over the dataset each [`Trainer::fit`] makes (at
+    /// most, with early stopping).
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;
         self
@@ -90,10 +136,12 @@ impl<O, L> Trainer<O, L> {
         self
     }
 
-    /// The seed of the shuffling: the same seed, data and starting
-    /// parameters give bit-identical trained parameters.
+    /// The seed of the shuffling and of dropout's masks: the same seed,
+    /// data and starting parameters give bit-identical trained
+    /// parameters. Setting it starts the shuffling stream afresh.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self.stream = None;
         self
     }
 
@@ -112,9 +160,39 @@ impl<O, L> Trainer<O, L> {
         self
     }
 
+    /// Stops training when a monitored value (by default the validation
+    /// loss) has not improved for `patience` epochs, and gives the model
+    /// the best parameters seen; see [`EarlyStopping`].
+    pub fn early_stopping(mut self, early_stopping: EarlyStopping) -> Self {
+        self.early_stopping = Some(early_stopping);
+        self
+    }
+
+    /// Scales each mini-batch's gradient (regularization included) down
+    /// to the Euclidean norm `max_norm` over all parameters when it is
+    /// longer, keeping its direction. `max_norm` must be a finite number
+    /// `> 0`.
+    pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
+        self.clip_norm = Some(max_norm);
+        self
+    }
+
+    /// L1 and L2 regularization of the weights and biases; see
+    /// [`Regularizer`].
+    pub fn regularizer(mut self, regularizer: Regularizer) -> Self {
+        self.regularizer = regularizer;
+        self
+    }
+
     /// The optimizer, with its state after the last [`Trainer::fit`].
     pub fn optimizer(&self) -> &O {
         &self.optimizer
+    }
+
+    /// The optimizer, e.g. to change its learning rate between two
+    /// [`Trainer::fit`] calls; its state is kept.
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
     }
 
     /// The loss.
@@ -122,23 +200,33 @@ impl<O, L> Trainer<O, L> {
         &self.loss
     }
 
+    /// How many epochs every [`Trainer::fit`] so far has completed; the
+    /// next epoch is numbered one more.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
     /// Trains `model` on `data`, a slice of `(input, target)` pairs, and
     /// returns the loss (and accuracy, when the loss has one) of each
     /// epoch.
     ///
-    /// The optimizer keeps its state between calls, so a second `fit`
-    /// continues where the first stopped.
+    /// The trainer keeps the optimizer's state, the epoch count and the
+    /// shuffling stream between calls, so a second `fit` continues where
+    /// the first stopped: two calls of one epoch each train exactly as
+    /// one call of two epochs.
     ///
     /// # Errors
     ///
     /// Before anything changes: [`TrainError::EmptyDataset`],
     /// [`TrainError::ZeroBatchSize`],
-    /// [`TrainError::InvalidHyperparameter`], [`TrainError::Layout`],
-    /// [`TrainError::NonFiniteInput`] and [`TrainError::InvalidTarget`].
-    /// [`TrainError::Diverged`] when an output, loss, parameter or
-    /// optimizer state becomes NaN or infinite, after restoring the
-    /// parameters and the optimizer to the last ones whose loss was
-    /// finite.
+    /// [`TrainError::InvalidHyperparameter`],
+    /// [`TrainError::UnknownParameter`], [`TrainError::Layout`],
+    /// [`TrainError::NonFiniteInput`], [`TrainError::InvalidTarget`] and
+    /// [`TrainError::NoValidationData`] (early stopping that monitors the
+    /// validation data). [`TrainError::Diverged`] when an output, loss,
+    /// parameter or optimizer state becomes NaN or infinite, after
+    /// restoring the parameters and the optimizer to the last ones whose
+    /// loss was finite.
     pub fn fit<M>(
         &mut self,
         model: &mut M,
@@ -150,22 +238,101 @@ impl<O, L> Trainer<O, L> {
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
     {
-        let (wanted, epochs) = (self.progress, self.epochs);
-        self.fit_with(model, data, || Progress::new(wanted, epochs))
+        self.fit_with(model, data, &[], |_| Ok(Control::Continue))
     }
 
-    /// [`Trainer::fit`], showing progress on what `progress` makes once
-    /// the checks have passed.
-    fn fit_with<M>(
+    /// [`Trainer::fit`], scoring the model on `validation` after every
+    /// epoch (in inference mode); the scores are in
+    /// [`EpochStats::validation`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::fit`], and [`TrainError::InValidation`] for a
+    /// validation sample the loss cannot score.
+    pub fn fit_validated<M>(
         &mut self,
         model: &mut M,
         data: &[(M::Input, L::Target)],
-        progress: impl FnOnce() -> Progress,
+        validation: &[(M::Input, L::Target)],
     ) -> Result<History, TrainError>
     where
         M: Model,
         M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real> + Clone,
+        L: Loss<M::Real, M::Output>,
+    {
+        self.fit_with(model, data, validation, |_| Ok(Control::Continue))
+    }
+
+    /// [`Trainer::fit_validated`] (with `&[]` for no validation data),
+    /// calling `callback` at the end of every epoch, after validation and
+    /// early stopping's bookkeeping. The callback sees the epoch's
+    /// statistics, the history, the model and the optimizer (whose
+    /// learning rate it may change), and returns [`Control::Stop`] to end
+    /// training or an error to abort it:
+    ///
+    /// ```no_run
+    /// # use neuron_core::*;
+    /// # fn demo<M: Model<Real = f64>>(model: &mut M, train: &[(M::Input, usize)], valid: &[(M::Input, usize)])
+    /// # -> Result<(), TrainError>
+    /// # where M::Input: Scalars<f64>, SoftmaxCrossEntropy: Loss<f64, M::Output, Target = usize> {
+    /// let mut trainer = Trainer::new(Adam::new(0.01), SoftmaxCrossEntropy).epochs(100);
+    /// trainer.fit_with(model, train, valid, |end| {
+    ///     if end.is_best() {
+    ///         save_params("best.json", end.params())?; // a checkpoint
+    ///     }
+    ///     if end.epoch() == 50 {
+    ///         let lr = end.optimizer().learning_rate();
+    ///         end.optimizer_mut().set_learning_rate(lr / 10.0);
+    ///     }
+    ///     Ok(Control::Continue)
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::fit_validated`]; [`TrainError::Callback`] holding the
+    /// callback's error (the model keeps the parameters it had then), and
+    /// [`TrainError::InvalidHyperparameter`] when the callback left the
+    /// optimizer with one.
+    pub fn fit_with<M, F>(
+        &mut self,
+        model: &mut M,
+        data: &[(M::Input, L::Target)],
+        validation: &[(M::Input, L::Target)],
+        callback: F,
+    ) -> Result<History, TrainError>
+    where
+        M: Model,
+        M::Input: Scalars<M::Real>,
+        O: Optimizer<M::Real> + Clone,
+        L: Loss<M::Real, M::Output>,
+        F: FnMut(&mut EpochEnd<'_, M, O>) -> Result<Control, BoxError>,
+    {
+        let (wanted, epochs) = (self.progress, self.epochs);
+        self.run(
+            model,
+            data,
+            validation,
+            || Progress::new(wanted, epochs),
+            callback,
+        )
+    }
+
+    /// Checks everything that can be checked before training.
+    fn check<M>(
+        &self,
+        model: &mut M,
+        grads: &M::Params,
+        data: &[(M::Input, L::Target)],
+        validation: &[(M::Input, L::Target)],
+    ) -> Result<(usize, Prepared<M::Real>), TrainError>
+    where
+        M: Model,
+        M::Input: Scalars<M::Real>,
+        O: Optimizer<M::Real>,
         L: Loss<M::Real, M::Output>,
     {
         if data.is_empty() {
@@ -177,84 +344,226 @@ impl<O, L> Trainer<O, L> {
             None => data.len(),
         };
         self.optimizer.validate()?;
-        let mut grads = M::Params::zeros();
-        check_layout(model.params_mut(), &grads)?;
+        if let Some(max_norm) = self.clip_norm {
+            check(
+                "Trainer",
+                "the gradient clipping norm",
+                max_norm,
+                Range::Positive,
+            )?;
+        }
+        self.regularizer.validate()?;
+        let prepared = self
+            .regularizer
+            .prepare(<M::Params as Parameters<M::Real>>::FIELDS)?;
+        if let Some(early) = &self.early_stopping {
+            early.validate()?;
+            if early.monitor != Monitor::TrainingLoss && validation.is_empty() {
+                return Err(TrainError::NoValidationData {
+                    monitor: early.monitor,
+                });
+            }
+            if early.monitor == Monitor::ValidationAccuracy
+                && let Some((_, target)) = validation.first()
+                && self.loss.accuracy(&M::Output::zeros(), target).is_none()
+            {
+                return Err(TrainError::NoAccuracy);
+            }
+        }
+        check_layout(model.params_mut(), grads)?;
         check_samples(&self.loss, data)?;
+        check_samples(&self.loss, validation)
+            .map_err(|error| TrainError::InValidation(Box::new(error)))?;
+        Ok((batch_size, prepared))
+    }
 
+    /// [`Trainer::fit_with`], showing progress on what `progress` makes
+    /// once the checks have passed.
+    fn run<M, F>(
+        &mut self,
+        model: &mut M,
+        data: &[(M::Input, L::Target)],
+        validation: &[(M::Input, L::Target)],
+        progress: impl FnOnce() -> Progress,
+        mut callback: F,
+    ) -> Result<History, TrainError>
+    where
+        M: Model,
+        M::Input: Scalars<M::Real>,
+        O: Optimizer<M::Real> + Clone,
+        L: Loss<M::Real, M::Output>,
+        F: FnMut(&mut EpochEnd<'_, M, O>) -> Result<Control, BoxError>,
+    {
+        let mut grads = M::Params::zeros();
+        let (batch_size, prepared) = self.check(model, &grads, data, validation)?;
         let progress = progress();
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut order: Vec<usize> = (0..data.len()).collect();
+        // Inference unless on a training sample; the caller's mode comes
+        // back when training ends, even by a panic.
+        let _mode = dropout::Restore::set(None);
+        let (mut rng, mut order) = self
+            .stream
+            .take()
+            .unwrap_or_else(|| (ChaCha8Rng::seed_from_u64(self.seed), Vec::new()));
+        if order.len() != data.len() {
+            order.clear();
+            order.extend(0..data.len());
+        }
         let mut history = History::default();
         let mut last_good = LastGood::new(model.params(), &self.optimizer);
+        let mut watch = Watch::new(self.early_stopping, validation.is_empty());
+        let mut result = Ok(());
+        let batches = data.len().div_ceil(batch_size);
 
-        for epoch in 1..=self.epochs {
+        for _ in 0..self.epochs {
+            let epoch = self.epochs_done + 1;
             if self.shuffle {
                 order.shuffle(&mut rng);
             }
             let learning_rate = self.optimizer.current_learning_rate().to_f64_lossy();
-            let result = self.epoch(model, data, &order, batch_size, &mut grads, &mut last_good);
-            match result {
-                Ok((loss, accuracy)) => {
-                    let stats = EpochStats {
-                        epoch,
-                        loss,
-                        accuracy,
-                        learning_rate,
-                    };
-                    progress.epoch_done(&stats);
-                    history.epochs.push(stats);
-                }
+            let step = Step {
+                epoch,
+                batch_size,
+                prepared: &prepared,
+                clip_norm: self.clip_norm.map(M::Real::lit),
+            };
+            let outcome = self.epoch(model, data, &order, &step, &mut grads, &mut last_good);
+            let diverged = |batch, cause, history| TrainError::Diverged {
+                epoch,
+                batch,
+                cause,
+                history,
+            };
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
                 Err((batch, cause)) => {
                     last_good.restore(model.params_mut(), &mut self.optimizer);
-                    progress.close(&format!(
-                        "training diverged in epoch {epoch} of {}",
-                        self.epochs
-                    ));
-                    return Err(TrainError::Diverged {
-                        epoch,
-                        batch,
-                        cause,
-                        history,
-                    });
+                    result = Err(diverged(batch, cause, std::mem::take(&mut history)));
+                    break;
                 }
+            };
+            self.epochs_done = epoch;
+            let validation_score = if validation.is_empty() {
+                None
+            } else {
+                match score(model, &self.loss, validation) {
+                    Ok(score) => Some(score),
+                    Err((sample, index, value)) => {
+                        last_good.restore(model.params_mut(), &mut self.optimizer);
+                        let cause = Divergence::ValidationOutput {
+                            sample,
+                            index,
+                            value,
+                        };
+                        let history = std::mem::take(&mut history);
+                        result = Err(diverged(batches - 1, cause, history));
+                        break;
+                    }
+                }
+            };
+            let stats = EpochStats {
+                epoch,
+                loss: outcome.loss,
+                accuracy: outcome.accuracy,
+                learning_rate,
+                regularization_loss: outcome.regularization_loss,
+                clipped: outcome.clipped,
+                validation: validation_score,
+            };
+            progress.epoch_done(&stats);
+            let verdict = watch.update(&stats, model.params());
+            history.epochs.push(stats);
+            let mut end = EpochEnd {
+                stats: &stats,
+                history: &history,
+                model,
+                optimizer: &mut self.optimizer,
+                is_best: verdict.is_best,
+            };
+            let control = callback(&mut end);
+            let control = match control {
+                Ok(control) => control,
+                Err(error) => {
+                    result = Err(TrainError::Callback {
+                        epoch,
+                        error: CallbackError(Arc::from(error)),
+                        history: std::mem::take(&mut history),
+                    });
+                    break;
+                }
+            };
+            if let Err(error) = self.optimizer.validate() {
+                result = Err(TrainError::InvalidHyperparameter(error));
+                break;
+            }
+            if verdict.stop {
+                history.stopped = Some(StoppedBy::EarlyStopping);
+                break;
+            }
+            if control == Control::Stop {
+                history.stopped = Some(StoppedBy::Callback);
+                break;
             }
         }
+        self.stream = Some((rng, order));
+        if let Err(error) = result {
+            let line = match &error {
+                TrainError::Diverged { epoch, .. } => {
+                    format!("training diverged in epoch {epoch}")
+                }
+                other => format!("training stopped: {other}"),
+            };
+            progress.close(&line);
+            return Err(error);
+        }
+        history.best_epoch = watch.best_epoch();
+        history.restored_best = watch.restore(model.params_mut(), history.last().map(|s| s.epoch));
         let summary = history
             .last()
             .map_or_else(String::new, |last| format!(": {}", last.summary()));
+        let stopped = match history.stopped {
+            Some(StoppedBy::EarlyStopping) => ", stopped early",
+            Some(StoppedBy::Callback) => ", stopped by the callback",
+            None => "",
+        };
         progress.close(&format!(
-            "{} epochs in {:.1?}{summary}",
-            self.epochs,
+            "{} epochs in {:.1?}{stopped}{summary}",
+            history.epochs.len(),
             progress.started.elapsed()
         ));
         Ok(history)
     }
 
-    /// One pass over `data` in `order`; returns the mean loss and accuracy,
-    /// or the batch index and cause of a divergence.
+    /// One pass over `data` in `order`; returns the mean loss, accuracy
+    /// and regularization loss and the number of clipped steps, or the
+    /// batch index and cause of a divergence.
     fn epoch<M>(
         &mut self,
         model: &mut M,
         data: &[(M::Input, L::Target)],
         order: &[usize],
-        batch_size: usize,
+        step: &Step<'_, M::Real>,
         grads: &mut M::Params,
         last_good: &mut LastGood<M::Real, O>,
-    ) -> Result<(f64, Option<f64>), (usize, Divergence)>
+    ) -> Result<EpochOutcome, (usize, Divergence)>
     where
         M: Model,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
     {
         let mut loss_mean = Mean::new(data.len());
+        let mut regularization_mean = Mean::new(data.len());
         let mut total_accuracy = Some(0.0);
-        for (batch, indices) in order.chunks(batch_size).enumerate() {
+        let mut clipped = 0;
+        let epoch_key = step.epoch as u64;
+        for (batch, indices) in order.chunks(step.batch_size).enumerate() {
             grads.set_zero();
             let scale = M::Real::one() / M::Real::lit(indices.len() as f64);
             for &sample in indices {
                 let (input, target) = &data[sample];
                 let loss_fn = &self.loss;
                 let mut loss = M::Real::nan();
+                let key = dropout::sample_key(self.seed, epoch_key, batch as u64, sample as u64);
+                dropout::set_key(Some(key));
                 let output = model.forward_backward(
                     input,
                     |output| {
@@ -267,6 +576,7 @@ impl<O, L> Trainer<O, L> {
                     },
                     grads,
                 );
+                dropout::set_key(None);
                 if let Some((index, value)) = first_non_finite(output.as_slice()) {
                     return Err((
                         batch,
@@ -287,6 +597,22 @@ impl<O, L> Trainer<O, L> {
                     _ => None,
                 };
             }
+            if !step.prepared.is_off() {
+                let value = step
+                    .prepared
+                    .add_gradient(model.params(), grads)
+                    .to_f64_lossy();
+                if !value.is_finite() {
+                    return Err((batch, Divergence::RegularizationLoss { value }));
+                }
+                // Each sample of the batch was scored at these parameters.
+                regularization_mean.add(value * indices.len() as f64);
+            }
+            if let Some(max_norm) = step.clip_norm
+                && clip_to_norm(grads, max_norm)
+            {
+                clipped += 1;
+            }
             // Every loss of this batch was finite at these parameters.
             last_good.keep(model.params(), &self.optimizer);
             self.optimizer.step(model.params_mut(), grads);
@@ -306,7 +632,345 @@ impl<O, L> Trainer<O, L> {
             }
         }
         let n = data.len() as f64;
-        Ok((loss_mean.get(), total_accuracy.map(|a| a / n)))
+        Ok(EpochOutcome {
+            loss: loss_mean.get(),
+            accuracy: total_accuracy.map(|a| a / n),
+            regularization_loss: regularization_mean.get(),
+            clipped,
+        })
+    }
+}
+
+/// What every step of an epoch needs to know besides the data.
+struct Step<'a, T> {
+    /// The epoch's number, across `fit` calls.
+    epoch: usize,
+    batch_size: usize,
+    prepared: &'a Prepared<T>,
+    clip_norm: Option<T>,
+}
+
+/// The statistics of an epoch that trained without diverging.
+struct EpochOutcome {
+    loss: f64,
+    accuracy: Option<f64>,
+    regularization_loss: f64,
+    clipped: usize,
+}
+
+/// Scales `grads` down to the Euclidean norm `max_norm` if it is longer;
+/// whether it did. The norm is taken as `largest * sqrt(Σ (g / largest)²)`
+/// so that it neither overflows nor underflows; gradients that are zero,
+/// NaN or infinite are left for the divergence checks.
+fn clip_to_norm<T: Real, P: Parameters<T>>(grads: &mut P, max_norm: T) -> bool {
+    let mut largest = T::zero();
+    let mut finite = true;
+    grads.for_each(|_, g| {
+        finite &= g.is_finite();
+        largest = largest.max(g.abs());
+    });
+    if !finite || largest == T::zero() {
+        return false;
+    }
+    let mut sum = T::zero();
+    grads.for_each(|_, g| {
+        let s = g / largest;
+        sum += s * s;
+    });
+    // norm > max_norm  <=>  sqrt(sum) > max_norm / largest
+    let (root, ratio) = (sum.sqrt(), max_norm / largest);
+    if root > ratio {
+        let scale = ratio / root;
+        grads.for_each_mut(|_, g| *g *= scale);
+        true
+    } else {
+        false
+    }
+}
+
+/// The state of the end of an epoch, handed to the callback of
+/// [`Trainer::fit_with`].
+pub struct EpochEnd<'a, M: Model, O> {
+    stats: &'a EpochStats,
+    history: &'a History,
+    model: &'a M,
+    optimizer: &'a mut O,
+    is_best: bool,
+}
+
+impl<M: Model, O> EpochEnd<'_, M, O> {
+    /// The epoch's number, from 1, counted across `fit` calls.
+    pub fn epoch(&self) -> usize {
+        self.stats.epoch
+    }
+
+    /// The epoch's statistics (also the last of [`EpochEnd::history`]).
+    pub fn stats(&self) -> &EpochStats {
+        self.stats
+    }
+
+    /// The statistics of this `fit`'s epochs so far, this one included.
+    pub fn history(&self) -> &History {
+        self.history
+    }
+
+    /// The model, with the parameters this epoch ended with.
+    pub fn model(&self) -> &M {
+        self.model
+    }
+
+    /// The model's parameters, e.g. to save a checkpoint with
+    /// [`crate::save_params`].
+    pub fn params(&self) -> &M::Params {
+        self.model.params()
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &O {
+        self.optimizer
+    }
+
+    /// The optimizer, e.g. to change its learning rate
+    /// ([`Optimizer::set_learning_rate`]) for the next epoch.
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        self.optimizer
+    }
+
+    /// Whether this epoch is the best so far: by early stopping's monitor
+    /// when there is early stopping, else by the validation loss when
+    /// there is validation data, else by the training loss (data plus
+    /// regularization).
+    pub fn is_best(&self) -> bool {
+        self.is_best
+    }
+}
+
+/// Stops training when a monitored value stops improving.
+///
+/// After each epoch the monitored value is compared with the best so far;
+/// it improves when it is better by more than `min_delta`. After
+/// `patience` epochs in a row without improvement, training stops
+/// ([`History::stopped`]). When training ends, by stopping or by running
+/// out of epochs, the model is given the parameters of the best epoch
+/// ([`History::best_epoch`]) unless [`EarlyStopping::restore_best`] says
+/// not to; the optimizer's state is not rolled back. Each
+/// [`Trainer::fit`] starts afresh.
+///
+/// ```
+/// use neuron_core::{EarlyStopping, Monitor};
+///
+/// let early = EarlyStopping::new(10)
+///     .monitor(Monitor::ValidationAccuracy)
+///     .min_delta(1e-3);
+/// # let _ = early;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    patience: usize,
+    min_delta: f64,
+    monitor: Monitor,
+    restore_best: bool,
+}
+
+/// The value early stopping watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Monitor {
+    /// The validation data's mean loss (lower is better); the default.
+    ValidationLoss,
+    /// The validation data's accuracy (higher is better).
+    ValidationAccuracy,
+    /// The training data's mean loss plus the regularization loss (lower
+    /// is better); needs no validation data.
+    TrainingLoss,
+}
+
+impl core::fmt::Display for Monitor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Monitor::ValidationLoss => "the validation loss",
+            Monitor::ValidationAccuracy => "the validation accuracy",
+            Monitor::TrainingLoss => "the training loss",
+        })
+    }
+}
+
+impl Monitor {
+    /// The monitored value of an epoch, NaN when it has none.
+    fn value(self, stats: &EpochStats) -> f64 {
+        match self {
+            Monitor::ValidationLoss => stats.validation.map_or(f64::NAN, |v| v.loss),
+            Monitor::ValidationAccuracy => stats
+                .validation
+                .and_then(|v| v.accuracy)
+                .unwrap_or(f64::NAN),
+            Monitor::TrainingLoss => stats.loss + stats.regularization_loss,
+        }
+    }
+
+    fn higher_is_better(self) -> bool {
+        self == Monitor::ValidationAccuracy
+    }
+}
+
+impl EarlyStopping {
+    /// Stops after `patience` epochs without improvement of the
+    /// validation loss, and restores the best parameters.
+    pub fn new(patience: usize) -> Self {
+        EarlyStopping {
+            patience,
+            min_delta: 0.0,
+            monitor: Monitor::ValidationLoss,
+            restore_best: true,
+        }
+    }
+
+    /// What to watch.
+    pub fn monitor(mut self, monitor: Monitor) -> Self {
+        self.monitor = monitor;
+        self
+    }
+
+    /// How much better than the best so far a value must be to count as
+    /// an improvement: a finite number `>= 0`, 0 by default.
+    pub fn min_delta(mut self, min_delta: f64) -> Self {
+        self.min_delta = min_delta;
+        self
+    }
+
+    /// Whether to give the model the best epoch's parameters when
+    /// training ends (the default), or leave it with the last ones.
+    pub fn restore_best(mut self, restore_best: bool) -> Self {
+        self.restore_best = restore_best;
+        self
+    }
+
+    /// Checks `min_delta`.
+    ///
+    /// # Errors
+    ///
+    /// A [`HyperparameterError`] when it is not a finite number `>= 0`.
+    pub fn validate(&self) -> Result<(), HyperparameterError> {
+        check(
+            "EarlyStopping",
+            "min_delta",
+            self.min_delta,
+            Range::NonNegative,
+        )
+    }
+}
+
+/// Early stopping's bookkeeping during one `fit`, and the best value of
+/// the default monitor for [`EpochEnd::is_best`] without it.
+struct Watch<T> {
+    early: Option<EarlyStopping>,
+    monitor: Monitor,
+    best: Option<(f64, usize)>,
+    wait: usize,
+    /// The best epoch's parameters, flat, when they are to be restored.
+    snapshot: Vec<T>,
+}
+
+/// What [`Watch::update`] concluded about an epoch.
+struct Verdict {
+    is_best: bool,
+    stop: bool,
+}
+
+impl<T: Real> Watch<T> {
+    fn new(early: Option<EarlyStopping>, no_validation: bool) -> Self {
+        let monitor = match early {
+            Some(early) => early.monitor,
+            None if no_validation => Monitor::TrainingLoss,
+            None => Monitor::ValidationLoss,
+        };
+        Watch {
+            early,
+            monitor,
+            best: None,
+            wait: 0,
+            snapshot: Vec::new(),
+        }
+    }
+
+    fn update<P: Parameters<T>>(&mut self, stats: &EpochStats, params: &P) -> Verdict {
+        let value = self.monitor.value(stats);
+        let min_delta = self.early.map_or(0.0, |e| e.min_delta);
+        let improved = !value.is_nan()
+            && self.best.is_none_or(|(best, _)| {
+                if self.monitor.higher_is_better() {
+                    value > best + min_delta
+                } else {
+                    value < best - min_delta
+                }
+            });
+        if improved {
+            self.best = Some((value, stats.epoch));
+            self.wait = 0;
+            if self.early.is_some_and(|e| e.restore_best) {
+                self.snapshot.clear();
+                params.for_each(|_, v| self.snapshot.push(v));
+            }
+        } else {
+            self.wait += 1;
+        }
+        Verdict {
+            is_best: improved,
+            stop: self
+                .early
+                .is_some_and(|e| !improved && self.wait >= e.patience),
+        }
+    }
+
+    /// The best epoch, with early stopping.
+    fn best_epoch(&self) -> Option<usize> {
+        self.early.and(self.best.map(|(_, epoch)| epoch))
+    }
+
+    /// Gives `params` the best epoch's values when early stopping says to
+    /// and the last epoch was not the best; whether it did.
+    fn restore<P: Parameters<T>>(&self, params: &mut P, last: Option<usize>) -> bool {
+        let restore = self.early.is_some_and(|e| e.restore_best)
+            && self.best.is_some_and(|(_, epoch)| Some(epoch) != last)
+            && self.snapshot.len() == P::LEN;
+        if restore {
+            params.for_each_mut(|k, v| {
+                if let Some(&kept) = self.snapshot.get(k) {
+                    *v = kept;
+                }
+            });
+        }
+        restore
+    }
+}
+
+/// An error returned by the callback of [`Trainer::fit_with`], shared so
+/// that [`TrainError`] stays `Clone`; two are equal when they are the
+/// same error.
+#[derive(Clone)]
+pub struct CallbackError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl CallbackError {
+    /// The callback's error, e.g. to downcast it.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl PartialEq for CallbackError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl core::fmt::Debug for CallbackError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl core::fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&*self.0, f)
     }
 }
 
@@ -488,7 +1152,7 @@ impl Progress {
 }
 
 /// Scores `model` on `data` without changing it: the mean loss and, when
-/// the loss has one, the mean accuracy.
+/// the loss has one, the mean accuracy. Dropout is in inference mode.
 ///
 /// # Errors
 ///
@@ -511,16 +1175,33 @@ where
         return Err(TrainError::EmptyDataset);
     }
     check_samples(loss, data)?;
+    dropout::inference(|| score(model, loss, data)).map_err(|(sample, index, value)| {
+        TrainError::NonFiniteOutput {
+            sample,
+            index,
+            value,
+        }
+    })
+}
+
+/// The mean loss and accuracy of `model` on `data` (not empty, checked),
+/// or the sample, output index and value of the first output that is NaN
+/// or infinite.
+fn score<M, L>(
+    model: &M,
+    loss: &L,
+    data: &[(M::Input, L::Target)],
+) -> Result<Evaluation, (usize, usize, f64)>
+where
+    M: Model,
+    L: Loss<M::Real, M::Output>,
+{
     let mut loss_mean = Mean::new(data.len());
     let mut total_accuracy = Some(0.0);
     for (sample, (input, target)) in data.iter().enumerate() {
         let output = model.forward(input);
         if let Some((index, value)) = first_non_finite(output.as_slice()) {
-            return Err(TrainError::NonFiniteOutput {
-                sample,
-                index,
-                value,
-            });
+            return Err((sample, index, value));
         }
         loss_mean.add(loss.loss(&output, target).to_f64_lossy());
         total_accuracy = match (total_accuracy, loss.accuracy(&output, target)) {
@@ -547,22 +1228,43 @@ pub struct Evaluation {
 /// What happened in one epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochStats {
-    /// The epoch's number, starting at 1.
+    /// The epoch's number, starting at 1 and counted across
+    /// [`Trainer::fit`] calls.
     pub epoch: usize,
-    /// The mean loss per sample, each taken just before its batch's step.
+    /// The mean data loss per sample, each taken just before its batch's
+    /// step (the regularization loss apart).
     pub loss: f64,
     /// The mean accuracy per sample, when the loss defines one.
     pub accuracy: Option<f64>,
     /// The learning rate of the epoch's first step.
     pub learning_rate: f64,
+    /// The mean regularization loss per sample, each sample's taken at the
+    /// parameters of its batch's step; 0 without a [`Regularizer`].
+    pub regularization_loss: f64,
+    /// How many of the epoch's steps had their gradient clipped
+    /// ([`Trainer::clip_grad_norm`]).
+    pub clipped: usize,
+    /// The score on the validation data at the end of the epoch, when
+    /// there is validation data.
+    pub validation: Option<Evaluation>,
 }
 
 impl EpochStats {
     fn summary(&self) -> String {
-        match self.accuracy {
-            Some(a) => format!("loss {:.4}, accuracy {:.3}", self.loss, a),
-            None => format!("loss {:.4}", self.loss),
+        let mut text = format!("loss {:.4}", self.loss);
+        if self.regularization_loss != 0.0 {
+            text += &format!(" (+{:.4} regularization)", self.regularization_loss);
         }
+        if let Some(a) = self.accuracy {
+            text += &format!(", accuracy {a:.3}");
+        }
+        if let Some(v) = self.validation {
+            text += &format!("; validation loss {:.4}", v.loss);
+            if let Some(a) = v.accuracy {
+                text += &format!(", accuracy {a:.3}");
+            }
+        }
+        text
     }
 }
 
@@ -571,6 +1273,22 @@ impl EpochStats {
 pub struct History {
     /// One entry per completed epoch, in order.
     pub epochs: Vec<EpochStats>,
+    /// What stopped training before its last epoch, if anything did.
+    pub stopped: Option<StoppedBy>,
+    /// With [`EarlyStopping`]: the epoch whose monitored value was best.
+    pub best_epoch: Option<usize>,
+    /// Whether the model was given the parameters of
+    /// [`History::best_epoch`] when training ended (it was not the last).
+    pub restored_best: bool,
+}
+
+/// Why training stopped before its last epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoppedBy {
+    /// [`EarlyStopping`]'s patience ran out.
+    EarlyStopping,
+    /// The callback returned [`Control::Stop`].
+    Callback,
 }
 
 impl History {
@@ -585,9 +1303,37 @@ impl History {
         self.epochs.iter().map(|e| e.accuracy).collect()
     }
 
+    /// The validation loss of each epoch, or `None` without validation
+    /// data.
+    pub fn validation_losses(&self) -> Option<Vec<f64>> {
+        self.epochs
+            .iter()
+            .map(|e| e.validation.map(|v| v.loss))
+            .collect()
+    }
+
+    /// The validation accuracy of each epoch, or `None` without validation
+    /// data or when the loss has no accuracy.
+    pub fn validation_accuracies(&self) -> Option<Vec<f64>> {
+        self.epochs
+            .iter()
+            .map(|e| e.validation.and_then(|v| v.accuracy))
+            .collect()
+    }
+
+    /// The regularization loss of each epoch.
+    pub fn regularization_losses(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.regularization_loss).collect()
+    }
+
     /// The last epoch's statistics, `None` after zero epochs.
     pub fn last(&self) -> Option<&EpochStats> {
         self.epochs.last()
+    }
+
+    /// The statistics of epoch `epoch` (its number, not its position).
+    pub fn epoch(&self, epoch: usize) -> Option<&EpochStats> {
+        self.epochs.iter().find(|e| e.epoch == epoch)
     }
 }
 
@@ -620,6 +1366,23 @@ pub enum Divergence {
         /// The parameter element, e.g. `w1[3][0]`.
         parameter: String,
     },
+    /// The regularization loss of a batch was NaN or infinite.
+    #[error("the regularization loss is {value}")]
+    RegularizationLoss {
+        /// The loss found.
+        value: f64,
+    },
+    /// The model's output for a validation sample was NaN or infinite
+    /// after the epoch.
+    #[error("output value {index} of validation sample {sample} is {value}")]
+    ValidationOutput {
+        /// The sample's index in the validation data.
+        sample: usize,
+        /// The position in the flattened output.
+        index: usize,
+        /// The value found.
+        value: f64,
+    },
     /// An optimizer step left a value of the optimizer's state NaN or
     /// infinite, e.g. a squared-gradient cache that overflowed, after
     /// which the parameter it belongs to could never move again.
@@ -649,6 +1412,36 @@ pub enum TrainError {
     /// A hand-written [`Parameters`] implementation contradicts itself.
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    /// A [`Regularizer`] names a field the parameters do not have.
+    #[error(transparent)]
+    UnknownParameter(#[from] UnknownParameter),
+    /// Early stopping monitors the validation data, but none was given.
+    #[error(
+        "early stopping monitors {monitor}, but there is no validation data; use \
+         fit_validated, or monitor the training loss"
+    )]
+    NoValidationData {
+        /// What early stopping monitors.
+        monitor: Monitor,
+    },
+    /// Early stopping monitors the validation accuracy, but the loss
+    /// defines no accuracy.
+    #[error("early stopping monitors the validation accuracy, but the loss defines no accuracy")]
+    NoAccuracy,
+    /// A validation sample the loss cannot score.
+    #[error("in the validation data: {0}")]
+    InValidation(Box<TrainError>),
+    /// The callback of [`Trainer::fit_with`] returned an error; the model
+    /// keeps the parameters it had then.
+    #[error("the callback failed after epoch {epoch}: {error}")]
+    Callback {
+        /// The epoch after which it failed.
+        epoch: usize,
+        /// What it returned.
+        error: CallbackError,
+        /// The epochs that completed, that one included.
+        history: History,
+    },
     /// An input value that is NaN or infinite.
     #[error("input value {index} of sample {sample} is {value}")]
     NonFiniteInput {
@@ -692,7 +1485,8 @@ pub enum TrainError {
          learning rate)"
     )]
     Diverged {
-        /// The failing epoch, starting at 1.
+        /// The failing epoch, starting at 1 and counted across
+        /// [`Trainer::fit`] calls.
         epoch: usize,
         /// The failing mini-batch within the epoch, starting at 0.
         batch: usize,
@@ -1192,6 +1986,11 @@ mod tests {
         assert_eq!(model.params.v, [0.0; 3]);
     }
 
+    /// A callback that lets training go on.
+    fn continue_always<M: Model, O>(_: &mut EpochEnd<'_, M, O>) -> Result<Control, BoxError> {
+        Ok(Control::Continue)
+    }
+
     /// A terminal for the progress bar that keeps a transcript and the
     /// cursor's column; clones share them.
     #[derive(Clone, Debug, Default)]
@@ -1245,7 +2044,9 @@ mod tests {
         let mut model = Linear::new([0.0, 0.0], 0.0);
         let mut trainer = Trainer::new(Sgd::new(0.1), MeanSquaredError).epochs(5);
         let progress = || Progress::on(screen.clone(), 5);
-        trainer.fit_with(&mut model, &line(), progress).unwrap();
+        trainer
+            .run(&mut model, &line(), &[], progress, continue_always)
+            .unwrap();
         let (text, column) = &*screen.0.lock().unwrap();
         assert_eq!(*column, 0, "the cursor is left mid-line: {text:?}");
         let last = text
@@ -1261,7 +2062,9 @@ mod tests {
         let mut model = Linear::new([0.0, 0.0], 0.0);
         let mut trainer = Trainer::new(Sgd::new(1e3), MeanSquaredError).epochs(500);
         let progress = || Progress::on(screen.clone(), 500);
-        trainer.fit_with(&mut model, &line(), progress).unwrap_err();
+        trainer
+            .run(&mut model, &line(), &[], progress, continue_always)
+            .unwrap_err();
         let (text, column) = &*screen.0.lock().unwrap();
         assert_eq!(*column, 0, "the cursor is left mid-line: {text:?}");
         assert!(text.contains("training diverged in epoch "), "{text:?}");
@@ -1269,7 +2072,9 @@ mod tests {
         let screen = Screen::default();
         let mut trainer = Trainer::new(Sgd::new(-1.0), MeanSquaredError).epochs(5);
         let progress = || Progress::on(screen.clone(), 5);
-        trainer.fit_with(&mut model, &line(), progress).unwrap_err();
+        trainer
+            .run(&mut model, &line(), &[], progress, continue_always)
+            .unwrap_err();
         assert_eq!(screen.0.lock().unwrap().0, "");
     }
 

@@ -223,6 +223,20 @@ impl Function<Declared> {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub gradcheck: bool,
+    /// `#[neuron(gradcheck(points = .., range = .., tolerance = ..))]`;
+    /// `None` takes the default.
+    pub gradcheck_options: GradcheckOptions,
+}
+
+/// The options of the generated gradient check.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GradcheckOptions {
+    /// How many random points, at least 1.
+    pub points: Option<usize>,
+    /// The interval arguments are drawn from, `lo < hi`, both finite.
+    pub range: Option<(f64, f64)>,
+    /// The relative tolerance, finite and `> 0`.
+    pub tolerance: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::docs::formulas;
 use crate::emit::Body;
 use crate::expand::Derived;
 use crate::glue::{model, params};
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 use syn::ext::IdentExt;
 
@@ -323,20 +323,30 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     let gradcheck = options.gradcheck.then(|| {
         // A generic neuron is checked in f64; f32 gets a looser tolerance,
         // as its finite differences carry about 1e-3 of rounding.
-        let (ty, tolerance) = match &f.real {
+        let (ty, default_tolerance) = match &f.real {
             RealType::Generic(_) => (quote!(Model<f64>), 1e-6),
             RealType::F64 => (quote!(Model), 1e-6),
             RealType::F32 => (quote!(Model), 1e-2),
         };
+        let o = &options.gradcheck_options;
+        let points = Literal::usize_suffixed(o.points.unwrap_or(64));
+        let (lo, hi) = o.range.unwrap_or((-2.0, 2.0));
+        let (lo, hi) = (Literal::f64_suffixed(lo), Literal::f64_suffixed(hi));
+        let tolerance = Literal::f64_suffixed(o.tolerance.unwrap_or(default_tolerance));
+        let doc = format!(
+            "`#[neuron(gradcheck)]`: the generated gradient against central finite differences \
+             at {points} random points drawn from `{lo}..={hi}`, with tolerance {tolerance}.",
+            points = o.points.unwrap_or(64),
+            lo = o.range.map_or(-2.0, |r| r.0),
+            hi = o.range.map_or(2.0, |r| r.1),
+            tolerance = o.tolerance.unwrap_or(default_tolerance),
+        );
         quote! {
-            /// `#[neuron(gradcheck)]`: the generated gradient against
-            /// central finite differences at 64 random points; a gradient
-            /// through a surrogate derivative is not checked, which the
-            /// test prints.
+            #[doc = #doc]
             #[cfg(test)]
             #[test]
             pub fn #gradcheck_test() {
-                match ::neuron_core::gradcheck::gradcheck_random::<#ty>(64, 0x5eed, #tolerance) {
+                match ::neuron_core::gradcheck::gradcheck_random_in::<#ty>(#lo..=#hi, #points, 0x5eed, #tolerance) {
                     ::core::result::Result::Ok(report) => {
                         if let ::core::option::Option::Some(why) = &report.not_checked {
                             ::std::println!("gradcheck of `{}` not run: {}", ::core::stringify!(#name), why);

@@ -10,7 +10,10 @@ use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 
-/// Parses the attribute's arguments: nothing, or `gradcheck`.
+/// Parses the attribute's arguments: nothing, `gradcheck`, or
+/// `gradcheck(points = 100, range = 3.0, tolerance = 1e-5)` with any of
+/// the three, where `range` is a number `r > 0` (for `-r..=r`) or a range
+/// of two numbers `lo..=hi`.
 pub fn options(attr: TokenStream) -> syn::Result<Options> {
     let mut options = Options::default();
     if attr.is_empty() {
@@ -18,16 +21,126 @@ pub fn options(attr: TokenStream) -> syn::Result<Options> {
     }
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("gradcheck") {
+            if options.gradcheck {
+                return Err(meta.error("`gradcheck` is given twice"));
+            }
             options.gradcheck = true;
+            if meta.input.peek(syn::token::Paren) {
+                let gradcheck = &mut options.gradcheck_options;
+                meta.parse_nested_meta(|option| gradcheck_option(gradcheck, &option))?;
+            }
             Ok(())
         } else {
             Err(meta.error(
-                "unknown #[neuron] option\nhelp: the only option is `gradcheck`: #[neuron(gradcheck)]",
+                "unknown #[neuron] option\nhelp: the only option is `gradcheck`: #[neuron(gradcheck)] \
+                 or #[neuron(gradcheck(points = 64, range = 2.0, tolerance = 1e-6))]",
             ))
         }
     });
     syn::parse::Parser::parse2(parser, attr)?;
     Ok(options)
+}
+
+/// One `name = value` of `gradcheck(..)`.
+fn gradcheck_option(
+    options: &mut crate::ast::GradcheckOptions,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> syn::Result<()> {
+    let name = meta
+        .path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let twice = || meta.error(format!("`{name}` is given twice"));
+    match name.as_str() {
+        "points" => {
+            let lit: syn::LitInt = meta.value()?.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`points` takes a whole number of at least 1, e.g. `points = 100`",
+                )
+            })?;
+            let points = lit
+                .base10_parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    syn::Error::new(
+                        lit.span(),
+                        "`points` takes a whole number of at least 1, e.g. `points = 100`",
+                    )
+                })?;
+            if options.points.replace(points).is_some() {
+                return Err(twice());
+            }
+        }
+        "tolerance" => {
+            let expr: syn::Expr = meta.value()?.parse()?;
+            let tolerance = number(&expr)
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .ok_or_else(|| {
+                    syn::Error::new_spanned(
+                        &expr,
+                        "`tolerance` takes a number > 0, e.g. `tolerance = 1e-5`",
+                    )
+                })?;
+            if options.tolerance.replace(tolerance).is_some() {
+                return Err(twice());
+            }
+        }
+        "range" => {
+            let expr: syn::Expr = meta.value()?.parse()?;
+            let range = match &expr {
+                syn::Expr::Range(range) => match (&range.start, &range.end) {
+                    (Some(lo), Some(hi)) => number(lo).zip(number(hi)),
+                    _ => None,
+                },
+                other => number(other).map(|r| (-r, r)),
+            };
+            let range = range
+                .filter(|&(lo, hi)| lo.is_finite() && hi.is_finite() && lo < hi)
+                .ok_or_else(|| {
+                    syn::Error::new_spanned(
+                        &expr,
+                        "`range` takes a number r > 0, for arguments drawn from -r..=r, or a \
+                         range of two numbers lo..=hi with lo < hi, e.g. `range = 3.0` or \
+                         `range = 0.1..=2.0`",
+                    )
+                })?;
+            if options.range.replace(range).is_some() {
+                return Err(twice());
+            }
+        }
+        _ => {
+            return Err(meta.error(
+                "unknown gradcheck option\nhelp: the options are `points`, `range` and \
+                 `tolerance`: gradcheck(points = 64, range = 2.0, tolerance = 1e-6)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The value of a numeric literal, possibly negated: `3`, `1e-5`, `-2.0`.
+fn number(expr: &syn::Expr) -> Option<f64> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Float(f),
+            ..
+        }) => f.base10_parse().ok(),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse().ok(),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => number(expr).map(|x| -x),
+        syn::Expr::Paren(paren) => number(&paren.expr),
+        syn::Expr::Group(group) => number(&group.expr),
+        _ => None,
+    }
 }
 
 /// Parses the annotated item into a [`Function`], reporting every
@@ -1383,5 +1496,46 @@ mod tests {
         assert!(options(quote!(gradcheck)).unwrap().gradcheck);
         assert!(!options(quote!()).unwrap().gradcheck);
         assert!(options(quote!(fast)).is_err());
+    }
+
+    #[test]
+    fn gradcheck_takes_points_range_and_tolerance() {
+        use crate::ast::GradcheckOptions;
+        let parsed = |tokens| options(tokens).map(|o| (o.gradcheck, o.gradcheck_options));
+        assert_eq!(
+            parsed(quote!(gradcheck(
+                points = 100,
+                range = 3.0,
+                tolerance = 1e-5
+            )))
+            .unwrap(),
+            (
+                true,
+                GradcheckOptions {
+                    points: Some(100),
+                    range: Some((-3.0, 3.0)),
+                    tolerance: Some(1e-5),
+                }
+            )
+        );
+        assert_eq!(
+            parsed(quote!(gradcheck(range = -1..=2))).unwrap().1.range,
+            Some((-1.0, 2.0))
+        );
+        assert_eq!(
+            parsed(quote!(gradcheck(range = 0.1..3.0))).unwrap().1.range,
+            Some((0.1, 3.0))
+        );
+        let message = |tokens| options(tokens).unwrap_err().to_string();
+        assert!(message(quote!(gradcheck(points = 0))).contains("at least 1"));
+        assert!(message(quote!(gradcheck(points = 2.5))).contains("whole number"));
+        assert!(message(quote!(gradcheck(tolerance = 0))).contains("number > 0"));
+        assert!(message(quote!(gradcheck(tolerance = x))).contains("number > 0"));
+        assert!(message(quote!(gradcheck(range = -3.0))).contains("lo < hi"));
+        assert!(message(quote!(gradcheck(range = 2..=1))).contains("lo < hi"));
+        assert!(message(quote!(gradcheck(range = ..1))).contains("lo < hi"));
+        assert!(message(quote!(gradcheck(points = 1, points = 2))).contains("given twice"));
+        assert!(message(quote!(gradcheck, gradcheck)).contains("given twice"));
+        assert!(message(quote!(gradcheck(seed = 1))).starts_with("unknown gradcheck option"));
     }
 }
