@@ -609,7 +609,10 @@ fn is_path_keyword(name: &str) -> bool {
 /// an edit distance (a swap of two neighbours counts as one edit, so
 /// `rleu` is one edit from `relu`) of at most a third of the name's length.
 pub fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    // One edit per three characters: a name of one or two characters is
+    // nobody's typo (`l` is not `ln`, and a neuron named `l` called as the
+    // result is a call of that neuron).
+    let limit = name.chars().count() / 3;
     known
         .map(|k| (edit_distance(name, k), k))
         .filter(|(d, _)| *d <= limit)

@@ -462,3 +462,25 @@ fn a_call_in_tail_position_needs_no_annotation() {
         layer::backward(x, w, dy).1.w
     );
 }
+
+/// A neuron whose name is one edit from a library function's (`l`, `ln`).
+#[neuron]
+pub fn l(x: f64, #[param] w: [f64; 2]) -> f64 {
+    w[0] * x + w[1]
+}
+
+/// Calls `l` in tail position with an array argument: the call is `l`'s,
+/// a real, not an element-wise function of the arguments' shape.
+#[neuron]
+pub fn short_tail_call(x: f64, #[param] w: [f64; 2]) -> f64 {
+    l(x * 2.0, w)
+}
+
+#[test]
+fn a_short_name_in_tail_position_is_a_neuron_not_a_typo() {
+    let (x, w) = (0.75, [3.0, -1.0]);
+    assert_eq!(short_tail_call(x, w), 3.0 * 1.5 - 1.0);
+    let (_, g) = short_tail_call::gradient(x, w);
+    assert_eq!(g.x, 6.0);
+    assert_eq!(g.w, [1.5, 1.0]);
+}
