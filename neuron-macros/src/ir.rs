@@ -2,7 +2,7 @@
 //! topological order (operands always come before their users), each with a
 //! shape.
 //!
-//! Building a node goes through [`Graph::add`], which hash-conses: asking for
+//! Building a node goes through [`Graph::intern`], which hash-conses: asking for
 //! a node that already exists returns the existing one, so common
 //! subexpressions are shared from the start and a forward value is never
 //! computed twice. The graph prints as s-expressions and parses back from

@@ -1175,8 +1175,23 @@ fn replacement_pool() -> Vec<TokenTree> {
     pool
 }
 
+/// Cases per fuzzing test: 3,000 in a normal run, `NEURON_FUZZ_CASES` to
+/// fuzz longer (`NEURON_FUZZ_CASES=100000 cargo test --release -p
+/// neuron-macros --lib never_panic`).
+fn fuzz_cases() -> u32 {
+    const DEFAULT: u32 = 3000;
+    match std::env::var("NEURON_FUZZ_CASES") {
+        Ok(text) => text
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|e| panic!("NEURON_FUZZ_CASES={text:?} is not a count: {e}")),
+        Err(_) => DEFAULT,
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     /// Random token streams, as the item and as the attribute.
     #[test]
