@@ -227,6 +227,9 @@ struct Plan {
     loop_vars: Vec<Ident>,
     /// For `CallGrad` nodes: the name bound to the callee's tuple of partials.
     call_grads: HashMap<(NodeId, NodeId), Ident>,
+    /// For `Call` nodes whose partials the body reads: the name bound to
+    /// the callee's `Call`, whose `backward` gives them.
+    calls: HashMap<NodeId, Ident>,
     /// Every name the body uses or must not shadow; new names (helper
     /// locals of array ops, more loop indices) are drawn against it.
     taken: HashSet<String>,
@@ -327,10 +330,26 @@ impl Plan {
             })
             .collect();
         let mut call_grads = HashMap::new();
+        let mut calls = HashMap::new();
+        let differentiated: HashSet<NodeId> = g
+            .nodes
+            .iter()
+            .filter_map(|node| match node.op {
+                Op::CallGrad { call, .. } => Some(call),
+                _ => None,
+            })
+            .collect();
         for (id, node) in g.nodes.iter().enumerate() {
             if materialized[id] {
                 let base = node.name.clone().unwrap_or_else(|| default_name(g, id));
                 names[id] = Some(fresh(&mut taken, &base));
+            }
+            if differentiated.contains(&id) {
+                let base = format!(
+                    "{}_call",
+                    node.name.clone().unwrap_or_else(|| default_name(g, id))
+                );
+                calls.insert(id, fresh(&mut taken, &base));
             }
             if let Op::CallGrad { call, dy, .. } = node.op
                 && !call_grads.contains_key(&(call, dy))
@@ -350,6 +369,7 @@ impl Plan {
             names,
             loop_vars,
             call_grads,
+            calls,
             taken,
         }
     }
@@ -523,7 +543,13 @@ impl Emitter<'_> {
             Op::CallGrad { call, dy, arg } => {
                 let group = &self.plan.call_grads[&(*call, *dy)];
                 let k = Literal::usize_unsuffixed(*arg);
-                quote!(#group.#k)
+                // At the argument it belongs to: where the call passed a
+                // wrong argument, the partial that does not fit is shown
+                // there, not at the attribute.
+                match self.g.nodes[*call].arg_spans.get(*arg) {
+                    Some(sp) => respan_range(quote!(#group.#k), *sp),
+                    None => quote!(#group.#k),
+                }
             }
             _ if self.named(id) => self.name(id),
             _ => self.value(id),
@@ -618,17 +644,42 @@ impl Emitter<'_> {
             }
             Op::Pack(entries) => self.pack(id, &shape, entries),
             Op::Call { func, args } => {
-                // With the user's spans, rustc's errors about the call (a
-                // type that differs from the callee's, a callee that is not
-                // a neuron) point at the call and at the written type.
+                // `super::f::call(args)` has `f`'s signature, with its
+                // spans, and `forward()` returns the value with the call for
+                // its backward pass. Every body writes the call the same
+                // way, with the user's spans, so rustc's errors about it (a
+                // wrong argument, a written type that differs from the
+                // callee's, a callee that is not a neuron) are the same in
+                // every body and shown once, at the call and the written
+                // type; after such an error the call's type is unknown, so
+                // its backward pass reports nothing more.
                 let (call_sp, ty_sp) = self.origin(id);
                 let func = ident(func, call_sp.first);
-                let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
+                let call_fn = Ident::new("call", call_sp.first);
+                let forward = Ident::new("forward", call_sp.last);
+                let spans = node.arg_spans.clone();
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &a)| {
+                        let v = self.value(a);
+                        match spans.get(k) {
+                            Some(sp) => respan_range(v, *sp),
+                            None => v,
+                        }
+                    })
+                    .collect();
                 let ty = respan(ty, ty_sp.first);
+                let path = quote_spanned!(call_sp.first=> super::#func::#call_fn);
                 // The bodies live in the neuron's module; the callee is its
                 // parent's item, out of reach of the module's own names.
-                let call = quote_spanned!(call_sp.last=> super::#func(#(#args),*));
-                quote!(let #name: #ty = #call;)
+                let call = quote_spanned!(call_sp.last=> #path(#(#args),*).#forward());
+                let object = match self.plan.calls.get(&id) {
+                    Some(object) => quote!(#object),
+                    None => quote!(_),
+                };
+                let tuple = quote_spanned!(ty_sp.first=> (#ty, _));
+                quote!(let (#name, #object): #tuple = #call;)
             }
             _ => {
                 let v = self.own(id, &[]);
@@ -690,17 +741,14 @@ impl Emitter<'_> {
 
     /// The statement binding the partials of `call` for upstream `dy`.
     fn call_grad_statement(&mut self, call: NodeId, dy: NodeId) -> TokenStream {
-        let Op::Call { func, args } = self.g.nodes[call].op.clone() else {
+        let (Some(group), Some(object)) = (
+            self.plan.call_grads.get(&(call, dy)).cloned(),
+            self.plan.calls.get(&call).cloned(),
+        ) else {
             return TokenStream::new();
         };
-        let (call_sp, _) = self.origin(call);
-        let func = ident(&func, call_sp.first);
-        let backward = Ident::new("backward", call_sp.first);
-        let group = self.plan.call_grads[&(call, dy)].clone();
-        let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
         let d = self.value(dy);
-        let call = quote_spanned!(call_sp.last=> super::#func::#backward(#(#args,)* #d));
-        quote!(let #group = #call.1.into_parts();)
+        quote!(let #group = #object.backward(#d).into_parts();)
     }
 
     /// The spans of a call node's source: the call and its written type.
@@ -935,6 +983,24 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
                 tt.set_span(span);
             }
             tt
+        })
+        .collect()
+}
+
+/// `tokens` spanning the user's tokens `sp`: the first token at its first,
+/// the rest at its last, so that an error about the whole expression
+/// points at exactly what the user wrote.
+fn respan_range(tokens: TokenStream, sp: Sp) -> TokenStream {
+    let mut first = true;
+    tokens
+        .into_iter()
+        .map(|tt| {
+            let span = if std::mem::take(&mut first) {
+                sp.first
+            } else {
+                sp.last
+            };
+            respan(tt.into(), span)
         })
         .collect()
 }

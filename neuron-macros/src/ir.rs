@@ -121,6 +121,8 @@ pub struct Node {
     /// written on its binding, so that rustc's own errors about them (a
     /// wrong type, an unknown function) point at the user's code.
     pub origin: Option<(Sp, Sp)>,
+    /// For a call of another neuron: the span of each argument as written.
+    pub arg_spans: Vec<Sp>,
 }
 
 /// The float types the generated code computes a graph in, which decides
@@ -172,6 +174,7 @@ impl Graph {
             shape: key.1.clone(),
             name: None,
             origin: None,
+            arg_spans: Vec::new(),
         });
         self.memo.insert(key, id);
         id

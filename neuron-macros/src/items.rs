@@ -179,6 +179,51 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         pub fn forward_ref #generics (#(#ref_params),*) -> #ret #forward_ref_body
     };
 
+    // A call of this neuron from another: `call` has the forward
+    // function's signature, spans included, so that rustc's errors about a
+    // wrong call read as errors about the function itself.
+    let call_fn = Ident::new("call", name.span());
+    let lend_self: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let n = &a.name;
+            if a.shape.is_empty() {
+                quote!(self.#n)
+            } else {
+                quote!(&self.#n)
+            }
+        })
+        .collect();
+    let call_doc = format!(
+        "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments,          kept for the backward pass."
+    );
+    let call_items = quote! {
+        #[doc = #call_doc]
+        #[derive(Clone, Copy, Debug)]
+        pub struct Call #generics { #(#args: #tys,)* }
+
+        /// The call of [`Call`] with these arguments.
+        #[inline]
+        pub fn #call_fn #generics (#(#args: #tys),*) -> Call #ty_args {
+            Call { #(#args),* }
+        }
+
+        impl #generics Call #ty_args {
+            /// The value of the call, and the call itself, for its backward pass.
+            #[inline]
+            pub fn forward(self) -> (#ret, Self) {
+                (self::forward_ref(#(#lend_self),*), self)
+            }
+
+            /// The partial derivatives of the call for the upstream derivative `dy`.
+            #[inline]
+            pub fn backward(&self, dy: #ret) -> Grad #ty_args {
+                self::backward_ref(#(#lend_self,)* dy).1
+            }
+        }
+    };
+
     // Grad: one field per argument.
     let grad_fields: Vec<TokenStream> = args
         .iter()
@@ -398,6 +443,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             #[must_use]
             #backward
 
+            #call_items
+
             /// [`backward`] borrowing the arrays: nothing is copied.
             #[must_use]
             #backward_ref
@@ -429,6 +476,8 @@ pub const ITEMS: &[&str] = &[
     "Grad",
     "gradient",
     "backward",
+    "Call",
+    "call",
     "forward_ref",
     "gradient_ref",
     "backward_ref",

@@ -98,6 +98,7 @@ impl Lowering {
         sp: crate::ast::Sp,
         ty_sp: crate::ast::Sp,
     ) -> syn::Result<NodeId> {
+        let arg_spans = args.iter().map(Expr::sp).collect();
         let args = args
             .iter()
             .map(|a| self.expr(a))
@@ -110,6 +111,7 @@ impl Lowering {
             shape,
         );
         self.g.nodes[id].origin = Some((sp, ty_sp));
+        self.g.nodes[id].arg_spans = arg_spans;
         Ok(id)
     }
 

@@ -62,8 +62,9 @@ pub const EMITTED_NAMES: &[&str] = &[
     "*_exp",
     "*_total",
     "*_log_total",
-    // The partials of a called neuron named `*` (`emit.rs`).
+    // The partials of a called neuron named `*`, and its call (`emit.rs`).
     "grads_*",
+    "*_call",
     // Loop indices, and their fallbacks (`emit.rs`).
     "i",
     "j",
@@ -109,6 +110,9 @@ pub const EMITTED_NAMES: &[&str] = &[
     "params_mut",
     "forward",
     "forward_backward",
+    // The call of a neuron from another (`items.rs`): struct and function.
+    "Call",
+    "call",
     "zeros",
     "default",
     "for_each",

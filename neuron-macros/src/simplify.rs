@@ -112,6 +112,7 @@ pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<
         }
         if out.nodes[id].origin.is_none() {
             out.nodes[id].origin = node.origin;
+            out.nodes[id].arg_spans.clone_from(&node.arg_spans);
         }
         map.push(id);
     }
@@ -169,6 +170,7 @@ pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
             let new = out.intern(node.op.map(|o| map[o]), node.shape.clone());
             out.nodes[new].name.clone_from(&node.name);
             out.nodes[new].origin = node.origin;
+            out.nodes[new].arg_spans.clone_from(&node.arg_spans);
             map[id] = new;
         }
     }
