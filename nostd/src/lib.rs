@@ -17,10 +17,24 @@ mod bare;
 use neuron_core::prelude::*;
 
 /// One tanh neuron of a scalar input: `exp`-family functions that `f64`
-/// has as methods only with `std`.
-#[neuron]
+/// has as methods only with `std`, and a function with a declared
+/// derivative. Its `gradcheck` test is generated under `cfg(test)` only,
+/// and a test build needs `neuron-core`'s `std` feature.
+#[neuron(gradcheck)]
 pub fn scalar(x: f64, #[param] w: f64, #[param] b: f64) -> f64 {
-    tanh(w * x + b) + 0.25 * exp(-square(x)) * ln(1.0 + b * b)
+    tanh(w * x + b) + 0.25 * exp(-square(x)) * softclip(1.0 + b * b)
+}
+
+/// `x / (1 + |x|)`, used in [`scalar`] through its declared derivative.
+#[neuron::derivative(d_softclip)]
+pub fn softclip(x: f64) -> f64 {
+    x / (1.0 + x.abs())
+}
+
+/// `∂softclip/∂x = 1 / (1 + |x|)²`.
+pub fn d_softclip(x: f64) -> f64 {
+    let s = 1.0 + x.abs();
+    1.0 / (s * s)
 }
 
 /// The running example: one ReLU neuron with three inputs.
