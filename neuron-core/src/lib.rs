@@ -18,6 +18,12 @@
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets, [`load_csv`] and [`split`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
 //!
+//! The default `std` feature gives every module. Without it the crate is
+//! `#![no_std]` (with `alloc`): `#[neuron]` and everything it generates,
+//! [`real`], [`model`], [`custom`], [`optim`], [`loss`] and [`regularize`];
+//! `init`, `train`, `gradcheck`, `data`, `params_io` and `dropout` need
+//! `std`.
+//!
 //! Every error is a typed `enum` or `struct` whose message names the file,
 //! line, sample or parameter it is about, and no function panics on
 //! well-typed arguments (the toy datasets panic, naming the size, only

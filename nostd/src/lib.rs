@@ -71,6 +71,15 @@ pub fn generic<T: Real>(x: [T; 2], #[param] w: [T; 2], #[param] b: T) -> T {
     softplus(z) + gelu(z) * p[0] + sqrt(1.0 + square(z)) + powf(1.5, atan(z))
 }
 
+/// One epoch of Adam over `data`, the loop `Trainer` would run.
+pub fn epoch(model: &mut unit::Model, adam: &mut Adam<f64>, data: &[([f64; 3], f64)]) {
+    let mut grads = unit::Params::default();
+    for (x, t) in data {
+        model.forward_backward(x, |y| MeanSquaredError.grad(y, t), &mut grads);
+    }
+    adam.step(model.params_mut(), &grads);
+}
+
 /// One step of `w += -0.001 * ∂y/∂w`, `b += -0.001 * ∂y/∂b` on the running
 /// example at `x = [1, -2, 3]`, `w = [-3, -1, 2]`, `b = 1`, with
 /// `unit::gradient`: the new parameters and the output at them.

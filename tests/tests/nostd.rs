@@ -89,3 +89,51 @@ fn adam_learns_xor_in_a_loop_without_the_trainer() {
         assert!((y - t).abs() < 0.2, "{x:?} -> {y}, want {t}");
     }
 }
+
+#[test]
+fn the_readme_epoch_fits_a_line() {
+    // y = 2 x0 - x1 + 0.5 x2 + 1, positive at every point, so the ReLU
+    // passes it through.
+    let data: Vec<([f64; 3], f64)> = (0..16)
+        .map(|k| {
+            let x = [f64::from(k % 4) / 2.0, f64::from(k / 4) / 4.0, 1.0];
+            (x, 2.0 * x[0] - x[1] + 0.5 * x[2] + 1.0)
+        })
+        .collect();
+    let mut model = unit::Model::new(unit::Params::new([0.5, 0.5, 0.5], 0.5));
+    let mut adam = Adam::new(0.05);
+    let loss = |model: &unit::Model| -> f64 {
+        data.iter()
+            .map(|(x, t)| MeanSquaredError.loss(&model.forward(x), t))
+            .sum::<f64>()
+            / 16.0
+    };
+    let before = loss(&model);
+    for _ in 0..2000 {
+        neuron_nostd::epoch(&mut model, &mut adam, &data);
+    }
+    let after = loss(&model);
+    assert!(after < 1e-4 * before, "loss {before} -> {after}");
+}
+
+/// The README's `no_std` example is this crate's code, line for line.
+#[test]
+fn the_readme_example_is_the_crates_code() {
+    let readme = include_str!("../../README.md");
+    let crate_source = include_str!("../../nostd/src/lib.rs");
+    let section = readme
+        .split("### no_std")
+        .nth(1)
+        .expect("a no_std section in README.md");
+    let example = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Rust block in the no_std section");
+    for line in example.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            crate_source.contains(line),
+            "README line not in nostd/src/lib.rs: {line}"
+        );
+    }
+}
