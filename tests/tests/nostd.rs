@@ -58,13 +58,13 @@ fn backward_is_the_chain_rule_by_value_and_by_reference() {
         .collect();
     let close =
         |got: f32, want: f64| assert!(fd::close(f64::from(got), want, 1e-5), "{got} vs {want}");
-    for j in 0..2 {
-        close(by_value.x[j], (0..4).map(|i| d[i] * w[i][j]).sum());
+    for (j, &got) in by_value.x.iter().enumerate() {
+        close(got, d.iter().zip(&w).map(|(d, w)| d * w[j]).sum());
     }
-    for i in 0..4 {
-        close(by_value.b[i], d[i]);
-        for j in 0..2 {
-            close(by_value.w[i][j], d[i] * x[j]);
+    for ((&d, &got_b), got_w) in d.iter().zip(&by_value.b).zip(&by_value.w) {
+        close(got_b, d);
+        for (&got, x) in got_w.iter().zip(x) {
+            close(got, d * x);
         }
     }
     // scalar: `backward` with dy = 2 is twice the finite differences.
