@@ -1,6 +1,8 @@
 //! What `std` provides and a `no_std` final artifact must provide itself:
 //! the panic handler and the global allocator. Defining the handler here
-//! makes any `std` in the dependency graph a duplicate lang item.
+//! makes any `std` in the dependency graph a duplicate lang item. Also the
+//! entry points of `nostd/run.c`, which runs the crate built as a static
+//! library.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -73,3 +75,29 @@ static ALLOCATOR: Bump = Bump {
     arena: UnsafeCell::new([0; ARENA_SIZE]),
     next: AtomicUsize::new(0),
 };
+
+/// For a C program linked against this crate built as a static library
+/// (`nostd/run.c`, in `.ci/run`): trains `net` on XOR for 500 epochs with
+/// Adam, on `core`, `alloc`, this allocator and `libm` alone, and returns
+/// the loss.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn neuron_nostd_xor_loss() -> f32 {
+    crate::xor_loss(&crate::train_xor(500))
+}
+
+/// For `nostd/run.c`: the running example's output after one SGD step,
+/// 5.985 in the notes.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn neuron_nostd_running_example() -> f64 {
+    crate::running_example_step().2
+}
+
+/// The personality routine that unwinding tables name. `core` and the
+/// dependencies come compiled for unwinding, but the static library is
+/// built with `-C panic=abort` (a panic ends in the handler above), so
+/// nothing unwinds and this is never called; `std` would define it.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}

@@ -7,7 +7,9 @@
 //! this crate defines the panic handler and the global allocator, so a
 //! dependency that links `std` makes the build fail with a duplicate
 //! `panic_impl` lang item. `neuron-tests` (`tests/tests/nostd.rs`) checks
-//! the numbers these functions compute.
+//! the numbers these functions compute with `std`; `.ci/run` also builds
+//! the crate as a static library without it and runs it from a C program
+//! (`nostd/run.c`).
 
 #![no_std]
 
