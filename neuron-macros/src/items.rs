@@ -386,20 +386,19 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             hi = o.range.map_or(2.0, |r| r.1),
             tolerance = o.tolerance.unwrap_or(default_tolerance),
         );
+        // Gradient checks need `neuron-core`'s `std` feature, which this
+        // macro cannot see: `__gradcheck_test!` passes the test through
+        // with it, and is a compile error naming the feature without it.
         quote! {
-            #[doc = #doc]
             #[cfg(test)]
-            #[test]
-            pub fn #gradcheck_test() {
-                match ::neuron_core::gradcheck::gradcheck_random_in::<#ty>(#lo..=#hi, #points, 0x5eed, #tolerance) {
-                    ::core::result::Result::Ok(report) => {
-                        if let ::core::option::Option::Some(why) = &report.not_checked {
-                            ::std::println!("gradcheck of `{}` not run: {}", ::core::stringify!(#name), why);
-                        }
-                    }
-                    ::core::result::Result::Err(error) => {
-                        ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
-                    }
+            ::neuron_core::__gradcheck_test! {
+                #[doc = #doc]
+                #[test]
+                pub fn #gradcheck_test() {
+                    ::neuron_core::gradcheck::conclude(
+                        ::core::stringify!(#name),
+                        ::neuron_core::gradcheck::gradcheck_random_in::<#ty>(#lo..=#hi, #points, 0x5eed, #tolerance),
+                    );
                 }
             }
         }
@@ -414,6 +413,10 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         #vis mod #name {
             #[allow(unused_imports)]
             use super::*;
+            // Float methods (`x.exp()`) of `f32` and `f64` are inherent
+            // with `std` only; this makes them resolve without it too.
+            #[allow(unused_imports)]
+            use ::neuron_core::real::Float as _;
 
             #(#own)*
             #[inline]
