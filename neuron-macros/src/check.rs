@@ -17,7 +17,7 @@ use crate::ast::{BinOp, Declared, Dim, Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use crate::declared::RESERVED;
 use crate::items::{CONSTS, ITEMS};
-use crate::ops::{self, Custom, MAX_CUSTOM_ARITY, Param, Prim, ShapeCx};
+use crate::ops::{self, Custom, Eval, MAX_CUSTOM_ARITY, Param, Prim, ShapeCx};
 use std::collections::HashMap;
 use syn::ext::IdentExt;
 
@@ -54,6 +54,40 @@ pub fn resolve(name: &str, method: bool, count: usize) -> Option<Prim> {
         .find(|p| p.def().arity() == count)
 }
 
+/// The value of `e` when it is a constant: a literal (a named constant
+/// such as `std::f64::consts::PI` is one), a binding whose value is a
+/// constant (`var` gives their values), or the library's scalar functions
+/// and operators of constants, computed by their `f64` meaning. Dropout is
+/// never a constant, nor is anything that reads an argument.
+pub fn constant(e: &Expr, var: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+    match e {
+        Expr::Lit { value, .. } => Some(*value),
+        Expr::Var(ident) => var(&ident.to_string()),
+        Expr::Neg { expr, .. } => constant(expr, var).map(|x| -x),
+        Expr::Binary { op, lhs, rhs, .. } => {
+            let values = [constant(lhs, var)?, constant(rhs, var)?];
+            match operator(*op).def().eval {
+                Eval::Map(f) => Some(f(&values)),
+                _ => None,
+            }
+        }
+        Expr::Call {
+            name, args, method, ..
+        } => {
+            let p = resolve(&name.to_string(), *method, args.len())?;
+            let Eval::Map(f) = p.def().eval else {
+                return None;
+            };
+            let values = args
+                .iter()
+                .map(|a| constant(a, var))
+                .collect::<Option<Vec<f64>>>()?;
+            Some(f(&values))
+        }
+        Expr::Index { .. } | Expr::Array { .. } | Expr::Poison(_) | Expr::Rejected { .. } => None,
+    }
+}
+
 /// The type a shape is written as, such as `[f64; 3]`.
 pub fn type_name(shape: &[Dim], real: &RealType) -> String {
     let scalar = match real {
@@ -71,6 +105,8 @@ struct Checker<'a> {
     cx: Ctxt,
     real: &'a RealType,
     scope: HashMap<String, Declared>,
+    /// The values of the bindings in scope that are constants.
+    constants: HashMap<String, f64>,
     /// The function's own name, which its body cannot call.
     name: String,
 }
@@ -82,6 +118,7 @@ pub fn names(f: &Function<Declared>) -> syn::Result<()> {
         cx: Ctxt::default(),
         real: &f.real,
         scope: HashMap::new(),
+        constants: HashMap::new(),
         name: f.name.unraw().to_string(),
     };
     checker.names(f);
@@ -94,6 +131,7 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
         cx: Ctxt::default(),
         real: &f.real,
         scope: HashMap::new(),
+        constants: HashMap::new(),
         name: f.name.unraw().to_string(),
     };
     checker.names(f);
@@ -141,7 +179,12 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
             Some((written, _)) => written.clone(),
             None => shape.map_or(Declared::Poisoned, Declared::Shape),
         };
-        checker.scope.insert(binding.name.to_string(), shape);
+        let name = binding.name.to_string();
+        match constant(&binding.value, &|n| checker.constants.get(n).copied()) {
+            Some(value) => checker.constants.insert(name.clone(), value),
+            None => checker.constants.remove(&name),
+        };
+        checker.scope.insert(name, shape);
     }
     // A call of another #[neuron] function as the result has the return
     // type, which rustc checks against the callee.
@@ -590,6 +633,10 @@ impl Checker<'_> {
                     }
                     shapes.push(Vec::new());
                 }
+                Param::Probability => match self.probability(&text, arg) {
+                    Some(s) => shapes.push(s),
+                    None => ok = false,
+                },
             }
         }
         if !ok {
@@ -597,6 +644,49 @@ impl Checker<'_> {
         }
         let operands: Vec<&Expr> = args.iter().collect();
         self.apply(p, &text, &shapes, &operands, sp)
+    }
+}
+
+impl Checker<'_> {
+    /// Dropout's `p`: a real known at compile time, in `[0, 1)` (and below
+    /// 1 once rounded to `f32`, where the reals are `f32` or may be).
+    /// Reported at `p`.
+    fn probability(&mut self, op: &str, arg: &Expr) -> Option<Shape> {
+        let shape = self.shape(arg)?;
+        if !shape.is_empty() {
+            self.cx.push(arg.sp().error(format!(
+                "the drop probability of `{op}` is one real for every element, found {}",
+                self.describe(&shape)
+            )));
+            return None;
+        }
+        let Some(p) = constant(arg, &|n| self.constants.get(n).copied()) else {
+            self.cx.push(arg.sp().error(format!(
+                "the drop probability of `{op}` must be a constant: a literal such as `0.5`, \
+                 or computed from literals and `let` bindings of them\n\
+                 help: a probability that changes during training is not supported; \
+                 `neuron_core::dropout::inference` turns dropout off"
+            )));
+            return None;
+        };
+        let single = !matches!(self.real, RealType::F64);
+        let rounds_to_one = single && (p as f32) >= 1.0;
+        if !(0.0..1.0).contains(&p) || rounds_to_one {
+            let why = if p.is_nan() {
+                "it is NaN".to_string()
+            } else if rounds_to_one && p < 1.0 {
+                format!("{p} is 1 in `f32`, which would drop every element")
+            } else if p >= 1.0 {
+                format!("{p} would drop every element")
+            } else {
+                format!("it is {p}")
+            };
+            self.cx.push(arg.sp().error(format!(
+                "the drop probability of `{op}` must be at least 0 and less than 1, but {why}"
+            )));
+            return None;
+        }
+        Some(shape)
     }
 }
 

@@ -162,6 +162,10 @@ pub fn body_with(
         args_by_ref: options.args_by_ref,
     };
     let mut stmts = TokenStream::new();
+    // let mask = ::neuron_core::dropout::Mask::current();
+    if let Some(mask) = &e.plan.mask {
+        stmts.extend(quote!(let #mask = ::neuron_core::dropout::Mask::current();));
+    }
     let mut grouped = HashSet::new();
     for id in 0..g.nodes.len() {
         if e.plan.materialized[id] {
@@ -227,6 +231,8 @@ struct Plan {
     loop_vars: Vec<Ident>,
     /// For `CallGrad` nodes: the name bound to the callee's tuple of partials.
     call_grads: HashMap<(NodeId, NodeId), Ident>,
+    /// The local holding the thread's dropout state, when an op reads it.
+    mask: Option<Ident>,
     /// Every name the body uses or must not shadow; new names (helper
     /// locals of array ops, more loop indices) are drawn against it.
     taken: HashSet<String>,
@@ -262,6 +268,12 @@ impl Plan {
         for _ in 0..2 {
             loop_vars.push(loop_var(&mut taken));
         }
+        // Dropout reads the thread's state once per pass, before any node.
+        let mask = g
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.op, Op::Apply(p, _) if !p.def().eval.is_pure()))
+            .then(|| fresh(&mut taken, "mask"));
 
         let mut materialized = vec![false; n];
         for (id, node) in g.nodes.iter().enumerate() {
@@ -350,6 +362,7 @@ impl Plan {
             names,
             loop_vars,
             call_grads,
+            mask,
             taken,
         }
     }
@@ -585,7 +598,7 @@ impl Emitter<'_> {
                     ],
                     _ => operands.iter().map(|&o| self.elem(o, idx)).collect(),
                 };
-                let mut cx = ElemCx { e: self, id };
+                let mut cx = ElemCx { e: self, id, idx };
                 cx.apply(def.emit, elems)
             }
             // Arguments, array ops and calls are always named.
@@ -715,6 +728,8 @@ impl Emitter<'_> {
 pub struct ElemCx<'e, 'a> {
     e: &'e mut Emitter<'a>,
     id: NodeId,
+    /// The element's loop indices, one per dimension of the op's result.
+    idx: &'e [Ident],
 }
 
 impl ElemCx<'_, '_> {
@@ -824,6 +839,37 @@ impl ElemCx<'_, '_> {
         self.operand_ids()
             .get(k)
             .is_some_and(|&o| matches!(self.e.g.nodes[o].op, Op::Const(_)))
+    }
+
+    /// The element's index in the op's result, flat (row-major): `i`,
+    /// `i * 3 + j` (`i * N + j` for a length that is a const parameter),
+    /// or `0` for a real.
+    pub fn flat_index(&self) -> TokenStream {
+        let shape = &self.e.g.nodes[self.id].shape;
+        let dims = &shape[shape.len().saturating_sub(self.idx.len())..];
+        let mut index: Option<TokenStream> = None;
+        for (var, dim) in self.idx.iter().zip(dims) {
+            index = Some(match index {
+                None => quote!(#var),
+                Some(outer) => quote!(#outer * #dim + #var),
+            });
+        }
+        index.unwrap_or_else(|| quote!(0))
+    }
+
+    /// The local holding the thread's dropout state, read once at the top
+    /// of the body (see [`Body`]).
+    pub fn dropout_mask(&self) -> Ident {
+        self.e
+            .plan
+            .mask
+            .clone()
+            .unwrap_or_else(|| Ident::new("__unnamed", Span::call_site()))
+    }
+
+    /// The neuron's name, which names its dropout sites.
+    pub fn neuron_name(&self) -> &str {
+        &self.e.g.neuron
     }
 
     /// The value of operand `k`, an integer literal held as a constant.

@@ -5,7 +5,7 @@
 //! rather than a panic.
 
 use crate::ast::{Dim, Expr, Function, RealType};
-use crate::check::{is_builtin, is_tail_callee, operator, resolve};
+use crate::check::{constant, is_builtin, is_tail_callee, operator, resolve};
 use crate::ir::{Graph, NodeId, Op, Precision};
 use crate::ops::{Custom, Param, Prim};
 use std::collections::HashMap;
@@ -24,9 +24,12 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
         RealType::F32 => Precision::F32,
         RealType::Generic(_) => Precision::Either,
     };
+    g.neuron = f.name.unraw().to_string();
     let mut lowering = Lowering {
         g,
         scope: HashMap::new(),
+        constants: HashMap::new(),
+        dropouts: 0,
     };
     for k in 0..f.args.len() {
         let id = lowering.g.arg(k);
@@ -51,7 +54,12 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
         if node.name.is_none() && !matches!(node.op, Op::Arg(_) | Op::Const(_)) {
             node.name = Some(binding.name.unraw().to_string());
         }
-        lowering.scope.insert(binding.name.to_string(), id);
+        let name = binding.name.to_string();
+        match constant(&binding.value, &|n| lowering.constants.get(n).copied()) {
+            Some(value) => lowering.constants.insert(name.clone(), value),
+            None => lowering.constants.remove(&name),
+        };
+        lowering.scope.insert(name, id);
     }
     // A call as the result has the return type.
     let output = match &f.result {
@@ -78,6 +86,11 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
 struct Lowering {
     g: Graph,
     scope: HashMap<String, NodeId>,
+    /// The values of the bindings that are constants, as `check` computed
+    /// them.
+    constants: HashMap<String, f64>,
+    /// How many dropout ops are lowered so far: the next one's ordinal.
+    dropouts: u32,
 }
 
 impl Lowering {
@@ -170,12 +183,21 @@ impl Lowering {
                 if !*method && !is_builtin(&text, false) {
                     return self.declared(name, args);
                 }
-                let p = resolve(&text, *method, args.len())
+                let mut p = resolve(&text, *method, args.len())
                     .ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
                 let mut operands = Vec::with_capacity(args.len());
                 for (param, arg) in p.def().params.iter().zip(args) {
                     operands.push(match (param, arg) {
                         (Param::Real, _) => self.expr(arg)?,
+                        (Param::Probability, _) => {
+                            let value = constant(arg, &|n| self.constants.get(n).copied())
+                                .ok_or_else(|| {
+                                    arg.sp().error(format!(
+                                        "the drop probability of `{text}` must be a constant"
+                                    ))
+                                })?;
+                            self.g.konst(value)
+                        }
                         (Param::IntLiteral, Expr::Lit { int: Some(n), .. }) => {
                             let n = i32::try_from(*n)
                                 .map_err(|_| arg.sp().error("this exponent is too large"))?;
@@ -187,6 +209,12 @@ impl Lowering {
                             )));
                         }
                     });
+                }
+                // Each dropout op draws masks of its own: its ordinal, in
+                // the order the body computes them, names them.
+                if let Prim::Dropout(_) = p {
+                    p = Prim::Dropout(self.dropouts);
+                    self.dropouts += 1;
                 }
                 self.g.apply(p, &operands)
             }
