@@ -664,8 +664,8 @@ impl Checker<'_> {
             self.cx.push(arg.sp().error(format!(
                 "the drop probability of `{op}` must be a constant: a literal such as `0.5`, \
                  or computed from literals and `let` bindings of them\n\
-                 help: a probability that changes during training is not supported; \
-                 `neuron_core::dropout::inference` turns dropout off"
+                 help: the probability is fixed when the neuron is compiled; whether \
+                 elements are dropped at all is the thread's mode (see `neuron_core::dropout`)"
             )));
             return None;
         };
@@ -891,6 +891,41 @@ mod tests {
     fn result_type_must_match() {
         let errs = errors(quote! { fn f(x: [f64; 2]) -> f64 { x } });
         assert!(errs[0].contains("the result has type `[f64; 2]` but the function returns `f64`"));
+    }
+
+    /// Dropout's probability is a constant in `[0, 1)`: literals, named
+    /// constants, bindings of them and the library's functions of them;
+    /// not an argument, nor dropout itself.
+    #[test]
+    fn drop_probabilities_are_constants_in_the_unit_interval() {
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], #[param] w: [f64; 3]) -> f64 {
+                let rate = 0.25;
+                let r2 = rate * 2.0;
+                let a = dropout(x, 0.5) + x.dropout(1.0 / 3.0) + dropout(x, r2 - 0.25);
+                let b = dropout(x, sqrt(0.04)) + dropout(x, std::f64::consts::FRAC_1_PI);
+                let c = dropout(x, 0) + dropout(x, rate.max(0.1));
+                dot(w, a + b + c)
+            }
+        });
+        assert!(errs.is_empty(), "{errs:?}");
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], #[param] w: [f64; 3], p: f64) -> f64 {
+                let q = p;
+                let rate = 0.5;
+                let rate = sigmoid(q);
+                let a = dropout(x, p) + dropout(x, q * 0.5) + dropout(x, rate);
+                let b = dropout(x, dropout(0.5, 0.1)) + dropout(x, w[0]);
+                let c = dropout(x, 1) + dropout(x, 2.0 - 3.0);
+                dot(w, a + b + c)
+            }
+        });
+        assert_eq!(errs.len(), 7, "{errs:#?}");
+        for e in &errs[..5] {
+            assert!(e.contains("must be a constant"), "{e}");
+        }
+        assert!(errs[5].contains("but 1 would drop every element"), "{}", errs[5]);
+        assert!(errs[6].contains("but it is -1"), "{}", errs[6]);
     }
 
     #[test]
