@@ -388,3 +388,48 @@ fn a_network_with_dropout_trains_and_evaluates_deterministically() {
         .unwrap();
     assert_eq!(again.params, model.params);
 }
+
+/// The README's example: `net` trained by the `Trainer`.
+#[test]
+fn the_readme_example_trains() -> Result<(), Box<dyn std::error::Error>> {
+    let data: Vec<([f64; 4], f64)> = (0..64)
+        .map(|k| {
+            let f = |m: usize| ((k * (2 * m + 5)) % 13) as f64 / 6.0 - 1.0;
+            let x = [f(0), f(1), f(2), f(3)];
+            (x, (x[0] + x[1]).max(0.0) + 0.5 * (x[2] - x[3]).max(0.0))
+        })
+        .collect();
+    let mut model = net::Model::new(net::Params::he_normal(1));
+    let before = evaluate(&model, &MeanSquaredError, &data)?.loss;
+    let mut trainer = Trainer::new(Adam::new(0.01), MeanSquaredError).epochs(200).seed(7);
+    trainer = trainer.progress(false);
+    trainer.fit(&mut model, &data)?; // each sample's forward and backward pass in training mode
+    let score = evaluate(&model, &MeanSquaredError, &data)?; // in inference: nothing dropped
+    assert!(score.loss < 0.25 * before, "{before} -> {}", score.loss);
+    Ok(())
+}
+
+/// Every line of the README's dropout example is a line of this file.
+#[test]
+fn the_readmes_dropout_example_is_code_of_this_file() {
+    let readme = include_str!("../../README.md");
+    let this = include_str!("dropout.rs");
+    let block = readme
+        .split("**Dropout.**")
+        .nth(1)
+        .and_then(|rest| rest.split("```rust\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a dropout example");
+    let lines: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() >= 8, "{lines:?}");
+    for line in lines {
+        assert!(
+            this.lines().any(|l| l.trim() == line),
+            "the README's `{line}` is not here"
+        );
+    }
+}
