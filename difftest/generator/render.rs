@@ -136,6 +136,7 @@ impl Source<'_> {
                 ),
                 Prec::Atom,
             ),
+            Kind::Dropout(sp, a, p) => self.call("dropout", *sp, a, &[format!("{p:?}")]),
         }
     }
 }
@@ -223,6 +224,8 @@ pub fn reference(n: &Neuron, k: usize) -> String {
             Kind::Sum(a) => one("sum", a),
             Kind::MatVec(m, v) => two("matvec", m, v),
             Kind::Softmax(log, a) => one(if *log { "log_softmax" } else { "softmax" }, a),
+            // The checks run in inference, where dropout is the identity.
+            Kind::Dropout(_, a, _) => expr(a),
         }
     }
     let mut out = String::new();

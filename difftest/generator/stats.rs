@@ -29,6 +29,7 @@ pub fn required() -> Vec<String> {
             keys.push(format!("{}: {sp}", b.name()));
         }
         keys.push(format!("powi: {sp}"));
+        keys.push(format!("dropout: {sp}"));
     }
     for k in [
         "operator +",
@@ -43,6 +44,7 @@ pub fn required() -> Vec<String> {
         "matvec",
         "softmax",
         "log_softmax",
+        "dropout of an array",
         "index: element",
         "index: matrix row",
         "index: matrix element",
@@ -310,6 +312,13 @@ impl Stats {
                     self.count("softmax of constants");
                 }
                 receiver(self, a, None, false);
+                self.expr(a, values, live, uses);
+            }
+            Kind::Dropout(sp, a, _) => {
+                self.count(&format!("dropout: {}", spelled(*sp)));
+                if a.ty != Ty::S {
+                    self.count("dropout of an array");
+                }
                 self.expr(a, values, live, uses);
             }
         }
