@@ -10,7 +10,8 @@
 //! registry's loops for array ops, so the code does not grow with the
 //! length of the arrays. Names come from the user's binding, the op, or
 //! `d_<name>` for an adjoint, and from one allocator that knows every name
-//! the body uses.
+//! the body uses. A body with dropout first reads the thread's dropout
+//! state into `mask`, once, for every dropout element of the pass.
 //!
 //! ```text
 //! let sum = w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b;     // scalars inline
