@@ -4,9 +4,9 @@
 //!
 //! | field | used by |
 //! | --- | --- |
-//! | `spellings`, `params` | `check` (names, arity, integer-literal operands), `lower`, the nearest-name suggestions |
+//! | `spellings`, `params` | `check` (names, arity, integer-literal operands, constant probabilities), `lower`, the nearest-name suggestions |
 //! | `shape` | `check` (with the user's types in the message) and `Graph::apply` alike |
-//! | `eval` | the IR evaluator and constant folding in `simplify` |
+//! | `eval` | the IR evaluator and constant folding in `simplify`; whether the op is pure (`unfill` in `simplify`, the dropout mask in `emit`) |
 //! | `kind`, `reads_once`, `repeats`, `emit` | `emit`: whether a value is computed per element, inlined or materialized, and the Rust it becomes |
 //! | `exact` | `simplify`: whether constant folding may compute it at compile time |
 //! | `adjoint` | `diff`: the local derivative times the upstream one, kink rule included |
@@ -15,7 +15,8 @@
 //! | `domain` | the property tests' generator: operands kept inside the op's domain |
 //! | `doc` | the language table of the README, checked by a test |
 //!
-//! The elements-wise ops are in [`elementwise`], the array ops in [`array`].
+//! The elements-wise ops are in [`elementwise`], the array ops in [`array`],
+//! dropout in [`dropout`].
 //! [`Prim`] names them; [`Prim::def`] is the only match over all of them,
 //! and it is exhaustive, so a new variant without a definition does not
 //! compile. Every stage looks the definition up instead of matching on the
