@@ -924,7 +924,11 @@ mod tests {
         for e in &errs[..5] {
             assert!(e.contains("must be a constant"), "{e}");
         }
-        assert!(errs[5].contains("but 1 would drop every element"), "{}", errs[5]);
+        assert!(
+            errs[5].contains("but 1 would drop every element"),
+            "{}",
+            errs[5]
+        );
         assert!(errs[6].contains("but it is -1"), "{}", errs[6]);
     }
 

@@ -125,10 +125,15 @@ fn in_training_the_value_is_the_hand_computation_with_the_runtimes_factors() {
             });
             (net(x, w, v), fd::dot(&v, &h))
         });
-        assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "{got} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
         // Some masks keep and some drop: the value differs from inference.
         let factors: Vec<f64> = dropout::training(key, || {
-            (0..8).map(|i| dropout::factor(0.5, site("net", 0), i)).collect()
+            (0..8)
+                .map(|i| dropout::factor(0.5, site("net", 0), i))
+                .collect()
         });
         assert!(factors.iter().all(|&f| f == 0.0 || f == 2.0), "{factors:?}");
     }
@@ -137,7 +142,10 @@ fn in_training_the_value_is_the_hand_computation_with_the_runtimes_factors() {
         let p = uniforms(&mut r, 16, -1.5, 1.5);
         let (x, w, b) = (arr(&p[..3]), mat(&p[3..15]), p[15]);
         let (got, want) = dropout::training(seed, || (smooth(x, w, b), smooth_by_hand(x, w, b)));
-        assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "{got} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
     }
 }
 
@@ -150,9 +158,7 @@ fn in_training_the_gradient_matches_finite_differences_under_the_same_key() {
         let mut r = rng(200 + seed);
         let p = uniforms(&mut r, 16, -1.5, 1.5);
         let key = 7 * seed + 3;
-        let f = |q: &[f64]| {
-            dropout::training(key, || smooth(arr(&q[..3]), mat(&q[3..15]), q[15]))
-        };
+        let f = |q: &[f64]| dropout::training(key, || smooth(arr(&q[..3]), mat(&q[3..15]), q[15]));
         let (x, w, b) = (arr(&p[..3]), mat(&p[3..15]), p[15]);
         let (y, g) = dropout::training(key, || smooth::gradient(x, w, b));
         assert_eq!(y, f(&p));
@@ -188,12 +194,19 @@ fn in_training_the_gradient_matches_finite_differences_under_the_same_key() {
         if kink < 1e-3 {
             continue;
         }
-        let f = |q: &[f64]| dropout::training(key, || net(arr(&q[..4]), mat(&q[4..36]), arr(&q[36..])));
+        let f =
+            |q: &[f64]| dropout::training(key, || net(arr(&q[..4]), mat(&q[4..36]), arr(&q[36..])));
         let (_, g) = dropout::training(key, || net::gradient(x, w, v));
         let mut got = g.x.to_vec();
         got.extend(flat2(&g.w));
         got.extend(g.v);
-        assert_all_close("net under a key", &flat, &got, &central(f, &flat, 1e-6), 1e-6);
+        assert_all_close(
+            "net under a key",
+            &flat,
+            &got,
+            &central(f, &flat, 1e-6),
+            1e-6,
+        );
     }
 }
 
@@ -235,7 +248,11 @@ fn one_key_gives_the_same_masks_in_forward_gradient_and_backward() {
         for i in 0..64 {
             assert_eq!(forward[i], x[i] * m0[i] * a + x[i] * m1[i] * b);
             let want = dy[i] * (a * m0[i] + b * m1[i]);
-            assert!((grad.x[i] - want).abs() < 1e-12, "element {i}: {} vs {want}", grad.x[i]);
+            assert!(
+                (grad.x[i] - want).abs() < 1e-12,
+                "element {i}: {} vs {want}",
+                grad.x[i]
+            );
             da += dy[i] * x[i] * m0[i];
             db += dy[i] * x[i] * m1[i];
         }
@@ -326,7 +343,10 @@ fn the_generated_code_reads_the_mask_once_and_names_each_site() {
     assert!(source.contains("site(\"pair\", 0)") && source.contains("site(\"pair\", 1)"));
     // A user's `mask` is not captured: the state is read into `mask_2`.
     let source = named::SOURCE;
-    assert!(source.contains("let mask_2 = ::neuron_core::dropout::Mask::current();"), "{source}");
+    assert!(
+        source.contains("let mask_2 = ::neuron_core::dropout::Mask::current();"),
+        "{source}"
+    );
     let x = [2.0; 8];
     assert_eq!(named(x, 0.5), 8.0);
     let y = dropout::training(4, || named(x, 0.5));
@@ -369,14 +389,25 @@ fn a_network_with_dropout_trains_and_evaluates_deterministically() {
         .seed(11)
         .progress(false);
     let history = trainer.fit(&mut model, &data).unwrap();
-    assert!(!dropout::is_training(), "fit leaves its thread in inference");
+    assert!(
+        !dropout::is_training(),
+        "fit leaves its thread in inference"
+    );
     let after = evaluate(&model, &MeanSquaredError, &data).unwrap();
     assert_eq!(after, evaluate(&model, &MeanSquaredError, &data).unwrap());
-    assert!(after.loss < 0.03 && after.loss < 0.1 * before, "{before} -> {}", after.loss);
+    assert!(
+        after.loss < 0.03 && after.loss < 0.1 * before,
+        "{before} -> {}",
+        after.loss
+    );
     // The training loss is the dropped network's, which fits the data
     // worse than the whole network does.
     let last = history.epochs.last().unwrap().loss;
-    assert!(last > after.loss, "training {last}, evaluation {}", after.loss);
+    assert!(
+        last > after.loss,
+        "training {last}, evaluation {}",
+        after.loss
+    );
     // The same seed trains to the same parameters.
     let mut again = regressor::Model::new(regressor::Params::glorot_uniform(3));
     Trainer::new(Adam::new(0.01), MeanSquaredError)
@@ -401,7 +432,9 @@ fn the_readme_example_trains() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let mut model = net::Model::new(net::Params::he_normal(1));
     let before = evaluate(&model, &MeanSquaredError, &data)?.loss;
-    let mut trainer = Trainer::new(Adam::new(0.01), MeanSquaredError).epochs(200).seed(7);
+    let mut trainer = Trainer::new(Adam::new(0.01), MeanSquaredError)
+        .epochs(200)
+        .seed(7);
     trainer = trainer.progress(false);
     trainer.fit(&mut model, &data)?; // each sample's forward and backward pass in training mode
     let score = evaluate(&model, &MeanSquaredError, &data)?; // in inference: nothing dropped
