@@ -237,10 +237,20 @@ pub fn reference(n: &Neuron, k: usize) -> String {
     for l in &n.lets {
         let value = match &l.value {
             Value::Expr(e) => expr(e),
-            Value::Call { callee, args } => {
-                let args: Vec<String> = args.iter().map(expr).collect();
-                format!("n{callee}(&[{}])", args.join(", "))
-            }
+            // One name alone is passed without a copy (clippy's
+            // `cloned_ref_to_slice_refs`).
+            Value::Call { callee, args } => match args.as_slice() {
+                [
+                    Expr {
+                        kind: Kind::Var(slot),
+                        ..
+                    },
+                ] => format!("n{callee}(std::slice::from_ref(&v{slot}))"),
+                _ => {
+                    let args: Vec<String> = args.iter().map(expr).collect();
+                    format!("n{callee}(&[{}])", args.join(", "))
+                }
+            },
         };
         let _ = writeln!(out, "        let v{} = {value};", l.slot);
     }
