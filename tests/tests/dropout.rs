@@ -330,9 +330,14 @@ fn nan_is_kept_where_an_element_is_dropped() {
 
 #[test]
 fn the_generated_code_reads_the_mask_once_and_names_each_site() {
+    // Once in `forward_ref` and once in `gradient_ref`, whose pass the
+    // others call.
     let source = net::SOURCE;
-    assert!(
-        source.contains("let mask = ::neuron_core::dropout::Mask::current();"),
+    assert_eq!(
+        source
+            .matches("let mask = ::neuron_core::dropout::Mask::current();")
+            .count(),
+        2,
         "{source}"
     );
     assert!(
