@@ -276,6 +276,8 @@ pub enum Kind {
     Transpose(Spelling, Box<Expr>),
     MatMul(Spelling, Box<Expr>, Box<Expr>),
     Outer(Spelling, Box<Expr>, Box<Expr>),
+    /// `dropout(a, p)`: in inference, where the checks run, `a` itself.
+    Dropout(Spelling, Box<Expr>, f64),
 }
 
 /// An expression with its type and the interval of its elements.
@@ -406,6 +408,9 @@ const BASES: &[&str] = &[
 
 pub struct Gen<'a> {
     rng: ChaCha8Rng,
+    /// The stream of dropout's draws, apart from `rng`, so that wrapping
+    /// an expression in dropout changes nothing else of a program.
+    dropout_rng: ChaCha8Rng,
     features: &'a Features,
     /// The names generated code introduces, from `__emitted_names!()`.
     emitted: &'a [&'a str],
@@ -444,6 +449,7 @@ impl<'a> Gen<'a> {
         use rand::SeedableRng;
         Gen {
             rng: ChaCha8Rng::seed_from_u64(seed),
+            dropout_rng: ChaCha8Rng::seed_from_u64(seed ^ 0xd207_0a7e_5eed_0001),
             features,
             emitted,
             library,
@@ -1568,7 +1574,29 @@ impl<'a> Gen<'a> {
                 },
             },
         };
-        Some(e)
+        Some(self.dropout(e))
+    }
+
+    /// Now and then `e` in dropout, drawn from a stream of its own: the
+    /// value in inference, where the checks run, is `e`, so its interval
+    /// is `e`'s and the rest of the program is what it would be without.
+    fn dropout(&mut self, e: Expr) -> Expr {
+        if !self.dropout_rng.random_bool(0.06) {
+            return e;
+        }
+        let p = [0.5, 0.25, 0.1, 0.0, 0.9][self.dropout_rng.random_range(0..5)];
+        let sp = if self.dropout_rng.random_bool(0.5) {
+            Spelling::Method
+        } else {
+            Spelling::Function
+        };
+        let (ty, lo, hi) = (e.ty, e.lo, e.hi);
+        Expr {
+            kind: Kind::Dropout(sp, Box::new(e), p),
+            ty,
+            lo,
+            hi,
+        }
     }
 
     /// A vector length, preferring one in scope.
@@ -1651,7 +1679,9 @@ pub fn folds(values: &[Option<Expr>], e: &Expr) -> bool {
         | Kind::Reduce(..)
         | Kind::Transpose(..)
         | Kind::MatMul(..)
-        | Kind::Outer(..) => false,
+        | Kind::Outer(..)
+        // Dropout is never folded: while training it is not constant.
+        | Kind::Dropout(..) => false,
         Kind::Dot(a, b) | Kind::MatVec(a, b) => zero(a) || zero(b),
         Kind::Sum(a) => zero(a),
     }
@@ -1702,6 +1732,7 @@ pub fn depends(values: &[Option<Expr>], live: &[bool], e: &Expr) -> bool {
         | Kind::Powi(_, a, _)
         | Kind::Sum(a)
         | Kind::Softmax(_, a)
+        | Kind::Dropout(_, a, _)
         | Kind::Reduce(_, _, a)
         | Kind::Transpose(_, a) => depends(a, live),
         Kind::Arith(_, a, b)

@@ -164,6 +164,7 @@ impl Source<'_> {
             Kind::Transpose(sp, a) => self.call("transpose", *sp, a, &[]),
             Kind::MatMul(sp, a, b) => self.call("matmul", *sp, a, &[self.at(b, Prec::Sum)]),
             Kind::Outer(sp, a, b) => self.call("outer", *sp, a, &[self.at(b, Prec::Sum)]),
+            Kind::Dropout(sp, a, p) => self.call("dropout", *sp, a, &[format!("{p:?}")]),
         }
     }
 }
@@ -270,6 +271,8 @@ pub fn reference(n: &Neuron, k: usize) -> String {
             Kind::Transpose(_, a) => one("transpose", a),
             Kind::MatMul(_, a, b) => two("matmul", a, b),
             Kind::Outer(_, a, b) => two("outer", a, b),
+            // The checks run in inference, where dropout is the identity.
+            Kind::Dropout(_, a, _) => expr(a),
         }
     }
     let mut out = String::new();
@@ -281,10 +284,20 @@ pub fn reference(n: &Neuron, k: usize) -> String {
     for l in &n.lets {
         let value = match &l.value {
             Value::Expr(e) => expr(e),
-            Value::Call { callee, args } => {
-                let args: Vec<String> = args.iter().map(expr).collect();
-                format!("n{callee}(&[{}])", args.join(", "))
-            }
+            // One name alone is passed without a copy (clippy's
+            // `cloned_ref_to_slice_refs`).
+            Value::Call { callee, args } => match args.as_slice() {
+                [
+                    Expr {
+                        kind: Kind::Var(slot),
+                        ..
+                    },
+                ] => format!("n{callee}(std::slice::from_ref(&v{slot}))"),
+                _ => {
+                    let args: Vec<String> = args.iter().map(expr).collect();
+                    format!("n{callee}(&[{}])", args.join(", "))
+                }
+            },
         };
         let _ = writeln!(out, "        let v{} = {value};", l.slot);
     }

@@ -41,6 +41,7 @@ fn op_name(kind: &Kind) -> Option<&'static str> {
         Kind::Transpose(..) => "transpose",
         Kind::MatMul(..) => "matmul",
         Kind::Outer(..) => "outer",
+        Kind::Dropout(..) => "dropout",
         Kind::Var(_)
         | Kind::Lit(..)
         | Kind::Const(..)
@@ -71,6 +72,7 @@ pub fn required(library: &[&str]) -> Vec<String> {
             keys.push(format!("{}: {sp}", b.name()));
         }
         keys.push(format!("powi: {sp}"));
+        keys.push(format!("dropout: {sp}"));
     }
     for k in [
         "operator +",
@@ -85,6 +87,7 @@ pub fn required(library: &[&str]) -> Vec<String> {
         "matvec",
         "softmax",
         "log_softmax",
+        "dropout of an array",
         "index: element",
         "index: matrix row",
         "index: matrix element",
@@ -403,6 +406,13 @@ impl Stats {
                 self.count(&format!("{op}: {}", spelled(*sp)));
                 self.expr(a, values, live, uses);
                 self.expr(b, values, live, uses);
+            }
+            Kind::Dropout(sp, a, _) => {
+                self.count(&format!("dropout: {}", spelled(*sp)));
+                if a.ty != Ty::S {
+                    self.count("dropout of an array");
+                }
+                self.expr(a, values, live, uses);
             }
         }
         if !matches!(e.kind, Kind::Lit(..) | Kind::Var(_)) && folds(values, e) && e.ty == Ty::S {

@@ -10,7 +10,8 @@
 //! registry's loops for array ops, so the code does not grow with the
 //! length of the arrays. Names come from the user's binding, the op, or
 //! `d_<name>` for an adjoint, and from one allocator that knows every name
-//! the body uses.
+//! the body uses. A body with dropout first reads the thread's dropout
+//! state into `mask`, once, for every dropout element of the pass.
 //!
 //! ```text
 //! let sum = w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b;     // scalars inline
@@ -162,6 +163,10 @@ pub fn body_with(
         args_by_ref: options.args_by_ref,
     };
     let mut stmts = TokenStream::new();
+    // let mask = ::neuron_core::dropout::Mask::current();
+    if let Some(mask) = &e.plan.mask {
+        stmts.extend(quote!(let #mask = ::neuron_core::dropout::Mask::current();));
+    }
     let mut grouped = HashSet::new();
     for id in 0..g.nodes.len() {
         if e.plan.materialized[id] {
@@ -230,6 +235,8 @@ struct Plan {
     /// For `Call` nodes whose partials the body reads: the name bound to
     /// the callee's `Call`, whose `backward` gives them.
     calls: HashMap<NodeId, Ident>,
+    /// The local holding the thread's dropout state, when an op reads it.
+    mask: Option<Ident>,
     /// Every name the body uses or must not shadow; new names (helper
     /// locals of array ops, more loop indices) are drawn against it.
     taken: HashSet<String>,
@@ -265,6 +272,12 @@ impl Plan {
         for _ in 0..2 {
             loop_vars.push(loop_var(&mut taken));
         }
+        // Dropout reads the thread's state once per pass, before any node.
+        let mask = g
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.op, Op::Apply(p, _) if !p.def().eval.is_pure()))
+            .then(|| fresh(&mut taken, "mask"));
 
         let mut materialized = vec![false; n];
         for (id, node) in g.nodes.iter().enumerate() {
@@ -370,6 +383,7 @@ impl Plan {
             loop_vars,
             call_grads,
             calls,
+            mask,
             taken,
         }
     }
@@ -611,7 +625,7 @@ impl Emitter<'_> {
                     ],
                     _ => operands.iter().map(|&o| self.elem(o, idx)).collect(),
                 };
-                let mut cx = ElemCx { e: self, id };
+                let mut cx = ElemCx { e: self, id, idx };
                 cx.apply(def.emit, elems)
             }
             // Arguments, array ops and calls are always named.
@@ -763,6 +777,8 @@ impl Emitter<'_> {
 pub struct ElemCx<'e, 'a> {
     e: &'e mut Emitter<'a>,
     id: NodeId,
+    /// The element's loop indices, one per dimension of the op's result.
+    idx: &'e [Ident],
 }
 
 impl ElemCx<'_, '_> {
@@ -872,6 +888,37 @@ impl ElemCx<'_, '_> {
         self.operand_ids()
             .get(k)
             .is_some_and(|&o| matches!(self.e.g.nodes[o].op, Op::Const(_)))
+    }
+
+    /// The element's index in the op's result, flat (row-major): `i`,
+    /// `i * 3 + j` (`i * N + j` for a length that is a const parameter),
+    /// or `0` for a real.
+    pub fn flat_index(&self) -> TokenStream {
+        let shape = &self.e.g.nodes[self.id].shape;
+        let dims = &shape[shape.len().saturating_sub(self.idx.len())..];
+        let mut index: Option<TokenStream> = None;
+        for (var, dim) in self.idx.iter().zip(dims) {
+            index = Some(match index {
+                None => quote!(#var),
+                Some(outer) => quote!(#outer * #dim + #var),
+            });
+        }
+        index.unwrap_or_else(|| quote!(0))
+    }
+
+    /// The local holding the thread's dropout state, read once at the top
+    /// of the body (see [`Body`]).
+    pub fn dropout_mask(&self) -> Ident {
+        self.e
+            .plan
+            .mask
+            .clone()
+            .unwrap_or_else(|| Ident::new("__unnamed", Span::call_site()))
+    }
+
+    /// The neuron's name, which names its dropout sites.
+    pub fn neuron_name(&self) -> &str {
+        &self.e.g.neuron
     }
 
     /// The value of operand `k`, an integer literal held as a constant.
@@ -1101,8 +1148,15 @@ mod tests {
     #[test]
     fn reductions_are_loops_whatever_the_length() {
         assert_eq!(
+            emitted("w:16 x:16", "(dot w x)"),
+            "let mut dot: f64 = 0.0;\nfor i in 0..16 {\ndot += w[i] * x[i];\n}\ndot"
+        );
+        // A long one keeps eight partial sums, added in a fixed order.
+        assert_eq!(
             emitted("w:1024 x:1024", "(dot w x)"),
-            "let mut dot: f64 = 0.0;\nfor i in 0..1024 {\ndot += w[i] * x[i];\n}\ndot"
+            "let mut dot_lanes: [f64; 8] = [0.0; 8];\nfor j in 0..1024 / 8 {\nfor k in 0..8 {\nlet i = j * 8 + k;\n\
+             dot_lanes[k] += w[i] * x[i];\n}\n}\nlet mut dot: f64 = ((dot_lanes[0] + dot_lanes[1]) + (dot_lanes[2] + dot_lanes[3]))\n\
+             + ((dot_lanes[4] + dot_lanes[5]) + (dot_lanes[6] + dot_lanes[7]));\nfor i in 1024 / 8 * 8..1024 {\ndot += w[i] * x[i];\n}\ndot"
         );
     }
 

@@ -144,6 +144,8 @@ pub struct Graph {
     pub args: Vec<(String, Shape)>,
     /// The float type of every value.
     pub precision: Precision,
+    /// The neuron's name, which names its dropout sites.
+    pub neuron: String,
     /// Shape rules that failed while building: a bug in a stage before,
     /// reported by the pipeline as an internal error rather than a panic.
     pub internal_errors: Vec<String>,
@@ -156,6 +158,7 @@ impl Graph {
             nodes: Vec::new(),
             args,
             precision: Precision::default(),
+            neuron: String::new(),
             internal_errors: Vec::new(),
             memo: HashMap::new(),
         }

@@ -484,3 +484,27 @@ fn a_short_name_in_tail_position_is_a_neuron_not_a_typo() {
     assert_eq!(g.x, 6.0);
     assert_eq!(g.w, [1.5, 1.0]);
 }
+
+/// A neuron named like another library's name for one of ours (`pow`,
+/// `powf`'s), taking a matrix and a vector.
+#[neuron]
+pub fn pow(m: [[f64; 3]; 2], v: [f64; 3]) -> [f64; 2] {
+    matvec(m, v)
+}
+
+/// Calls `pow` as the result: applied element-wise, as a declared function
+/// would be, the arguments could not give `[f64; 2]`, so this is `pow`.
+#[neuron]
+pub fn tail_pow(m: [[f64; 3]; 2], #[param] v: [f64; 3]) -> [f64; 2] {
+    pow(m, v * 2.0)
+}
+
+#[test]
+fn a_tail_call_that_cannot_be_element_wise_is_a_neuron() {
+    let m = [[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]];
+    let v = [0.5, -1.0, 2.0];
+    assert_eq!(tail_pow(m, v), [9.0, -1.0 - 1.0]);
+    let (_, g) = tail_pow::backward(m, v, [1.0, 1.0]);
+    // ∂/∂v of Σ_i (m · 2v)_i = 2 Σ_i m[i]
+    assert_eq!(g.v, [0.0, 5.0, 6.0]);
+}
