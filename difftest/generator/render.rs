@@ -263,7 +263,7 @@ pub fn reference(n: &Neuron, k: usize) -> String {
             Kind::Sum(a) => one("sum", a),
             Kind::MatVec(m, v) => two("matvec", m, v),
             Kind::Softmax(log, a) => one(if *log { "log_softmax" } else { "softmax" }, a),
-            Kind::Const(k, _) => format!("r::lit({:?})", CONSTS[*k].1),
+            Kind::Const(k, _) => format!("r::lit(std::f64::consts::{})", CONSTS[*k].0),
             Kind::Clamp(_, x, lo, hi) => {
                 format!("r::clamp({}, {}, {})", expr(x), expr(lo), expr(hi))
             }

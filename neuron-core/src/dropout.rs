@@ -60,10 +60,12 @@
 //! generated function with dropout.
 //! [`factor`] does both steps for one element.
 
+#[cfg(feature = "std")]
 use std::cell::Cell;
 
 use crate::real::Real;
 
+#[cfg(feature = "std")]
 thread_local! {
     /// `Some(key)` while training on a sample, `None` in inference.
     static KEY: Cell<Option<u64>> = const { Cell::new(None) };
@@ -78,12 +80,15 @@ pub struct Mask {
 }
 
 impl Mask {
-    /// The current thread's state.
+    /// The current thread's state. Without the `std` feature there are
+    /// no thread modes: always inference, so dropout is the identity.
     #[inline]
     pub fn current() -> Mask {
-        Mask {
-            key: KEY.with(Cell::get),
-        }
+        #[cfg(feature = "std")]
+        let key = KEY.with(Cell::get);
+        #[cfg(not(feature = "std"))]
+        let key = None;
+        Mask { key }
     }
 
     /// Inference: every factor is 1.
@@ -154,6 +159,7 @@ pub fn sample_key(seed: u64, epoch: u64, batch: u64, sample: u64) -> u64 {
     combine(combine(combine(mix(seed), epoch), batch), sample)
 }
 
+#[cfg(feature = "std")]
 /// Runs `f` in training mode with the sample key `key`, then restores the
 /// mode the thread was in (also when `f` panics).
 pub fn training<R>(key: u64, f: impl FnOnce() -> R) -> R {
@@ -161,12 +167,14 @@ pub fn training<R>(key: u64, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+#[cfg(feature = "std")]
 /// Runs `f` in inference mode, then restores the mode the thread was in.
 pub fn inference<R>(f: impl FnOnce() -> R) -> R {
     let _restore = Restore::set(None);
     f()
 }
 
+#[cfg(feature = "std")]
 /// Runs `f` with `call_site` mixed into the current key (nothing changes
 /// in inference), so that a neuron called at several places draws
 /// different masks at each.
@@ -176,16 +184,19 @@ pub fn within<R>(call_site: u64, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+#[cfg(feature = "std")]
 /// Whether the current thread is in training mode.
 pub fn is_training() -> bool {
     Mask::current().is_training()
 }
 
+#[cfg(feature = "std")]
 /// Sets the current thread's key; restores the previous one when dropped.
 pub(crate) struct Restore {
     previous: Option<u64>,
 }
 
+#[cfg(feature = "std")]
 impl Restore {
     pub(crate) fn set(key: Option<u64>) -> Restore {
         Restore {
@@ -194,12 +205,14 @@ impl Restore {
     }
 }
 
+#[cfg(feature = "std")]
 impl Drop for Restore {
     fn drop(&mut self) {
         KEY.with(|k| k.set(self.previous));
     }
 }
 
+#[cfg(feature = "std")]
 /// Sets the current thread's key, for the trainer's loop inside a
 /// [`Restore`].
 #[inline]

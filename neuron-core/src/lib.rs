@@ -21,8 +21,9 @@
 //! The default `std` feature gives every module. Without it the crate is
 //! `#![no_std]` (with `alloc`): `#[neuron]` and everything it generates,
 //! [`real`], [`model`], [`custom`], [`optim`], [`loss`] and [`regularize`];
-//! `init`, `train`, `gradcheck`, `data`, `params_io` and `dropout` need
-//! `std`.
+//! [`dropout`]'s masks (always inference: no thread is training); `init`,
+//! `train`, `gradcheck`, `data` and `params_io` need `std`, as do
+//! dropout's training mode and the random initializations.
 //!
 //! Every error is a typed `enum` or `struct` whose message names the file,
 //! line, sample or parameter it is about, and no function panics on
@@ -36,7 +37,6 @@ extern crate alloc;
 pub mod custom;
 #[cfg(feature = "std")]
 pub mod data;
-#[cfg(feature = "std")]
 pub mod dropout;
 #[cfg(feature = "std")]
 pub mod gradcheck;

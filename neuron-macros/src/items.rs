@@ -196,7 +196,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         })
         .collect();
     let call_doc = format!(
-        "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments,          kept for the backward pass."
+        "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments, kept for the backward pass."
     );
     let call_items = quote! {
         #[doc = #call_doc]

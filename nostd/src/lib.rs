@@ -64,6 +64,12 @@ pub fn net(
     sigmoid(dot(w2, h) + b2)
 }
 
+/// With dropout, which without `std` is always in inference: the identity.
+#[neuron]
+pub fn dropped(x: [f64; 3], #[param] w: [f64; 3]) -> f64 {
+    dot(w, dropout(x, 0.5))
+}
+
 /// A generic neuron: softplus, GELU (`libm`'s `erfc`), `sqrt`, `powf`,
 /// `atan` and `softmax` through `T: Real`.
 #[neuron]

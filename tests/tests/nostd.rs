@@ -9,7 +9,7 @@ mod fd;
 
 use neuron_core::prelude::*;
 use neuron_core::{Differentiable, gradcheck_random_in};
-use neuron_nostd::{generic, layer, net, scalar, unit};
+use neuron_nostd::{dropped, generic, layer, net, scalar, unit};
 
 /// Every partial of `M` against finite differences at random points.
 fn check<M: Differentiable>(name: &str, tolerance: f64) {
@@ -136,4 +136,14 @@ fn the_readme_example_is_the_crates_code() {
             "README line not in nostd/src/lib.rs: {line}"
         );
     }
+}
+
+/// Dropout compiles without `std`; outside training (always, there) it is
+/// the identity.
+#[test]
+fn dropout_in_inference_is_the_identity() {
+    let (x, w) = ([0.5, -1.0, 2.0], [1.5, 0.25, -0.75]);
+    assert_eq!(dropped(x, w), 0.75 - 0.25 - 1.5);
+    let (_, g) = dropped::gradient(x, w);
+    assert_eq!((g.x, g.w), (w, x));
 }
