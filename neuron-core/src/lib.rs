@@ -14,6 +14,8 @@
 //! | [`dropout`] | training and inference modes, and the masks dropout draws |
 //! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, validation, [`EarlyStopping`], callbacks, clipping, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
+//! | [`trace`] | [`Trace`]: the chain rule at one point, step by step, as `NAME::trace` returns it |
+//! | [`cost`] | [`Cost`]: the operations of the forward and backward passes, `NAME::COST` |
 //! | [`custom`] | [`Declaration`], [`Declarations`]: functions whose derivatives are declared with [`derivative`] or [`surrogate`] |
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets, [`load_csv`] and [`split`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
@@ -23,6 +25,7 @@
 //! well-typed arguments (the toy datasets panic, naming the size, only
 //! when asked for more samples than memory holds).
 
+pub mod cost;
 pub mod custom;
 pub mod data;
 pub mod dropout;
@@ -34,11 +37,13 @@ pub mod optim;
 pub mod params_io;
 pub mod real;
 pub mod regularize;
+pub mod trace;
 pub mod train;
 
 #[cfg(test)]
 mod testing;
 
+pub use cost::{Cost, Ops};
 pub use custom::{Declaration, Declarations};
 pub use data::{
     CastError, Column, CsvError, NormalSampler, SplitError, cast_features, load_csv,
@@ -63,6 +68,7 @@ pub use params_io::{
 };
 pub use real::{Real, Scalars, Tensor};
 pub use regularize::Regularizer;
+pub use trace::Trace;
 pub use train::{
     BoxError, CallbackError, Control, Divergence, EarlyStopping, EpochEnd, EpochStats, Evaluation,
     History, Monitor, StoppedBy, TrainError, Trainer, evaluate,

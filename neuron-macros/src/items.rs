@@ -250,12 +250,27 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     let declared_calls: Vec<_> = d
         .map(|d| d.calls.declared.iter().map(|(c, _)| *c).collect())
         .unwrap_or_default();
+    // `trace`, `DOT` and `COST` (`trace.rs`, `dot.rs`, `cost.rs`).
+    let cost = d.and_then(|d| {
+        let gradient = d.gradient.as_ref().or(d.backward.as_ref())?;
+        Some(crate::cost::cost(f, &d.forward, gradient))
+    });
+    let cost_doc = cost
+        .as_ref()
+        .map(|c| crate::cost::doc(f, c))
+        .unwrap_or_default();
+    let seeing = [
+        crate::trace::item(f, &s, d.and_then(|d| d.trace.as_ref())),
+        crate::dot::item(f, d.map(|d| d.dot.as_str())),
+        crate::cost::items(f, &s, cost.as_ref()),
+    ];
     let gradient = gradient.map(|g| {
         let lines = gradient_ref
             .as_ref()
             .map(|r| formulas(f, r))
             .unwrap_or_default()
-            + &declared::doc(&declared_calls);
+            + &declared::doc(&declared_calls)
+            + &cost_doc;
         let lines = lines.lines().map(|l| {
             if l.is_empty() {
                 String::new()
@@ -410,6 +425,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
 
             #declared
 
+            #(#seeing)*
+
             #gradcheck
         }
 
@@ -438,11 +455,14 @@ pub const ITEMS: &[&str] = &[
     "DECLARATIONS",
     "Marker",
     GRADCHECK_TEST,
+    "trace",
+    "DOT",
+    "COST",
 ];
 
 /// The constants among [`ITEMS`]: an argument named like one would be a
 /// constant pattern, not a binding.
-pub const CONSTS: &[&str] = &["SOURCE", "DECLARATIONS"];
+pub const CONSTS: &[&str] = &["SOURCE", "DECLARATIONS", "DOT", "COST"];
 
 /// `dy` times the partial `g.<arg>` of rank `rank`, element by element.
 fn scale(arg: &Ident, rank: usize) -> TokenStream {

@@ -8,11 +8,13 @@
 
 mod ast;
 mod check;
+mod cost;
 mod ctxt;
 mod declared;
 mod derivative;
 mod diff;
 mod docs;
+mod dot;
 mod emit;
 #[cfg(test)]
 mod eval;
@@ -27,6 +29,7 @@ mod parse;
 #[cfg(test)]
 mod proptests;
 mod simplify;
+mod trace;
 
 use proc_macro::TokenStream;
 
