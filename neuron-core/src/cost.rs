@@ -14,7 +14,9 @@ use std::fmt;
 pub struct Ops {
     /// Additions, subtractions and negations.
     pub adds: u64,
+    /// Multiplications.
     pub multiplies: u64,
+    /// Divisions.
     pub divisions: u64,
     /// Calls of math functions: `exp`, `ln`, `tanh`, `sigmoid`, `sqrt`,
     /// `powi`, functions with declared derivatives, and the like.
@@ -42,7 +44,9 @@ impl Ops {
 /// temporaries take.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
+    /// The forward function's operations.
     pub forward: Ops,
+    /// What the gradient's function computes beyond the forward pass.
     pub backward: Ops,
     /// Bytes of the forward function's `let` bindings, each counted once
     /// (a binding inside a loop reuses its place).
@@ -64,18 +68,19 @@ impl fmt::Display for Ops {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} adds, {} multiplies, {} divisions, {} calls, {} comparisons ({} multiply-adds",
+            "adds {}, multiplies {}, divisions {}, calls {}, comparisons {}; total {} (multiply-adds {}",
             self.adds,
             self.multiplies,
             self.divisions,
             self.calls,
             self.comparisons,
+            self.total(),
             self.multiply_adds
         )?;
         if self.neuron_calls > 0 {
-            write!(f, "; {} calls of other neurons", self.neuron_calls)?;
+            write!(f, ", calls of other neurons {}", self.neuron_calls)?;
         }
-        write!(f, "); {} in all", self.total())
+        f.write_str(")")
     }
 }
 
@@ -119,6 +124,11 @@ mod tests {
         assert_eq!(cost.ratio(), 1.0);
         let text = cost.to_string();
         assert!(text.contains("backward/forward: 1.00"), "{text}");
-        assert!(text.contains("3 adds, 3 multiplies"), "{text}");
+        assert!(
+            text.contains(
+                "forward:  adds 3, multiplies 3, divisions 0, calls 0, comparisons 1; total 7"
+            ),
+            "{text}"
+        );
     }
 }

@@ -29,7 +29,9 @@ use std::fmt;
 /// row-major, in `f64` whatever the neuron's float type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Value {
+    /// The lengths, outermost first; empty for a scalar.
     pub shape: Vec<usize>,
+    /// The elements, row-major.
     pub data: Vec<f64>,
 }
 
@@ -120,7 +122,9 @@ fn number(x: f64) -> String {
 /// A forward intermediate and its value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Forward {
+    /// What it computes, in the user's terms: `w[0] * x[0]`, `h = tanh(..)`.
     pub label: &'static str,
+    /// Its value.
     pub value: Value,
 }
 
@@ -130,7 +134,12 @@ pub enum Backward {
     /// The derivative of the output with respect to an intermediate, the
     /// sum of what every user of it handed back: the derivative from above
     /// of the steps that follow.
-    Upstream { of: &'static str, value: Value },
+    Upstream {
+        /// The intermediate.
+        of: &'static str,
+        /// `∂out/∂of`.
+        value: Value,
+    },
     /// The local derivative of `of` with respect to its operand `wrt`, and
     /// its product with the derivative from above. `local` is `None` where
     /// the local derivative is a Jacobian (an array op with an array
@@ -138,12 +147,18 @@ pub enum Backward {
     /// derivative from above (a vector-Jacobian product) is computed
     /// without it.
     Local {
+        /// The intermediate whose local derivative it is.
         of: &'static str,
+        /// The operand it is taken with respect to.
         wrt: &'static str,
         /// The local derivative as a formula, `""` when it is its value.
         formula: &'static str,
+        /// `∂of/∂wrt`, where it is a number or element-wise.
         local: Option<Value>,
+        /// `∂out/∂of`, the derivative from above.
         upstream: Value,
+        /// What `of` hands back to `wrt`: `upstream · local` (summed over a
+        /// broadcast operand), or the vector-Jacobian product.
         product: Value,
     },
 }
@@ -154,9 +169,13 @@ pub enum Backward {
 pub struct Trace {
     /// The neuron's name.
     pub function: &'static str,
+    /// Every argument's value, in order.
     pub inputs: Vec<(&'static str, Value)>,
+    /// Every intermediate, in the order it is computed.
     pub forward: Vec<Forward>,
+    /// The neuron's value.
     pub output: Option<Value>,
+    /// The backward sweep, from the output back.
     pub backward: Vec<Backward>,
     /// `∂out/∂arg` for every argument, in order: what `gradient` returns.
     pub partials: Vec<(&'static str, Value)>,
@@ -223,7 +242,10 @@ impl Trace {
 
     /// The partial derivative with respect to argument `name`.
     pub fn partial_of(&self, name: &str) -> Option<&Value> {
-        self.partials.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.partials
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -354,7 +376,10 @@ mod tests {
         let m = Value::of::<f64, [[f64; 2]; 2]>(&[2, 2], &[[1.0, 2.0], [3.0, 4.0]]);
         assert_eq!(m.to_string(), "[[1, 2], [3, 4]]");
         let long = Value::of::<f32, [f32; 16]>(&[16], &[2.0; 16]);
-        assert_eq!(long.to_string(), "[2, 2, 2, 2, …] (16 elements, 16, norm 8)");
+        assert_eq!(
+            long.to_string(),
+            "[2, 2, 2, 2, …] (16 elements, 16, norm 8)"
+        );
     }
 
     #[test]

@@ -392,7 +392,9 @@ fn is_product(e: &syn::Expr) -> bool {
 fn is_literal(e: &syn::Expr) -> bool {
     match e {
         syn::Expr::Lit(_) => true,
-        syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "lit" || s.ident == "one" || s.ident == "zero")),
+        syn::Expr::Call(c) => {
+            matches!(&*c.func, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "lit" || s.ident == "one" || s.ident == "zero"))
+        }
         syn::Expr::Paren(p) => is_literal(&p.expr),
         _ => false,
     }
@@ -456,7 +458,9 @@ pub fn cost(f: &Function, forward: &Body, gradient: &Body) -> Cost {
     let block = |body: &Body| {
         let roots = &body.roots;
         let tokens = function_body(body, quote!((#(#roots),*)), &f.real);
-        syn::parse2::<syn::Block>(tokens).map(|b| count(&b)).unwrap_or_default()
+        syn::parse2::<syn::Block>(tokens)
+            .map(|b| count(&b))
+            .unwrap_or_default()
     };
     let fw = block(forward);
     let gr = block(gradient);
@@ -573,7 +577,8 @@ mod tests {
 
     #[test]
     fn selects_are_comparisons_and_literals_are_free() {
-        let t = tally("{ let d = if s > 0.0 { 1.0 } else if s <= 0.0 { 0.0 } else { s }; -0.5 * d }");
+        let t =
+            tally("{ let d = if s > 0.0 { 1.0 } else if s <= 0.0 { 0.0 } else { s }; -0.5 * d }");
         assert_eq!(t.ops.comparisons, Poly::constant(2));
         assert_eq!(t.ops.multiplies, Poly::constant(1));
         assert_eq!(t.ops.adds, Poly::default());

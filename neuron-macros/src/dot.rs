@@ -20,13 +20,13 @@
 
 use crate::ast::{Function, RealType};
 use crate::diff;
-use crate::ir::{Op, NodeId, Graph};
+use crate::ir::{Graph, NodeId, Op};
 use crate::simplify;
 use crate::trace::Labels;
 use std::fmt::Write as _;
 
 /// The longest label drawn whole.
-const LABEL: usize = 48;
+const LABEL: usize = 64;
 
 /// The Graphviz text of `f`'s forward and backward graph.
 pub fn text(f: &Function, g: &Graph, output: NodeId) -> Result<String, String> {

@@ -194,16 +194,24 @@ impl<'a> Labels<'a> {
                         };
                         (format!("{op}{a}"), Prec::Prefix)
                     }
-                    Emit::Method { name, .. } => (format!("{name}({})", list(ops)), Prec::Atom),
-                    Emit::Loops(_) => {
-                        let name = def.spellings.first().map_or(def.name, |s| s.name);
+                    // An op the user can call is written as they would
+                    // call it: `relu(z)`, `square(v[1])`, `max(a, b)`.
+                    _ if !def.spellings.is_empty() => {
+                        let name = def.spellings[0].name;
                         (format!("{name}({})", list(ops)), Prec::Atom)
                     }
+                    Emit::Method { name, .. } => (format!("{name}({})", list(ops)), Prec::Atom),
+                    Emit::Loops(_) => (format!("{}({})", def.name, list(ops)), Prec::Atom),
+                    // An op only derivatives build, as the generated code
+                    // writes it.
                     Emit::Elem(_) => {
                         let texts: Vec<(String, Prec)> = ops.iter().map(|&o| operand(o)).collect();
                         self.element(id, &texts).unwrap_or_else(|| {
                             let args: Vec<String> = texts.into_iter().map(|t| t.0).collect();
-                            (format!("{}({})", p.value_name(), args.join(", ")), Prec::Atom)
+                            (
+                                format!("{}({})", p.value_name(), args.join(", ")),
+                                Prec::Atom,
+                            )
                         })
                     }
                 }
@@ -337,6 +345,8 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
     for &s in &simple {
         formulas.push(if sg.const_value(s).is_some() || sg.is_zero(s) {
             String::new()
+        } else if let Some(name) = &sg.nodes[s].name {
+            name.clone()
         } else {
             formulas_of.definition(s, WHOLE)
         });
@@ -479,13 +489,10 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
 
 /// The Rust type of a value of `shape`.
 fn ty(real: &TokenStream, shape: &[Dim]) -> TokenStream {
-    shape
-        .iter()
-        .rev()
-        .fold(real.clone(), |inner, d| {
-            let d = dim(d);
-            quote!([#inner; #d])
-        })
+    shape.iter().rev().fold(real.clone(), |inner, d| {
+        let d = dim(d);
+        quote!([#inner; #d])
+    })
 }
 
 /// A length: a literal, or a const parameter.
@@ -517,7 +524,10 @@ mod tests {
 
     #[test]
     fn labels_are_the_users_expressions() {
-        assert_eq!(label("x:3 w:3 b", "(* (index w 0) (index x 0))"), "w[0] * x[0]");
+        assert_eq!(
+            label("x:3 w:3 b", "(* (index w 0) (index x 0))"),
+            "w[0] * x[0]"
+        );
         assert_eq!(
             label(
                 "x:3 w:3 b",
@@ -536,7 +546,9 @@ mod tests {
 
     #[test]
     fn long_labels_elide_their_operands() {
-        let terms: Vec<String> = (0..3).map(|i| format!("(* (index w {i}) (index x {i}))")).collect();
+        let terms: Vec<String> = (0..3)
+            .map(|i| format!("(* (index w {i}) (index x {i}))"))
+            .collect();
         let mut sum = terms[0].clone();
         for t in &terms[1..] {
             sum = format!("(+ {sum} {t})");
@@ -563,9 +575,9 @@ pub fn item(f: &Function, sig: &Sig, body: Option<&TokenStream>) -> TokenStream 
         tys,
         ..
     } = sig;
-    let body = body.cloned().unwrap_or_else(
-        || quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") }),
-    );
+    let body = body.cloned().unwrap_or_else(|| {
+        quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") })
+    });
     let name = &f.name;
     let doc = format!(
         " The chain rule of [`{name}`](fn@self::{name}) at one point, step by step: every forward \
