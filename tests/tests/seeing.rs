@@ -369,3 +369,38 @@ fn a_2_64_3_networks_cost() {
     assert_eq!(c.backward.total(), 768 + 384);
     assert_eq!(c.ratio(), 1152.0 / 771.0);
 }
+
+/// The README's example, run as written there.
+#[test]
+fn the_readme_example_runs() {
+    // readme:begin
+    let trace = unit::trace([1.0, -2.0, 3.0], [-3.0, -1.0, 2.0], 1.0);
+    println!("{trace}");
+    assert_eq!(trace.partial_of("w").unwrap().data, [1.0, -2.0, 3.0]);
+    let text = trace.to_string();
+    assert!(text.contains("∂(w[0] * x[0])/∂x[0] = w[0] = -3; × 1 = -3"));
+
+    std::fs::write(std::env::temp_dir().join("unit.dot"), unit::DOT).unwrap();
+    // forward: 3 multiplies, 3 adds and relu's comparison; backward: 6
+    // multiplies and relu's select (two comparisons, so that NaN stays NaN).
+    let cost = unit::COST;
+    assert_eq!((cost.forward.total(), cost.backward.total()), (7, 8));
+    println!("{cost}");
+    // readme:end
+    let this = include_str!("seeing.rs");
+    let code = this
+        .split("    // readme:begin\n")
+        .nth(1)
+        .and_then(|rest| rest.split("    // readme:end").next())
+        .expect("the README example between its markers");
+    let code: String = code
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let readme = include_str!("../../README.md");
+    assert!(
+        readme.contains(&format!("```rust\n{code}```")),
+        "README.md's \"Seeing the chain rule\" example differs from this test's:\n{code}"
+    );
+}
