@@ -413,9 +413,12 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
         records.push(Record::Partial(k, root(d)));
     }
 
-    // Every value the records read is a root, so the emitter binds it; the
-    // rest of the graph (merged packs' parts) is pruned.
-    let (pg, proots) = simplify::prune(&tg, &roots);
+    // Every value the records read is a root, so the emitter binds it. The
+    // graph is simplified for emission: the steps are the un-simplified
+    // graph's, and each keeps its value, since every rewrite is exact; but
+    // a symbolic zero (no dependence at all) becomes nothing rather than a
+    // written `0.0` that would turn `0 · ∞` into NaN.
+    let (pg, proots) = simplify::simplify(&tg, &roots);
     let shapes: Vec<Shape> = proots.iter().map(|&r| pg.shape(r).clone()).collect();
     let options = emit::Options {
         reserved: vec![TRACE_LOCAL.to_string()],
