@@ -552,6 +552,45 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_whose_partials_differ_from_gradients_fails() {
+        let instances = [Instance {
+            trace: Some(|p| {
+                let (x, w) = split(p);
+                let mut g = partials(x, w);
+                g[0] = -g[0];
+                (vec![value(x, w)], g)
+            }),
+            label: "f64",
+            float: Float::F64,
+            forward: |p| {
+                let (x, w) = split(p);
+                vec![value(x, w)]
+            },
+            gradient: Some(|p| {
+                let (x, w) = split(p);
+                (vec![value(x, w)], partials(x, w))
+            }),
+            backward: |p, dy| {
+                let (x, w) = split(p);
+                let g = partials(x, w).iter().map(|g| g * dy[0]).collect();
+                (vec![value(x, w)], g)
+            },
+        }];
+        let neurons = [Neuron {
+            name: "unit",
+            args: ARGS,
+            out_len: None,
+            reference,
+            instances: &instances,
+        }];
+        let message = failure(|| check(&program(&neurons)));
+        assert!(
+            message.contains("trace's partials") && message.contains("differ from gradient's"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn values_that_differ_between_forward_and_backward_fail() {
         let instances = [Instance {
             trace: None,
