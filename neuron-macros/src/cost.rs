@@ -584,6 +584,41 @@ mod tests {
         assert_eq!(t.ops.adds, Poly::default());
     }
 
+    /// The rustdoc of `gradient` shows the cost, and a generic layer's
+    /// counts are polynomials in its lengths.
+    #[test]
+    fn gradient_documents_the_cost() {
+        let expand = |tokens| {
+            let out = crate::expand::neuron(TokenStream::new(), tokens).unwrap();
+            prettyplease::unparse(&syn::parse2(out).unwrap())
+        };
+        let text = expand(quote! {
+            pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+            }
+        });
+        for line in [
+            "/// # Cost",
+            "/// forward:  3 adds, 3 multiplies, 1 comparisons, 2 multiply-adds",
+            "/// backward: 6 multiplies, 2 comparisons",
+            "/// temporaries: (0) × 8 bytes forward, (8) × 8 bytes for the gradient",
+        ] {
+            assert!(text.lines().any(|l| l.trim() == line), "no {line:?} in\n{text}");
+        }
+        let text = expand(quote! {
+            pub fn score<T: Real, const N: usize>(x: [T; N], #[param] w: [T; N]) -> T {
+                tanh(dot(w, x))
+            }
+        });
+        for line in [
+            "/// forward:  N adds, N multiplies, 1 calls, N multiply-adds",
+            "/// backward: 1 adds, 2·N + 1 multiplies, 1 multiply-adds",
+        ] {
+            assert!(text.lines().any(|l| l.trim() == line), "no {line:?} in\n{text}");
+        }
+        assert!(text.contains("(N as u64)"), "{text}");
+    }
+
     #[test]
     fn polynomials_print_and_evaluate() {
         let mut p = Poly::var("N").mul(&Poly::var("M"));

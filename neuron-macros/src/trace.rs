@@ -337,8 +337,14 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
 
     // Each local derivative as a formula: simplified, so that `1 * w[0]`
     // reads `w[0]`; a constant is its value alone.
+    // Written in forward values only: an adjoint's name (`d_sum`) would
+    // hide the formula.
     let wanted: Vec<NodeId> = locals.iter().flatten().copied().collect();
-    let (sg, simple) = simplify::simplify(&tg, &wanted);
+    let mut unnamed = tg.clone();
+    for node in &mut unnamed.nodes[output + 1..] {
+        node.name = None;
+    }
+    let (sg, simple) = simplify::simplify(&unnamed, &wanted);
     let f64_real = RealType::F64;
     let mut formulas_of = Labels::new(&sg, &f64_real);
     let mut formulas: Vec<String> = Vec::with_capacity(simple.len());
@@ -543,7 +549,7 @@ mod tests {
         assert_eq!(label("v:3", "(sum (exp v))"), "sum(exp(v))");
         assert_eq!(
             label("z", "(select> z 0 1 0)"),
-            "if z > 0.0 { 1.0 } else if z <= 0.0 { 0.0 } else { z }"
+            "if z > 0 { 1 } else if z <= 0 { 0 } else { z }"
         );
     }
 
@@ -559,10 +565,15 @@ mod tests {
         for _ in 0..4 {
             sum = format!("(+ {sum} (* (index w 0) (index x 1)))");
         }
+        // Seven terms: the first five do not fit, and stand as `…` in
+        // every label that contains them.
         let text = label("x:3 w:3", &format!("(relu {sum})"));
-        assert_eq!(text, "relu(…)");
+        assert_eq!(text, "relu(… + w[0] * x[1] + w[0] * x[1])");
         let text = label("x:3 w:3", &sum);
-        assert_eq!(text, "… + w[0] * x[1]");
+        assert_eq!(text, "… + w[0] * x[1] + w[0] * x[1]");
+        // An operand too long even so is `…` as a whole.
+        let long = format!("(+ {sum} (* {sum} {sum}))");
+        assert_eq!(label("x:3 w:3", &long), "… + w[0] * x[1] + w[0] * x[1] + …");
     }
 }
 

@@ -164,6 +164,8 @@ fn a_networks_trace_has_gradients_partials() {
         "  p = softmax(h * w2) = [",
         "  matvec(w1, x) = [",
         "  ∂net/∂p = [",
+        // A local derivative that is a named value is written by its name.
+        "    ∂dot(p, h)/∂p = h = [",
     ] {
         assert!(text.contains(line), "no {line:?} in\n{text}");
     }
@@ -403,4 +405,32 @@ fn the_readme_example_runs() {
         readme.contains(&format!("```rust\n{code}```")),
         "README.md's \"Seeing the chain rule\" example differs from this test's:\n{code}"
     );
+}
+
+/// A layer generic in its float type and lengths.
+#[neuron]
+pub fn dense<T: Real, const I: usize, const O: usize>(
+    x: [T; I],
+    #[param] w: [[T; I]; O],
+    #[param] b: [T; O],
+) -> [T; O] {
+    matvec(w, x) + b
+}
+
+#[test]
+fn a_generic_layers_cost_follows_its_lengths() {
+    let c = dense::Model::<f64, 3, 2>::COST;
+    // Forward: matvec is O·I = 6 multiplies and 6 adds; + b is O = 2 adds.
+    assert_eq!((c.forward.multiplies, c.forward.adds), (6, 8));
+    // Backward from dy: ∂b = dy is free; ∂w[o][i] = dy[o]·x[i] is O·I = 6
+    // multiplies; ∂x = wᵀ·dy is O·I = 6 multiplies and 6 adds.
+    assert_eq!((c.backward.multiplies, c.backward.adds), (12, 6));
+    let big = dense::Model::<f64, 30, 20>::COST;
+    assert_eq!((big.forward.multiplies, big.forward.adds), (600, 620));
+    assert_eq!((big.backward.multiplies, big.backward.adds), (1200, 600));
+    // The bytes follow the float type.
+    let single = dense::Model::<f32, 30, 20>::COST;
+    assert_eq!(single.forward, big.forward);
+    assert_eq!(2 * single.gradient_bytes, big.gradient_bytes);
+    assert!(single.gradient_bytes > 0);
 }
