@@ -12,9 +12,11 @@ pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
     relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
 }
 
-/// The notes' point: `x = [1, -2, 3]`, `w = [-3, -1, 2]`, `b = 1`.
+/// The input of the running example's point.
 pub const X: [f64; 3] = [1.0, -2.0, 3.0];
+/// Its weights.
 pub const W: [f64; 3] = [-3.0, -1.0, 2.0];
+/// Its bias.
 pub const B: f64 = 1.0;
 
 /// What the example prints and writes.

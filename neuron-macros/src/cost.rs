@@ -603,7 +603,10 @@ mod tests {
             "/// backward: 6 multiplies, 2 comparisons",
             "/// temporaries: (0) × 8 bytes forward, (8) × 8 bytes for the gradient",
         ] {
-            assert!(text.lines().any(|l| l.trim() == line), "no {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l.trim() == line),
+                "no {line:?} in\n{text}"
+            );
         }
         let text = expand(quote! {
             pub fn score<T: Real, const N: usize>(x: [T; N], #[param] w: [T; N]) -> T {
@@ -614,7 +617,10 @@ mod tests {
             "/// forward:  N adds, N multiplies, 1 calls, N multiply-adds",
             "/// backward: 1 adds, 2·N + 1 multiplies, 1 multiply-adds",
         ] {
-            assert!(text.lines().any(|l| l.trim() == line), "no {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l.trim() == line),
+                "no {line:?} in\n{text}"
+            );
         }
         assert!(text.contains("(N as u64)"), "{text}");
     }

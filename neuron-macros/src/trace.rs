@@ -518,6 +518,35 @@ fn dim(d: &Dim) -> TokenStream {
     }
 }
 
+/// `NAME::trace`, for a neuron with a scalar output; `body` absent for a
+/// stub next to a compile error.
+pub fn item(f: &Function, sig: &Sig, body: Option<&TokenStream>) -> TokenStream {
+    if !f.ret_shape.is_empty() {
+        return TokenStream::new();
+    }
+    let Sig {
+        generics,
+        args,
+        tys,
+        ..
+    } = sig;
+    let body = body.cloned().unwrap_or_else(|| {
+        quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") })
+    });
+    let name = &f.name;
+    let doc = format!(
+        " The chain rule of [`{name}`](fn@self::{name}) at one point, step by step: every forward \
+         intermediate with its value, then from the output back each local derivative with its \
+         product with the derivative from above, and every partial derivative, which are \
+         [`gradient`](fn@self::gradient)'s. Print it to read it."
+    );
+    quote! {
+        #[doc = #doc]
+        #[must_use]
+        pub fn trace #generics (#(#args: #tys),*) -> ::neuron_core::trace::Trace #body
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,34 +603,5 @@ mod tests {
         // An operand too long even so is `…` as a whole.
         let long = format!("(+ {sum} (* {sum} {sum}))");
         assert_eq!(label("x:3 w:3", &long), "… + w[0] * x[1] + w[0] * x[1] + …");
-    }
-}
-
-/// `NAME::trace`, for a neuron with a scalar output; `body` absent for a
-/// stub next to a compile error.
-pub fn item(f: &Function, sig: &Sig, body: Option<&TokenStream>) -> TokenStream {
-    if !f.ret_shape.is_empty() {
-        return TokenStream::new();
-    }
-    let Sig {
-        generics,
-        args,
-        tys,
-        ..
-    } = sig;
-    let body = body.cloned().unwrap_or_else(|| {
-        quote!({ ::core::unreachable!("#[neuron] reported a compile error for this function") })
-    });
-    let name = &f.name;
-    let doc = format!(
-        " The chain rule of [`{name}`](fn@self::{name}) at one point, step by step: every forward \
-         intermediate with its value, then from the output back each local derivative with its \
-         product with the derivative from above, and every partial derivative, which are \
-         [`gradient`](fn@self::gradient)'s. Print it to read it."
-    );
-    quote! {
-        #[doc = #doc]
-        #[must_use]
-        pub fn trace #generics (#(#args: #tys),*) -> ::neuron_core::trace::Trace #body
     }
 }
