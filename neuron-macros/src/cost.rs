@@ -85,7 +85,6 @@ impl Poly {
     }
 
     /// The value, when no const parameter appears.
-    #[cfg(test)]
     pub fn value(&self) -> Option<u64> {
         match self.0.len() {
             0 => Some(0),
@@ -535,9 +534,21 @@ pub fn doc(f: &Function, c: &Cost) -> String {
         }
     };
     let size = match &f.real {
-        RealType::F32 => "4".to_string(),
-        RealType::F64 => "8".to_string(),
-        RealType::Generic(t) => format!("size_of::<{t}>()"),
+        RealType::F32 => Some(4),
+        RealType::F64 => Some(8),
+        RealType::Generic(_) => None,
+    };
+    // `64 bytes`, or `(N + 2) × size_of::<T>() bytes`.
+    let bytes = |elements: &Poly| match (elements.value(), size) {
+        (Some(n), Some(size)) => format!("{} bytes", n * size),
+        _ => {
+            let size = match &f.real {
+                RealType::F32 => "4".to_string(),
+                RealType::F64 => "8".to_string(),
+                RealType::Generic(t) => format!("size_of::<{t}>()"),
+            };
+            format!("({}) × {size} bytes", elements.text())
+        }
     };
     let generic = if f.generics.params.is_empty() {
         "`COST`"
@@ -545,11 +556,11 @@ pub fn doc(f: &Function, c: &Cost) -> String {
         "`Model::<..>::COST`"
     };
     format!(
-        "\n# Cost\n\nCounted on the generated code ({generic}):\n\n```text\nforward:  {}\nbackward: {}\ntemporaries: ({}) × {size} bytes forward, ({}) × {size} bytes for the gradient\n```\n",
+        "\n# Cost\n\nCounted on the generated code ({generic}):\n\n```text\nforward:  {}\nbackward: {}\ntemporaries: {} forward, {} for the gradient\n```\n",
         line(&c.forward),
         line(&c.backward),
-        c.forward_elements.text(),
-        c.gradient_elements.text(),
+        bytes(&c.forward_elements),
+        bytes(&c.gradient_elements),
     )
 }
 
@@ -601,7 +612,7 @@ mod tests {
             "/// # Cost",
             "/// forward:  3 adds, 3 multiplies, 1 comparisons, 2 multiply-adds",
             "/// backward: 6 multiplies, 2 comparisons",
-            "/// temporaries: (0) × 8 bytes forward, (8) × 8 bytes for the gradient",
+            "/// temporaries: 0 bytes forward, 64 bytes for the gradient",
         ] {
             assert!(
                 text.lines().any(|l| l.trim() == line),
@@ -616,6 +627,7 @@ mod tests {
         for line in [
             "/// forward:  N adds, N multiplies, 1 calls, N multiply-adds",
             "/// backward: 1 adds, 2·N + 1 multiplies, 1 multiply-adds",
+            "/// temporaries: (1) × size_of::<T>() bytes forward, (2·N + 3) × size_of::<T>() bytes for the gradient",
         ] {
             assert!(
                 text.lines().any(|l| l.trim() == line),
