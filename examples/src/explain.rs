@@ -32,7 +32,7 @@ pub struct Explained {
     pub svg: Result<PathBuf, String>,
 }
 
-/// The trace and the cost of [`unit`]; its graph written to `dir/unit.dot`
+/// The trace and the cost of [`unit()`]; its graph written to `dir/unit.dot`
 /// and, when Graphviz's `dot` is on `PATH`, drawn to `dir/unit.svg`.
 pub fn explain(dir: &Path) -> std::io::Result<Explained> {
     std::fs::create_dir_all(dir)?;

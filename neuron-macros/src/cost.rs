@@ -540,7 +540,7 @@ pub fn doc(f: &Function, c: &Cost) -> String {
     };
     // `64 bytes`, or `(N + 2) × size_of::<T>() bytes`.
     let bytes = |elements: &Poly| match (elements.value(), size) {
-        (Some(n), Some(size)) => format!("{} bytes", n * size),
+        (Some(n), Some(size)) => format!("{} bytes", n.saturating_mul(size)),
         _ => {
             let size = match &f.real {
                 RealType::F32 => "4".to_string(),
