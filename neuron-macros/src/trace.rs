@@ -5,8 +5,9 @@
 //! The trace is built from the graph *before* simplification, so that each
 //! local derivative the chain rule multiplies is there to show, though the
 //! simplifier would fold it away (`∂(w[0] * x[0])/∂x[0] = w[0]`, times an
-//! upstream derivative of 1). Every value is computed as plain Rust by the
-//! emitter, as in `gradient`, and recorded with its label:
+//! upstream derivative of 1). Every value a step records is kept as a root
+//! through simplification, whose rewrites are exact, and computed as plain
+//! Rust by the emitter, as in `gradient`, then recorded with its label:
 //!
 //! ```text
 //! pub fn trace(x: [f64; 3], w: [f64; 3], b: f64) -> ::neuron_core::trace::Trace {
