@@ -195,28 +195,28 @@ impl Trace {
     }
 
     /// Records the value of argument `name`.
-    pub fn input(&mut self, name: &'static str, value: Value) {
+    pub fn push_input(&mut self, name: &'static str, value: Value) {
         self.inputs.push((name, value));
     }
 
     /// Records a forward intermediate.
-    pub fn forward(&mut self, label: &'static str, value: Value) {
+    pub fn push_forward(&mut self, label: &'static str, value: Value) {
         self.forward.push(Forward { label, value });
     }
 
     /// Records the output.
-    pub fn output(&mut self, value: Value) {
+    pub fn push_output(&mut self, value: Value) {
         self.output = Some(value);
     }
 
     /// Records the derivative of the output with respect to `of`.
-    pub fn upstream(&mut self, of: &'static str, value: Value) {
+    pub fn push_upstream(&mut self, of: &'static str, value: Value) {
         self.backward.push(Backward::Upstream { of, value });
     }
 
     /// Records a local derivative and its product with the derivative from
     /// above.
-    pub fn local(
+    pub fn push_local(
         &mut self,
         of: &'static str,
         wrt: &'static str,
@@ -236,7 +236,7 @@ impl Trace {
     }
 
     /// Records the partial derivative with respect to argument `name`.
-    pub fn partial(&mut self, name: &'static str, value: Value) {
+    pub fn push_partial(&mut self, name: &'static str, value: Value) {
         self.partials.push((name, value));
     }
 

@@ -264,26 +264,31 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         crate::dot::item(f, d.map(|d| d.dot.as_str())),
         crate::cost::items(f, &s, cost.as_ref()),
     ];
-    let gradient = gradient.map(|g| {
-        let lines = gradient_ref
-            .as_ref()
-            .map(|r| formulas(f, r))
-            .unwrap_or_default()
-            + &declared::doc(&declared_calls)
-            + &cost_doc;
-        let lines = lines.lines().map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!(" {l}")
-            }
-        });
-        quote!(#(#[doc = #lines])* #g)
-    });
+    // The cost is in the rustdoc only: `SOURCE` is the code.
+    let documented = |cost: &str| {
+        gradient.as_ref().map(|g| {
+            let lines = gradient_ref
+                .as_ref()
+                .map(|r| formulas(f, r))
+                .unwrap_or_default()
+                + &declared::doc(&declared_calls)
+                + cost;
+            let lines = lines.lines().map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {l}")
+                }
+            });
+            quote!(#(#[doc = #lines])* #g)
+        })
+    };
+    let gradient_source = documented("");
+    let gradient = documented(&cost_doc);
     let source = source_text(&[
         Some(&forward),
         Some(&forward_ref),
-        gradient.as_ref(),
+        gradient_source.as_ref(),
         gradient_ref.as_ref(),
         Some(&backward),
         Some(&backward_ref),

@@ -14,11 +14,11 @@
 //!     let prod = w[0] * x[0];                                   // every value, named
 //!     ...
 //!     let mut neuron_trace = ::neuron_core::trace::Trace::new("unit");
-//!     neuron_trace.input("x", Value::of::<f64, [f64; 3]>(&[3], &(x)));
-//!     neuron_trace.forward("w[0] * x[0]", Value::of::<f64, f64>(&[], &(prod)));
-//!     neuron_trace.upstream("w[0] * x[0]", ..);                 // ∂unit/∂(w[0] * x[0])
-//!     neuron_trace.local("w[0] * x[0]", "x[0]", "w[0]", Some(..), upstream, product);
-//!     neuron_trace.partial("x", Value::of::<f64, [f64; 3]>(&[3], &(d_x)));
+//!     neuron_trace.push_input("x", Value::of::<f64, [f64; 3]>(&[3], &(x)));
+//!     neuron_trace.push_forward("w[0] * x[0]", Value::of::<f64, f64>(&[], &(prod)));
+//!     neuron_trace.push_upstream("w[0] * x[0]", ..);                 // ∂unit/∂(w[0] * x[0])
+//!     neuron_trace.push_local("w[0] * x[0]", "x[0]", "w[0]", Some(..), upstream, product);
+//!     neuron_trace.push_partial("x", Value::of::<f64, [f64; 3]>(&[3], &(d_x)));
 //!     neuron_trace
 //! }
 //! ```
@@ -446,19 +446,19 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
             Record::Input(k, v) => {
                 let name = &g.args[*k].0;
                 let v = value(*v);
-                quote!(#t.input(#name, #v);)
+                quote!(#t.push_input(#name, #v);)
             }
             Record::Forward(label, v) => {
                 let v = value(*v);
-                quote!(#t.forward(#label, #v);)
+                quote!(#t.push_forward(#label, #v);)
             }
             Record::Output(v) => {
                 let v = value(*v);
-                quote!(#t.output(#v);)
+                quote!(#t.push_output(#v);)
             }
             Record::Upstream(of, v) => {
                 let v = value(*v);
-                quote!(#t.upstream(#of, #v);)
+                quote!(#t.push_upstream(#of, #v);)
             }
             Record::Local {
                 of,
@@ -476,12 +476,12 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
                     None => quote!(::core::option::Option::None),
                 };
                 let (u, p) = (value(*upstream), value(*product));
-                quote!(#t.local(#of, #wrt, #formula, #local, #u, #p);)
+                quote!(#t.push_local(#of, #wrt, #formula, #local, #u, #p);)
             }
             Record::Partial(k, v) => {
                 let name = &g.args[*k].0;
                 let v = value(*v);
-                quote!(#t.partial(#name, #v);)
+                quote!(#t.push_partial(#name, #v);)
             }
         })
         .collect();
