@@ -12,6 +12,9 @@
 //!     pub struct Params { pub w: [f64; 3], pub b: f64 }
 //!     pub struct Model { pub params: Params }                      // + trait impls
 //!     pub const SOURCE: &str = "...";
+//!     pub fn trace(x, w, b) -> ::neuron_core::trace::Trace { ... }   // trace.rs
+//!     pub const DOT: &str = "digraph unit { ... }";                   // dot.rs
+//!     pub const COST: ::neuron_core::cost::Cost = ...;                // cost.rs
 //! }
 //! ```
 

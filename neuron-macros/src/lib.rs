@@ -44,7 +44,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Besides the function itself this generates `mod unit` holding `Grad`,
-/// `gradient`, `backward`, `Params`, `Model` and `SOURCE`; see the
+/// `gradient`, `backward`, `Params`, `Model`, `SOURCE`, `trace`, `DOT` and
+/// `COST`; see the
 /// `neuron_core` documentation. `#[neuron(gradcheck)]` also emits a
 /// `#[test]` that checks the gradient against finite differences.
 #[proc_macro_attribute]
