@@ -330,6 +330,13 @@ fn instances(module: &str, n: &Neuron) -> String {
         } else {
             "None".to_string()
         };
+        let trace = if n.ret == Ty::S {
+            format!(
+                "Some(|p| {{ let a = &mut p.iter().copied(); let t = {path}::trace{turbofish}({takes}); (t.output.map(|v| v.data).unwrap_or_default(), t.partials.into_iter().flat_map(|(_, v)| v.data).collect()) }})"
+            )
+        } else {
+            "None".to_string()
+        };
         let _ = write!(
             out,
             "                Instance {{
@@ -337,6 +344,7 @@ fn instances(module: &str, n: &Neuron) -> String {
                     float: Float::{float},
                     forward: |p| {{ let a = &mut p.iter().copied(); put(&{path}{turbofish}({takes})) }},
                     gradient: {gradient},
+                    trace: {trace},
                     backward: |p, dy| {{ let a = &mut p.iter().copied(); let (y, g) = {path}::backward{turbofish}({takes}, take(&mut dy.iter().copied())); let g = g.into_parts(); (put(&y), [{parts}].concat()) }},
                 }},
 "

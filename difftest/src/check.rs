@@ -3,7 +3,7 @@
 //! `gradient` (scalar results) and of `backward` with a random `dy` against
 //! Richardson-extrapolated central differences of the reference, and the
 //! value returned by `forward`, `gradient` and `backward` bit for bit the
-//! same. A partial is skipped only where two step sizes disagree (a kink
+//! same, and `trace`'s value and partials bit for bit `gradient`'s. A partial is skipped only where two step sizes disagree (a kink
 //! within reach of the step, or an ill-conditioned point); points are drawn
 //! until `points` of them had every partial compared, and a neuron fails if
 //! that takes more than `MAX_DRAWS` times as many draws, so a check can
@@ -41,6 +41,8 @@ pub struct Instance {
     pub gradient: Option<fn(&[f64]) -> ValueAndGrad>,
     /// `NAME::backward(args, dy)`.
     pub backward: fn(&[f64], &[f64]) -> ValueAndGrad,
+    /// `NAME::trace(args)`'s output and partials, for a scalar result.
+    pub trace: Option<fn(&[f64]) -> ValueAndGrad>,
 }
 
 /// A generated `#[neuron]` function, its reference and its instances.
@@ -311,6 +313,26 @@ impl Checker<'_> {
                     &format!("gradient's value {yg:?} differs from the forward function's {y:?}"),
                 );
             }
+            // The trace records the un-simplified graph's steps, each with
+            // its value, which the simplifier's exact rules keep: its
+            // partials are `gradient`'s bit for bit.
+            if let Some(trace) = instance.trace {
+                let (yt, gt) = trace(&point);
+                if !same(&yt, &y) {
+                    self.fail(
+                        instance,
+                        &point,
+                        &format!("trace's value {yt:?} differs from the forward function's {y:?}"),
+                    );
+                }
+                if !same(&gt, &g) {
+                    self.fail(
+                        instance,
+                        &point,
+                        &format!("trace's partials {gt:?} differ from gradient's {g:?}"),
+                    );
+                }
+            }
             g
         });
         let (yb, gb) = (instance.backward)(&point, &dy);
@@ -433,6 +455,7 @@ mod tests {
     #[test]
     fn a_right_neuron_passes() {
         let instances = [Instance {
+            trace: None,
             label: "f64",
             float: Float::F64,
             forward: |p| {
@@ -462,6 +485,7 @@ mod tests {
     #[test]
     fn a_wrong_value_names_the_program_and_the_point() {
         let instances = [Instance {
+            trace: None,
             label: "f64",
             float: Float::F64,
             forward: |p| {
@@ -494,6 +518,7 @@ mod tests {
     #[test]
     fn a_wrong_partial_is_named() {
         let instances = [Instance {
+            trace: None,
             label: "f64",
             float: Float::F64,
             forward: |p| {
@@ -527,8 +552,48 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_whose_partials_differ_from_gradients_fails() {
+        let instances = [Instance {
+            trace: Some(|p| {
+                let (x, w) = split(p);
+                let mut g = partials(x, w);
+                g[0] = -g[0];
+                (vec![value(x, w)], g)
+            }),
+            label: "f64",
+            float: Float::F64,
+            forward: |p| {
+                let (x, w) = split(p);
+                vec![value(x, w)]
+            },
+            gradient: Some(|p| {
+                let (x, w) = split(p);
+                (vec![value(x, w)], partials(x, w))
+            }),
+            backward: |p, dy| {
+                let (x, w) = split(p);
+                let g = partials(x, w).iter().map(|g| g * dy[0]).collect();
+                (vec![value(x, w)], g)
+            },
+        }];
+        let neurons = [Neuron {
+            name: "unit",
+            args: ARGS,
+            out_len: None,
+            reference,
+            instances: &instances,
+        }];
+        let message = failure(|| check(&program(&neurons)));
+        assert!(
+            message.contains("trace's partials") && message.contains("differ from gradient's"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn values_that_differ_between_forward_and_backward_fail() {
         let instances = [Instance {
+            trace: None,
             label: "f64",
             float: Float::F64,
             forward: |p| {
@@ -567,6 +632,7 @@ mod tests {
     #[test]
     fn a_check_that_can_compare_nothing_fails() {
         let instances = [Instance {
+            trace: None,
             label: "f64",
             float: Float::F64,
             forward: |p| vec![(p[0] * 1e4).sin()],

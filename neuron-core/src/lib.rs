@@ -14,6 +14,8 @@
 //! | [`dropout`] | training and inference modes, and the masks dropout draws |
 //! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, validation, [`EarlyStopping`], callbacks, clipping, [`History`], [`TrainError`] |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
+//! | [`trace`] | [`Trace`]: the chain rule at one point, step by step, as `NAME::trace` returns it |
+//! | [`cost`] | [`Cost`]: the operations of the forward and backward passes, `NAME::COST` |
 //! | [`custom`] | [`Declaration`], [`Declarations`]: functions whose derivatives are declared with [`derivative`] or [`surrogate`] |
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets, [`load_csv`] and [`split`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
@@ -34,6 +36,7 @@
 
 extern crate alloc;
 
+pub mod cost;
 pub mod custom;
 #[cfg(feature = "std")]
 pub mod data;
@@ -49,12 +52,14 @@ pub mod optim;
 pub mod params_io;
 pub mod real;
 pub mod regularize;
+pub mod trace;
 #[cfg(feature = "std")]
 pub mod train;
 
 #[cfg(test)]
 mod testing;
 
+pub use cost::{Cost, Ops};
 pub use custom::{Declaration, Declarations};
 #[cfg(feature = "std")]
 pub use data::{
@@ -83,6 +88,7 @@ pub use params_io::{
 };
 pub use real::{Real, Scalars, Tensor};
 pub use regularize::Regularizer;
+pub use trace::Trace;
 #[cfg(feature = "std")]
 pub use train::{
     BoxError, CallbackError, Control, Divergence, EarlyStopping, EpochEnd, EpochStats, Evaluation,

@@ -22,6 +22,8 @@
 mod ast;
 #[path = "../src/check.rs"]
 mod check;
+#[path = "../src/cost.rs"]
+mod cost;
 #[path = "../src/ctxt.rs"]
 mod ctxt;
 #[path = "../src/declared.rs"]
@@ -30,6 +32,8 @@ mod declared;
 mod diff;
 #[path = "../src/docs.rs"]
 mod docs;
+#[path = "../src/dot.rs"]
+mod dot;
 #[path = "../src/emit.rs"]
 mod emit;
 #[cfg(test)]
@@ -54,6 +58,8 @@ mod parse;
 mod proptests;
 #[path = "../src/simplify.rs"]
 mod simplify;
+#[path = "../src/trace.rs"]
+mod trace;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use proc_macro2::{Ident, TokenStream};

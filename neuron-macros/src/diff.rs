@@ -16,6 +16,36 @@ use std::collections::HashMap;
 /// derivative `dy` (a node shaped like the output), and returns one node
 /// per argument, in order. Arguments the output does not depend on get zero.
 pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
+    sweep(g, output, dy, None)
+}
+
+/// One step of the sweep, as `trace` shows it: node `y` with its total
+/// adjoint `d` handed `contribution` to `operand`.
+pub struct Step {
+    pub y: NodeId,
+    pub d: NodeId,
+    pub operand: NodeId,
+    pub contribution: NodeId,
+}
+
+/// [`differentiate`], also returning every step of the sweep in the order
+/// it was taken: from the output back.
+pub fn differentiate_steps(
+    g: &mut Graph,
+    output: NodeId,
+    dy: NodeId,
+) -> Result<(Vec<NodeId>, Vec<Step>), String> {
+    let mut steps = Vec::new();
+    let adjoints = sweep(g, output, dy, Some(&mut steps))?;
+    Ok((adjoints, steps))
+}
+
+fn sweep(
+    g: &mut Graph,
+    output: NodeId,
+    dy: NodeId,
+    mut steps: Option<&mut Vec<Step>>,
+) -> Result<Vec<NodeId>, String> {
     let active = active(g, output);
     // Adjoint names go to nodes the sweep creates, never to forward values
     // that an adjoint happens to equal (`∂(e^a e^b)/∂b` is `e^a e^b`).
@@ -111,6 +141,14 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         }
         for (operand, c) in contributions {
             if active[operand] {
+                if let Some(steps) = steps.as_deref_mut() {
+                    steps.push(Step {
+                        y: id,
+                        d,
+                        operand,
+                        contribution: c,
+                    });
+                }
                 pending.entry(operand).or_default().push(c);
             }
         }
@@ -171,7 +209,7 @@ fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, first_new: NodeId) -> No
 
 /// Which nodes up to `output` depend on an argument (other than `dy`); only
 /// they receive adjoints.
-fn active(g: &Graph, output: NodeId) -> Vec<bool> {
+pub fn active(g: &Graph, output: NodeId) -> Vec<bool> {
     let mut active = vec![false; g.nodes.len().max(output + 1)];
     for id in 0..=output {
         active[id] = match g.op(id) {

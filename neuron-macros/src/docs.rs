@@ -138,7 +138,8 @@ fn mentions(text: &str, name: &str) -> bool {
     })
 }
 
-fn pretty_expr(expr: &syn::Expr) -> String {
+/// An expression as `prettyplease` writes it.
+pub fn pretty_expr(expr: &syn::Expr) -> String {
     let text = pretty_stmt(&syn::parse_quote!(let _ = #expr;));
     let text = text.trim();
     text.strip_prefix("let _ = ")

@@ -772,6 +772,44 @@ impl Emitter<'_> {
     }
 }
 
+/// The element expression of single nodes, with expressions of the
+/// caller's in place of their operands: the labels of `trace` and `DOT`
+/// write derivative-built ops (a kink's select) as the generated code does.
+pub struct Elements<'a> {
+    e: Emitter<'a>,
+}
+
+impl<'a> Elements<'a> {
+    pub fn new(g: &'a Graph, real: &'a RealType) -> Elements<'a> {
+        let plan = Plan::new(g, &[], &[], &Options::default());
+        Elements {
+            e: Emitter {
+                g,
+                real,
+                plan,
+                uses_real_trait: false,
+                args_by_ref: false,
+            },
+        }
+    }
+
+    /// Element `i` of the element-wise node `id`, its operands' elements
+    /// being `operands`; `None` for any other node.
+    pub fn apply(&mut self, id: NodeId, operands: Vec<Operand>) -> Option<Operand> {
+        match &self.e.g.nodes[id].op {
+            Op::Apply(p, _) if p.def().kind != Kind::Array => Some(
+                ElemCx {
+                    e: &mut self.e,
+                    id,
+                    idx: &[],
+                }
+                .apply(p.def().emit, operands),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// What an element-wise op's emission rule may use: literals of the
 /// function's float type, method calls, the integer operands.
 pub struct ElemCx<'e, 'a> {

@@ -12,6 +12,9 @@
 //!     pub struct Params { pub w: [f64; 3], pub b: f64 }
 //!     pub struct Model { pub params: Params }                      // + trait impls
 //!     pub const SOURCE: &str = "...";
+//!     pub fn trace(x, w, b) -> ::neuron_core::trace::Trace { ... }   // trace.rs
+//!     pub const DOT: &str = "digraph unit { ... }";                   // dot.rs
+//!     pub const COST: ::neuron_core::cost::Cost = ...;                // cost.rs
 //! }
 //! ```
 
@@ -123,6 +126,10 @@ pub struct Derived {
     /// The body of `Model::forward_backward`: one forward pass, `dy` from
     /// the loss, then the parameters' adjoints only.
     pub train: Body,
+    /// The body of `trace`, for a scalar output (`trace.rs`).
+    pub trace: Option<TokenStream>,
+    /// `DOT`: the forward and backward graph in Graphviz's language (`dot.rs`).
+    pub dot: String,
 }
 
 /// The parameters and locals of the flat views (`Differentiable`), named
@@ -232,7 +239,16 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     };
     let train = emit::body_with(&tg, &roots, &names, &f.real, &options);
 
+    let trace = if f.ret_shape.is_empty() {
+        Some(crate::trace::body(f, &crate::items::signature(f), g, output).map_err(internal)?)
+    } else {
+        None
+    };
+    let dot = crate::dot::text(f, g, output).map_err(internal)?;
+
     Ok(Derived {
+        trace,
+        dot,
         calls: Calls::of(g),
         forward,
         gradient,

@@ -8,11 +8,13 @@
 
 mod ast;
 mod check;
+mod cost;
 mod ctxt;
 mod declared;
 mod derivative;
 mod diff;
 mod docs;
+mod dot;
 mod emit;
 #[cfg(test)]
 mod eval;
@@ -27,6 +29,7 @@ mod parse;
 #[cfg(test)]
 mod proptests;
 mod simplify;
+mod trace;
 
 use proc_macro::TokenStream;
 
@@ -41,7 +44,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Besides the function itself this generates `mod unit` holding `Grad`,
-/// `gradient`, `backward`, `Params`, `Model` and `SOURCE`; see the
+/// `gradient`, `backward`, `Params`, `Model`, `SOURCE`, `trace`, `DOT` and
+/// `COST`; see the
 /// `neuron_core` documentation. `#[neuron(gradcheck)]` also emits a
 /// `#[test]` that checks the gradient against finite differences.
 #[proc_macro_attribute]

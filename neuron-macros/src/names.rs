@@ -92,6 +92,12 @@ pub const EMITTED_NAMES: &[&str] = &[
     "gradient_matches_finite_differences",
     "forward_ref",
     "gradient_ref",
+    // The chain rule step by step, the graph, the cost (`trace.rs`,
+    // `dot.rs`, `cost.rs`), and the local of `trace` holding the trace.
+    "trace",
+    "DOT",
+    "COST",
+    "neuron_trace",
     // What the module records of the functions with declared derivatives
     // it calls (`declared.rs`).
     "DECLARATIONS",

@@ -388,3 +388,20 @@ fn the_declared_functions_stay_plain_functions() {
     assert!(close(y, 0.5f64.tanh()) && close(g.x, 2.0 * d_softclip(0.5)));
     assert_eq!(hypot::backward(3.0, 4.0, 1.0).1.into_parts(), (0.6, 0.8));
 }
+
+/// The trace shows a declared function's step with its declared
+/// derivative.
+#[test]
+fn the_trace_shows_the_declared_derivative() {
+    let trace = rooted::trace(8.0, 0.5);
+    let text = trace.to_string();
+    assert!(text.contains("\n  r = cube_root(x) = 2\n"), "{text}");
+    // (x^(1/3))' = 1 / (3 x^(2/3)) = 1/12 at 8, times w = 0.5 from above.
+    assert!(
+        text.contains("\n    ∂r/∂x = cube_root::derivative(x) = 0.0833333; × 0.5 = 0.0416667\n"),
+        "{text}"
+    );
+    let (_, g) = rooted::gradient(8.0, 0.5);
+    assert_eq!(trace.partial_of("x").and_then(|v| v.scalar()), Some(g.x));
+    assert_eq!(trace.partial_of("w").and_then(|v| v.scalar()), Some(g.w));
+}
