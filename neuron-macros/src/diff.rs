@@ -9,7 +9,7 @@
 //! `OpDef::adjoint`, in `ops/`.
 
 use crate::ir::{Graph, NodeId, Op, default_name};
-use crate::ops::{Kind, Site};
+use crate::ops::{Kind, Prim, Site};
 use std::collections::HashMap;
 
 /// Builds the adjoint of every argument of `output` given the upstream
@@ -131,6 +131,53 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         return Err(error.clone());
     }
     Ok(adjoints)
+}
+
+/// The gradient of a scalar `output` and its Hessian-vector product, by
+/// reverse over reverse: after the first sweep (seed 1) has appended the
+/// adjoint `d_a` of every argument `a`, the direction `v` enters as new
+/// arguments, `Op::Arg(n + k)` for argument `k` of `n`, shaped like it;
+/// `s = Σₖ ⟨d_aₖ, vₖ⟩` is built from nodes, and a second sweep from `s`
+/// (seed 1) gives `∂s/∂aₖ = (H v)ₖ`. The directions are constants of the
+/// second sweep (`active` knows only the first `n` arguments), and the
+/// first sweep's nodes are swept like any others, so every op an adjoint
+/// builds must have an adjoint itself. Returns the gradient's nodes and
+/// those of `H v`, one per argument, in order.
+///
+/// ```text
+/// y = x² w           d_x = 2 x w,  d_w = x²
+/// s = d_x v_x + d_w v_w
+/// ∂s/∂x = 2 w v_x + 2 x v_w,  ∂s/∂w = 2 x v_x
+/// ```
+pub fn hessian_vector(
+    g: &mut Graph,
+    output: NodeId,
+) -> Result<(Vec<NodeId>, Vec<NodeId>), String> {
+    let one = g.konst(1.0);
+    let gradient = differentiate(g, output, one)?;
+    let n = g.args.len();
+    let mut s: Option<NodeId> = None;
+    for (k, &d) in gradient.iter().enumerate() {
+        let shape = g.args[k].1.clone();
+        let v = g.intern(Op::Arg(n + k), shape.clone());
+        let term = match shape.len() {
+            0 => g.mul(d, v),
+            1 => g.apply(Prim::Dot, &[d, v]),
+            _ => {
+                let p = g.mul(d, v);
+                g.apply(Prim::Sum, &[p])
+            }
+        };
+        s = Some(match s {
+            None => term,
+            Some(acc) => g.add(acc, term),
+        });
+    }
+    let hv = match s {
+        Some(s) => differentiate(g, s, one)?,
+        None => Vec::new(),
+    };
+    Ok((gradient, hv))
 }
 
 /// The sum of a node's adjoint contributions, in the order they came,

@@ -23,6 +23,7 @@ use crate::ir::{Graph, NodeId, Op};
 use crate::items::items;
 use crate::{check, diff, lower, parse, simplify};
 use proc_macro2::{Ident, Span, TokenStream};
+use syn::ext::IdentExt;
 use quote::quote;
 
 /// The macro's output for any input: the generated items, or every error
@@ -123,7 +124,40 @@ pub struct Derived {
     /// The body of `Model::forward_backward`: one forward pass, `dy` from
     /// the loss, then the parameters' adjoints only.
     pub train: Body,
+    /// The body of `hvp_ref`: the value, the gradient and `H v`, for a
+    /// scalar output of a function that calls no other function (see
+    /// [`hvp_rule`]).
+    pub hvp: Option<Body>,
 }
+
+/// Why a function has no `hvp`: its output is an array, or it calls a
+/// function with a declared derivative (only the first is declared) or
+/// another `#[neuron]` function (whose second derivative is not among the
+/// items it generates). `None` when it has one.
+pub fn hvp_rule(f: &Function, calls: &Calls) -> Option<String> {
+    if !f.ret_shape.is_empty() {
+        Some("its output is an array".into())
+    } else if let Some((c, _)) = calls.declared.first() {
+        Some(format!(
+            "it calls `{}`, whose first derivative only is declared",
+            c.name
+        ))
+    } else {
+        calls
+            .neurons
+            .first()
+            .map(|(n, _)| format!("it calls the neuron `{n}`, which has no second derivative"))
+    }
+}
+
+/// The name of the local holding the direction's field for argument `arg`
+/// in `hvp_ref` (`neuron_` names are the generated code's own).
+pub fn direction(arg: &Ident) -> Ident {
+    Ident::new(&format!("neuron_v_{}", arg.unraw()), Span::call_site())
+}
+
+/// The parameter of `hvp` and `hvp_ref` holding the direction.
+pub const DIRECTION: &str = "neuron_v";
 
 /// The parameters and locals of the flat views (`Differentiable`), named
 /// apart from every argument (`neuron_` is reserved) and generated name.
@@ -208,6 +242,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
             .chain((0..f.args.len()).map(flat_arg))
             .collect(),
         accumulate: true,
+        extra_args_by_ref: false,
     };
     let flat = emit::body_with(&ag, &roots, &names, &f.real, &options);
 
@@ -229,16 +264,43 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
             .map(String::from)
             .to_vec(),
         accumulate: true,
+        extra_args_by_ref: false,
     };
     let train = emit::body_with(&tg, &roots, &names, &f.real, &options);
 
+    // hvp: value, gradient and H v, read off one graph by reverse over
+    // reverse (`diff::hessian_vector`), the direction's fields by reference.
+    let calls = Calls::of(g);
+    let hvp = if hvp_rule(f, &calls).is_none() {
+        let mut hg = g.clone();
+        let (gradient, hv) = diff::hessian_vector(&mut hg, output).map_err(internal)?;
+        let mut roots = vec![output];
+        roots.extend(gradient);
+        roots.extend(hv);
+        let (sg, roots) = simplify::simplify(&hg, &roots);
+        let mut names = arg_names.clone();
+        names.extend(arg_names.iter().map(direction));
+        let options = emit::Options {
+            args_by_ref: true,
+            extra_args_by_ref: true,
+            reserved: std::iter::once(DIRECTION.to_string())
+                .chain(names.iter().map(|n| n.unraw().to_string()))
+                .collect(),
+            ..emit::Options::default()
+        };
+        Some(emit::body_with(&sg, &roots, &names, &f.real, &options))
+    } else {
+        None
+    };
+
     Ok(Derived {
-        calls: Calls::of(g),
+        calls,
         forward,
         gradient,
         backward,
         flat,
         train,
+        hvp,
     })
 }
 

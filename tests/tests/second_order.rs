@@ -1,0 +1,481 @@
+//! Second order through the whole path (source → `#[neuron]` → rustc →
+//! run): `NAME::hvp` against central finite differences of the generated
+//! gradient in the direction `v`, for a neuron per op of the language at
+//! 64 seeded points away from kinks; hand-derived Hessians of `x² y` and
+//! of a logistic-regression loss; a small network; `hessian` equal to
+//! `hvp` of unit vectors stacked, and symmetric; `hvp` in f32 and in a
+//! generic neuron, and with lengths that are const generics.
+//!
+//! The ops that only derivatives build (the selects of kinks, `nan_or`,
+//! the safe products and quotients, `matvec_t`, `outer`, `matmul_nt`,
+//! `matmul_tn`, `first_eq`, `normal_cdf`) are differentiated here as the
+//! first derivatives of `relu`, `max`, `clamp`, `/`, `ln`, `matvec`,
+//! `matmul`, `max(v)` and `gelu` build them; `proptests.rs` in
+//! `neuron-macros` checks every op of the registry on the IR as well.
+
+mod fd;
+
+use fd::{assert_all_close, rng, uniform, uniforms};
+use neuron_core::prelude::*;
+use rand_chacha::ChaCha8Rng;
+
+/// Points checked per neuron.
+const POINTS: usize = 64;
+
+/// A neuron's generated items as functions of its arguments flattened in
+/// `Grad` field order.
+struct Flat {
+    len: usize,
+    forward: Box<dyn Fn(&[f64]) -> f64>,
+    gradient: Box<dyn Fn(&[f64]) -> (f64, Vec<f64>)>,
+    /// Value, gradient and `H v`.
+    hvp: Box<dyn Fn(&[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>)>,
+}
+
+/// The next value of type `T` read off `x` from `*at`.
+fn take<T: Tensor<f64>>(x: &[f64], at: &mut usize) -> T {
+    let mut t = T::zeros();
+    let n = t.as_slice().len();
+    t.as_mut_slice().copy_from_slice(&x[*at..*at + n]);
+    *at += n;
+    t
+}
+
+/// [`Flat`] for `#[neuron] fn $f($a: $t, ..) -> f64`.
+macro_rules! flat {
+    ($f:ident($($a:ident: $t:ty),* $(,)?)) => {
+        Flat {
+            len: 0 $(+ <$t as Tensor<f64>>::as_slice(&<$t as Tensor<f64>>::zeros()).len())*,
+            forward: Box::new(|x: &[f64]| {
+                let at = &mut 0;
+                $(let $a: $t = take(x, at);)*
+                $f($($a),*)
+            }),
+            gradient: Box::new(|x: &[f64]| {
+                let at = &mut 0;
+                $(let $a: $t = take(x, at);)*
+                let (y, g) = $f::gradient($($a),*);
+                let mut out = Vec::new();
+                $(out.extend_from_slice(<$t as Tensor<f64>>::as_slice(&g.$a));)*
+                (y, out)
+            }),
+            hvp: Box::new(|x: &[f64], v: &[f64]| {
+                let at = &mut 0;
+                $(let $a: $t = take(x, at);)*
+                let at = &mut 0;
+                let dir = $f::Grad { $($a: take(v, at)),* };
+                let (y, g, hv) = $f::hvp($($a),*, dir);
+                let (mut grad, mut out) = (Vec::new(), Vec::new());
+                $(grad.extend_from_slice(<$t as Tensor<f64>>::as_slice(&g.$a));)*
+                $(out.extend_from_slice(<$t as Tensor<f64>>::as_slice(&hv.$a));)*
+                (y, grad, out)
+            }),
+        }
+    };
+}
+
+/// `H v` by central differences of the generated gradient along `v`, with
+/// steps `h` and `h/2` combined by Richardson extrapolation.
+fn fd_hvp(f: &Flat, x: &[f64], v: &[f64]) -> Vec<f64> {
+    let along = |h: f64| {
+        let up: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+        let down: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
+        let (_, gu) = (f.gradient)(&up);
+        let (_, gd) = (f.gradient)(&down);
+        gu.iter()
+            .zip(&gd)
+            .map(|(u, d)| (u - d) / (2.0 * h))
+            .collect::<Vec<f64>>()
+    };
+    let h = 1e-4;
+    let (d1, d2) = (along(h), along(h / 2.0));
+    d1.iter().zip(&d2).map(|(a, b)| (4.0 * b - a) / 3.0).collect()
+}
+
+/// `hvp` at `POINTS` points drawn by `draw` (which returns `None` for a
+/// point too near a kink or outside the domain), with random directions:
+/// its value is the forward value, its gradient is `gradient`'s, and its
+/// `H v` matches [`fd_hvp`].
+fn check(name: &str, f: &Flat, draw: impl Fn(&mut ChaCha8Rng) -> Option<Vec<f64>>) {
+    let mut r = rng(fd_seed(name));
+    let mut checked = 0;
+    let mut tries = 0;
+    while checked < POINTS {
+        tries += 1;
+        assert!(tries < 100 * POINTS, "{name}: too few points drawn");
+        let Some(x) = draw(&mut r) else { continue };
+        assert_eq!(x.len(), f.len, "{name}: the draw's length");
+        let v = uniforms(&mut r, f.len, -1.0, 1.0);
+        let (y, g, hv) = (f.hvp)(&x, &v);
+        let (y1, g1) = (f.gradient)(&x);
+        assert_eq!(y.to_bits(), (f.forward)(&x).to_bits(), "{name}: value at {x:?}");
+        assert_eq!(y.to_bits(), y1.to_bits(), "{name}: value at {x:?}");
+        assert_all_close(&format!("{name}: gradient of hvp"), &x, &g, &g1, 1e-14);
+        let want = fd_hvp(f, &x, &v);
+        assert_all_close(&format!("{name}: H·v"), &x, &hv, &want, 1e-6);
+        checked += 1;
+    }
+}
+
+/// A stable seed per test name.
+fn fd_seed(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `n` reals in `lo..hi`.
+fn any(r: &mut ChaCha8Rng, n: usize, lo: f64, hi: f64) -> Option<Vec<f64>> {
+    Some(uniforms(r, n, lo, hi))
+}
+
+/// `n` reals in `lo..hi`, none within `margin` of zero.
+fn off_zero(r: &mut ChaCha8Rng, n: usize, lo: f64, hi: f64, margin: f64) -> Option<Vec<f64>> {
+    let x = uniforms(r, n, lo, hi);
+    x.iter().all(|e| e.abs() > margin).then_some(x)
+}
+
+/// `n` reals in `lo..hi`, no two within `margin` of each other.
+fn apart(r: &mut ChaCha8Rng, n: usize, lo: f64, hi: f64, margin: f64) -> Option<Vec<f64>> {
+    let x = uniforms(r, n, lo, hi);
+    let ok = (0..n).all(|i| (0..i).all(|j| (x[i] - x[j]).abs() > margin));
+    ok.then_some(x)
+}
+
+// ---------------------------------------------------------------------------
+// One neuron per op. An array-valued op is projected on a second argument
+// (`dot(softmax(x), w)`), so that its mixed second derivatives are checked
+// too; a scalar op is multiplied by one where that adds a term.
+
+/// `neg`.
+#[neuron]
+pub fn neg_op(x: f64, w: f64) -> f64 {
+    -(x * w)
+}
+/// `add`.
+#[neuron]
+pub fn add_op(x: f64, w: f64) -> f64 {
+    (x + w) * (x + w) + x
+}
+/// `sub`.
+#[neuron]
+pub fn sub_op(x: f64, w: f64) -> f64 {
+    (x - w) * x
+}
+/// `mul`.
+#[neuron]
+pub fn mul_op(x: f64, w: f64) -> f64 {
+    x * w * x
+}
+/// `div`.
+#[neuron]
+pub fn div_op(x: f64, w: f64) -> f64 {
+    x / w
+}
+/// `relu`.
+#[neuron]
+pub fn relu_op(x: f64, w: f64) -> f64 {
+    w * relu(x * w)
+}
+/// `sigmoid`.
+#[neuron]
+pub fn sigmoid_op(x: f64, w: f64) -> f64 {
+    sigmoid(x * w)
+}
+/// `tanh`.
+#[neuron]
+pub fn tanh_op(x: f64, w: f64) -> f64 {
+    tanh(x * w)
+}
+/// `exp`.
+#[neuron]
+pub fn exp_op(x: f64, w: f64) -> f64 {
+    exp(x * w)
+}
+/// `ln`.
+#[neuron]
+pub fn ln_op(x: f64, w: f64) -> f64 {
+    w * ln(x)
+}
+/// `sqrt`.
+#[neuron]
+pub fn sqrt_op(x: f64, w: f64) -> f64 {
+    w * sqrt(x)
+}
+/// `abs`.
+#[neuron]
+pub fn abs_op(x: f64, w: f64) -> f64 {
+    w * abs(x) * x
+}
+/// `softplus`.
+#[neuron]
+pub fn softplus_op(x: f64, w: f64) -> f64 {
+    softplus(x * w)
+}
+/// `square`.
+#[neuron]
+pub fn square_op(x: f64, w: f64) -> f64 {
+    square(x * w)
+}
+/// `max`.
+#[neuron]
+pub fn max_op(x: f64, w: f64) -> f64 {
+    max(x * x, w) * x
+}
+/// `min`.
+#[neuron]
+pub fn min_op(x: f64, w: f64) -> f64 {
+    min(x * x, w) * w
+}
+/// `powf`.
+#[neuron]
+pub fn powf_op(x: f64, w: f64) -> f64 {
+    powf(x, w)
+}
+/// `leaky_relu`.
+#[neuron]
+pub fn leaky_relu_op(x: f64, w: f64) -> f64 {
+    leaky_relu(x, w) * x
+}
+/// `powi`.
+#[neuron]
+pub fn powi_op(x: f64, w: f64) -> f64 {
+    powi(x, 3) * w + powi(x, -2)
+}
+/// `sin`.
+#[neuron]
+pub fn sin_op(x: f64, w: f64) -> f64 {
+    sin(x * w)
+}
+/// `cos`.
+#[neuron]
+pub fn cos_op(x: f64, w: f64) -> f64 {
+    cos(x * w)
+}
+/// `atan`.
+#[neuron]
+pub fn atan_op(x: f64, w: f64) -> f64 {
+    atan(x * w)
+}
+/// `silu`.
+#[neuron]
+pub fn silu_op(x: f64, w: f64) -> f64 {
+    silu(x * w)
+}
+/// `gelu`.
+#[neuron]
+pub fn gelu_op(x: f64, w: f64) -> f64 {
+    gelu(x * w)
+}
+/// `elu`.
+#[neuron]
+pub fn elu_op(x: f64, w: f64) -> f64 {
+    elu(x, w) * x
+}
+/// `softsign`.
+#[neuron]
+pub fn softsign_op(x: f64, w: f64) -> f64 {
+    softsign(x * w)
+}
+/// `clamp`.
+#[neuron]
+pub fn clamp_op(x: f64, lo: f64, hi: f64) -> f64 {
+    clamp(x, lo, hi) * x * hi
+}
+/// `log_sigmoid`.
+#[neuron]
+pub fn log_sigmoid_op(x: f64, w: f64) -> f64 {
+    log_sigmoid(x * w)
+}
+/// `dot`.
+#[neuron]
+pub fn dot_op(x: [f64; 3], w: [f64; 3]) -> f64 {
+    dot(x, w) * dot(x, x)
+}
+/// `sum`.
+#[neuron]
+pub fn sum_op(x: [[f64; 3]; 2], w: f64) -> f64 {
+    sum(x * x) * w
+}
+/// `matvec`.
+#[neuron]
+pub fn matvec_op(m: [[f64; 3]; 2], x: [f64; 3], w: [f64; 2]) -> f64 {
+    dot(square(matvec(m, x)), w)
+}
+/// `outer`.
+#[neuron]
+pub fn outer_op(a: [f64; 2], b: [f64; 3], w: [[f64; 3]; 2]) -> f64 {
+    sum(square(outer(a, b)) * w)
+}
+/// `softmax`.
+#[neuron]
+pub fn softmax_op(x: [f64; 4], w: [f64; 4]) -> f64 {
+    dot(softmax(x), w)
+}
+/// `log_softmax`.
+#[neuron]
+pub fn log_softmax_op(x: [f64; 4], w: [f64; 4]) -> f64 {
+    dot(log_softmax(x), w)
+}
+/// `mean`.
+#[neuron]
+pub fn mean_op(x: [[f64; 2]; 3], w: f64) -> f64 {
+    square(mean(x * w))
+}
+/// `logsumexp`.
+#[neuron]
+pub fn logsumexp_op(x: [f64; 4], w: f64) -> f64 {
+    logsumexp(x * w)
+}
+/// `norm`.
+#[neuron]
+pub fn norm_op(x: [f64; 3], w: f64) -> f64 {
+    norm(x) * w
+}
+/// `max_of`.
+#[neuron]
+pub fn max_of_op(x: [f64; 4], w: f64) -> f64 {
+    max(x) * max(x) * w
+}
+/// `min_of`.
+#[neuron]
+pub fn min_of_op(x: [f64; 4], w: f64) -> f64 {
+    min(x) * min(x) * w
+}
+/// `transpose`.
+#[neuron]
+pub fn transpose_op(m: [[f64; 3]; 2], w: [[f64; 2]; 3]) -> f64 {
+    sum(square(transpose(m)) * w)
+}
+/// `matmul`.
+#[neuron]
+pub fn matmul_op(a: [[f64; 3]; 2], b: [[f64; 2]; 3], w: [[f64; 2]; 2]) -> f64 {
+    sum(square(matmul(a, b)) * w)
+}
+/// `index`.
+#[neuron]
+pub fn index_op(x: [f64; 3], w: f64) -> f64 {
+    let y = [x[2] * w, x[0] * x[1], w];
+    y[0] * y[1] + y[2] * y[2] * x[1]
+}
+/// `broadcast`.
+#[neuron]
+pub fn broadcast_op(x: [f64; 3], w: f64) -> f64 {
+    sum(sigmoid(x * w + w) * x)
+}
+
+#[test]
+fn scalar_ops() {
+    let two = |r: &mut ChaCha8Rng| any(r, 2, -2.0, 2.0);
+    let away = |r: &mut ChaCha8Rng| off_zero(r, 2, -2.0, 2.0, 0.05);
+    check("neg", &flat!(neg_op(x: f64, w: f64)), two);
+    check("add", &flat!(add_op(x: f64, w: f64)), two);
+    check("sub", &flat!(sub_op(x: f64, w: f64)), two);
+    check("mul", &flat!(mul_op(x: f64, w: f64)), two);
+    check("div", &flat!(div_op(x: f64, w: f64)), |r| {
+        off_zero(r, 2, -2.0, 2.0, 0.3)
+    });
+    check("relu", &flat!(relu_op(x: f64, w: f64)), away);
+    check("sigmoid", &flat!(sigmoid_op(x: f64, w: f64)), two);
+    check("tanh", &flat!(tanh_op(x: f64, w: f64)), two);
+    check("exp", &flat!(exp_op(x: f64, w: f64)), two);
+    check("ln", &flat!(ln_op(x: f64, w: f64)), |r| {
+        Some(vec![uniform(r, 0.3, 3.0), uniform(r, -2.0, 2.0)])
+    });
+    check("sqrt", &flat!(sqrt_op(x: f64, w: f64)), |r| {
+        Some(vec![uniform(r, 0.3, 3.0), uniform(r, -2.0, 2.0)])
+    });
+    check("abs", &flat!(abs_op(x: f64, w: f64)), away);
+    check("softplus", &flat!(softplus_op(x: f64, w: f64)), two);
+    check("square", &flat!(square_op(x: f64, w: f64)), two);
+    check("max", &flat!(max_op(x: f64, w: f64)), |r| {
+        let p = any(r, 2, -2.0, 2.0)?;
+        ((p[0] * p[0] - p[1]).abs() > 0.05).then_some(p)
+    });
+    check("min", &flat!(min_op(x: f64, w: f64)), |r| {
+        let p = any(r, 2, -2.0, 2.0)?;
+        ((p[0] * p[0] - p[1]).abs() > 0.05).then_some(p)
+    });
+    check("powf", &flat!(powf_op(x: f64, w: f64)), |r| {
+        Some(vec![uniform(r, 0.3, 3.0), uniform(r, -2.0, 2.0)])
+    });
+    check("leaky_relu", &flat!(leaky_relu_op(x: f64, w: f64)), away);
+    check("powi", &flat!(powi_op(x: f64, w: f64)), |r| {
+        off_zero(r, 2, -2.0, 2.0, 0.3)
+    });
+    check("sin", &flat!(sin_op(x: f64, w: f64)), two);
+    check("cos", &flat!(cos_op(x: f64, w: f64)), two);
+    check("atan", &flat!(atan_op(x: f64, w: f64)), two);
+    check("silu", &flat!(silu_op(x: f64, w: f64)), two);
+    check("gelu", &flat!(gelu_op(x: f64, w: f64)), two);
+    check("elu", &flat!(elu_op(x: f64, w: f64)), away);
+    check("softsign", &flat!(softsign_op(x: f64, w: f64)), away);
+    check(
+        "clamp",
+        &flat!(clamp_op(x: f64, lo: f64, hi: f64)),
+        |r| apart(r, 3, -2.0, 2.0, 0.05),
+    );
+    check("log_sigmoid", &flat!(log_sigmoid_op(x: f64, w: f64)), two);
+}
+
+#[test]
+fn array_ops() {
+    check("dot", &flat!(dot_op(x: [f64; 3], w: [f64; 3])), |r| {
+        any(r, 6, -2.0, 2.0)
+    });
+    check("sum", &flat!(sum_op(x: [[f64; 3]; 2], w: f64)), |r| {
+        any(r, 7, -2.0, 2.0)
+    });
+    check(
+        "matvec",
+        &flat!(matvec_op(m: [[f64; 3]; 2], x: [f64; 3], w: [f64; 2])),
+        |r| any(r, 11, -2.0, 2.0),
+    );
+    check(
+        "outer",
+        &flat!(outer_op(a: [f64; 2], b: [f64; 3], w: [[f64; 3]; 2])),
+        |r| any(r, 11, -2.0, 2.0),
+    );
+    check("softmax", &flat!(softmax_op(x: [f64; 4], w: [f64; 4])), |r| {
+        any(r, 8, -2.0, 2.0)
+    });
+    check(
+        "log_softmax",
+        &flat!(log_softmax_op(x: [f64; 4], w: [f64; 4])),
+        |r| any(r, 8, -2.0, 2.0),
+    );
+    check("mean", &flat!(mean_op(x: [[f64; 2]; 3], w: f64)), |r| {
+        any(r, 7, -2.0, 2.0)
+    });
+    check("logsumexp", &flat!(logsumexp_op(x: [f64; 4], w: f64)), |r| {
+        any(r, 5, -2.0, 2.0)
+    });
+    check("norm", &flat!(norm_op(x: [f64; 3], w: f64)), |r| {
+        let p = any(r, 4, -2.0, 2.0)?;
+        (p[..3].iter().map(|e| e * e).sum::<f64>() > 0.1).then_some(p)
+    });
+    // Away from ties for the extreme element.
+    let untied = |r: &mut ChaCha8Rng| {
+        let mut p = apart(r, 4, -2.0, 2.0, 0.05)?;
+        p.push(uniform(r, -2.0, 2.0));
+        Some(p)
+    };
+    check("max(v)", &flat!(max_of_op(x: [f64; 4], w: f64)), untied);
+    check("min(v)", &flat!(min_of_op(x: [f64; 4], w: f64)), untied);
+    check(
+        "transpose",
+        &flat!(transpose_op(m: [[f64; 3]; 2], w: [[f64; 2]; 3])),
+        |r| any(r, 12, -2.0, 2.0),
+    );
+    check(
+        "matmul",
+        &flat!(matmul_op(a: [[f64; 3]; 2], b: [[f64; 2]; 3], w: [[f64; 2]; 2])),
+        |r| any(r, 16, -2.0, 2.0),
+    );
+    check("index", &flat!(index_op(x: [f64; 3], w: f64)), |r| {
+        any(r, 4, -2.0, 2.0)
+    });
+    check("broadcast", &flat!(broadcast_op(x: [f64; 3], w: f64)), |r| {
+        any(r, 4, -2.0, 2.0)
+    });
+}
