@@ -20,7 +20,7 @@ use crate::ctxt::Ctxt;
 use crate::declared::Calls;
 use crate::emit::{self, Body};
 use crate::ir::{Graph, NodeId, Op};
-use crate::items::items;
+use crate::items::{hessian_rule, items};
 use crate::{check, diff, lower, parse, simplify};
 use proc_macro2::{Ident, Span, TokenStream};
 use syn::ext::IdentExt;
@@ -105,6 +105,27 @@ fn pipeline(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     cx.finish(())?;
     let f = parse::complete(f)?;
     let (g, output) = lower::lower(&f)?;
+    // `#[neuron(hvp)]` and `#[neuron(hessian)]` turn the rules that leave
+    // them out into errors at the option.
+    let calls = Calls::of(&g);
+    let no_hvp = hvp_rule(&f, &calls);
+    let mut cx = Ctxt::default();
+    for (span, what, why) in [
+        (options.hvp, "hvp", no_hvp.clone()),
+        (
+            options.hessian,
+            "hessian",
+            no_hvp.or_else(|| hessian_rule(&f)),
+        ),
+    ] {
+        if let (Some(span), Some(why)) = (span, why) {
+            cx.push(syn::Error::new(
+                span,
+                format!("`{}::{what}` cannot be generated: {why}", f.name),
+            ));
+        }
+    }
+    cx.finish(())?;
     let derived = derive(&f, &g, output)?;
     Ok(items(&f, &options, Some(&derived)))
 }

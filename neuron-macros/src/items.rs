@@ -553,6 +553,30 @@ pub const ITEMS: &[&str] = &[
 /// of `hvp_ref`.
 pub const MAX_HESSIAN: usize = 64;
 
+/// Why a function with `hvp` has no `hessian`: a length is a const
+/// generic, or the arguments hold more than [`MAX_HESSIAN`] scalars (or
+/// none). `None` when it has one.
+pub fn hessian_rule(f: &Function) -> Option<String> {
+    if let Some(n) = f.consts.first() {
+        return Some(format!("the length `{n}` is a const generic"));
+    }
+    let total: usize = f
+        .args
+        .iter()
+        .map(|a| crate::ast::count(&a.shape).unwrap_or(usize::MAX))
+        .fold(0, usize::saturating_add);
+    if total > MAX_HESSIAN {
+        Some(format!(
+            "its arguments hold {total} scalars, more than the {MAX_HESSIAN} a Hessian is built for\n\
+             help: `hvp` gives the product of the Hessian with any direction"
+        ))
+    } else if total == 0 {
+        Some("it has no arguments".into())
+    } else {
+        None
+    }
+}
+
 /// `hessian`, when every length is known and the arguments hold at most
 /// [`MAX_HESSIAN`] scalars in all.
 ///
@@ -573,7 +597,7 @@ pub const MAX_HESSIAN: usize = 64;
 /// }
 /// ```
 fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
-    if !f.consts.is_empty() {
+    if hessian_rule(f).is_some() {
         return None;
     }
     let lens: Vec<usize> = f
@@ -582,9 +606,6 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
         .map(|a| crate::ast::count(&a.shape))
         .collect::<Option<_>>()?;
     let total: usize = lens.iter().sum();
-    if total == 0 || total > MAX_HESSIAN {
-        return None;
-    }
     let Sig {
         real,
         generics,

@@ -88,6 +88,18 @@ pub const EMITTED_NAMES: &[&str] = &[
     "gradient_matches_finite_differences",
     "forward_ref",
     "gradient_ref",
+    // Second order (`items.rs`): the functions, the direction and its
+    // fields in `hvp_ref`, the locals of `hessian`.
+    "hvp",
+    "hvp_ref",
+    "hessian",
+    "neuron_v",
+    "neuron_v_*",
+    "neuron_h",
+    "neuron_i",
+    "neuron_hv",
+    "neuron_y",
+    "neuron_g",
     // What the module records of the functions with declared derivatives
     // it calls (`declared.rs`).
     "DECLARATIONS",

@@ -479,3 +479,246 @@ fn array_ops() {
         any(r, 4, -2.0, 2.0)
     });
 }
+
+// ---------------------------------------------------------------------------
+// Hand-derived Hessians.
+
+/// `x² y`.
+#[neuron]
+pub fn x2y(x: f64, y: f64) -> f64 {
+    x * x * y
+}
+
+#[test]
+fn the_hessian_of_x2y_is_derived_by_hand() {
+    let mut r = rng(fd_seed("x2y"));
+    for _ in 0..POINTS {
+        let (x, y) = (uniform(&mut r, -3.0, 3.0), uniform(&mut r, -3.0, 3.0));
+        // ∂²/∂x² = 2y, ∂²/∂x∂y = 2x, ∂²/∂y² = 0.
+        let want = [[2.0 * y, 2.0 * x], [2.0 * x, 0.0]];
+        let (value, g, h) = x2y::hessian(x, y);
+        assert_eq!(value, x * x * y);
+        assert_eq!((g.x, g.y), (2.0 * x * y, x * x));
+        assert_eq!(h, want, "at ({x}, {y})");
+        let (v0, v1) = (uniform(&mut r, -1.0, 1.0), uniform(&mut r, -1.0, 1.0));
+        let (_, _, hv) = x2y::hvp(x, y, x2y::Grad { x: v0, y: v1 });
+        let want = [2.0 * y * v0 + 2.0 * x * v1, 2.0 * x * v0];
+        assert_all_close("x2y H·v", &[x, y], &[hv.x, hv.y], &want, 1e-15);
+    }
+}
+
+/// The mean logistic loss of a linear model over eight labelled points:
+/// `mean(softplus(z) - t z)` with `z = X w + b`, the negative
+/// log-likelihood of `t` under `sigmoid(z)`.
+#[neuron]
+pub fn logistic(xs: [[f64; 2]; 8], t: [f64; 8], #[param] w: [f64; 2], #[param] b: f64) -> f64 {
+    let z = matvec(xs, w) + b;
+    mean(softplus(z) - t * z)
+}
+
+#[test]
+fn the_logistic_loss_has_the_hessian_of_its_textbook() {
+    let mut r = rng(fd_seed("logistic"));
+    for _ in 0..POINTS {
+        let xs: [[f64; 2]; 8] =
+            std::array::from_fn(|_| [uniform(&mut r, -2.0, 2.0), uniform(&mut r, -2.0, 2.0)]);
+        let t: [f64; 8] = std::array::from_fn(|_| f64::from(uniform(&mut r, 0.0, 1.0) < 0.5));
+        let w = [uniform(&mut r, -1.0, 1.0), uniform(&mut r, -1.0, 1.0)];
+        let b = uniform(&mut r, -1.0, 1.0);
+        // With a = [x, 1] and p = σ(z): ∇_(w,b) = mean((p - t) a) and
+        // H_(w,b) = mean(p (1 - p) a aᵀ).
+        let mut want = [[0.0; 3]; 3];
+        let mut grad = [0.0; 3];
+        for (x, &ti) in xs.iter().zip(&t) {
+            let z = w[0] * x[0] + w[1] * x[1] + b;
+            let p = 1.0 / (1.0 + (-z).exp());
+            let a = [x[0], x[1], 1.0];
+            for i in 0..3 {
+                grad[i] += (p - ti) * a[i] / 8.0;
+                for j in 0..3 {
+                    want[i][j] += p * (1.0 - p) * a[i] * a[j] / 8.0;
+                }
+            }
+        }
+        let (_, g, h) = logistic::hessian(xs, t, w, b);
+        // `w` and `b` are the last three of the 8·2 + 8 + 3 scalars.
+        for i in 0..3 {
+            let gi = if i < 2 { g.w[i] } else { g.b };
+            assert!((gi - grad[i]).abs() < 1e-14, "∂/∂{i}: {gi} vs {}", grad[i]);
+            for j in 0..3 {
+                let got = h[24 + i][24 + j];
+                assert!(
+                    (got - want[i][j]).abs() < 1e-14,
+                    "H[{i}][{j}] = {got}, by hand {}",
+                    want[i][j]
+                );
+            }
+        }
+        // H·v with v along (w, b) only.
+        let v = logistic::Grad {
+            xs: [[0.0; 2]; 8],
+            t: [0.0; 8],
+            w: [1.0, -2.0],
+            b: 0.5,
+        };
+        let (_, _, hv) = logistic::hvp(xs, t, w, b, v);
+        let vwb = [1.0, -2.0, 0.5];
+        for i in 0..3 {
+            let got = if i < 2 { hv.w[i] } else { hv.b };
+            let by_hand: f64 = (0..3).map(|j| want[i][j] * vwb[j]).sum();
+            assert!((got - by_hand).abs() < 1e-14, "(H v)[{i}] = {got}, by hand {by_hand}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A network, and `hessian` against `hvp`.
+
+/// A tanh layer, a linear layer and the cross-entropy of its softmax
+/// against a target distribution `t`.
+#[neuron]
+pub fn net(
+    x: [f64; 3],
+    #[param] w1: [[f64; 3]; 4],
+    #[param] b1: [f64; 4],
+    #[param] w2: [[f64; 4]; 3],
+    t: [f64; 3],
+) -> f64 {
+    let h = tanh(matvec(w1, x) + b1);
+    -dot(t, log_softmax(matvec(w2, h)))
+}
+
+#[test]
+fn a_network_has_its_hessian_vector_products() {
+    let f = flat!(net(
+        x: [f64; 3],
+        w1: [[f64; 3]; 4],
+        b1: [f64; 4],
+        w2: [[f64; 4]; 3],
+        t: [f64; 3],
+    ));
+    assert_eq!(f.len, 34);
+    check("network", &f, |r| any(r, 34, -1.5, 1.5));
+}
+
+/// Whether `h` is `hvp` of every unit vector stacked, bit for bit, and
+/// symmetric within `tol` relative to its largest entry.
+fn hessian_is_stacked_hvp<const N: usize>(f: &Flat, x: &[f64], h: &[[f64; N]; N], tol: f64) {
+    assert_eq!(f.len, N);
+    let scale = h.iter().flatten().fold(1.0f64, |m, e| m.max(e.abs()));
+    for i in 0..N {
+        let mut e = vec![0.0; N];
+        e[i] = 1.0;
+        let (_, _, hv) = (f.hvp)(x, &e);
+        for j in 0..N {
+            assert_eq!(h[i][j].to_bits(), hv[j].to_bits(), "H[{i}][{j}]");
+            assert!(
+                (h[i][j] - h[j][i]).abs() <= tol * scale,
+                "H[{i}][{j}] = {}, H[{j}][{i}] = {}",
+                h[i][j],
+                h[j][i]
+            );
+        }
+    }
+}
+
+#[test]
+fn hessian_is_hvp_of_unit_vectors_and_symmetric() {
+    let f = flat!(net(
+        x: [f64; 3],
+        w1: [[f64; 3]; 4],
+        b1: [f64; 4],
+        w2: [[f64; 4]; 3],
+        t: [f64; 3],
+    ));
+    let mut r = rng(fd_seed("hessian"));
+    for _ in 0..8 {
+        let p = uniforms(&mut r, 34, -1.5, 1.5);
+        let at = &mut 0;
+        let (x, w1, b1, w2, t) = (
+            take(&p, at),
+            take(&p, at),
+            take(&p, at),
+            take(&p, at),
+            take(&p, at),
+        );
+        let (y, g, h) = net::hessian(x, w1, b1, w2, t);
+        let (y1, g1) = net::gradient(x, w1, b1, w2, t);
+        assert_eq!((y, g), (y1, g1));
+        hessian_is_stacked_hvp(&f, &p, &h, 1e-12);
+    }
+    let f = flat!(matmul_op(a: [[f64; 3]; 2], b: [[f64; 2]; 3], w: [[f64; 2]; 2]));
+    let p = uniforms(&mut r, 16, -2.0, 2.0);
+    let at = &mut 0;
+    let (a, b, w) = (take(&p, at), take(&p, at), take(&p, at));
+    let (_, _, h) = matmul_op::hessian(a, b, w);
+    hessian_is_stacked_hvp(&f, &p, &h, 1e-12);
+}
+
+// ---------------------------------------------------------------------------
+// f32, generic and const-generic neurons.
+
+/// A generic neuron.
+#[neuron]
+pub fn generic<T: Real>(x: [T; 2], w: T) -> T {
+    exp(x[0] * w) * x[1]
+}
+
+/// An f32 neuron.
+#[neuron]
+pub fn single(x: [f32; 2], w: f32) -> f32 {
+    exp(x[0] * w) * x[1]
+}
+
+/// Lengths that are const generics: `hvp` is generated, `hessian` is not.
+#[neuron]
+pub fn sized<const N: usize>(x: [f64; N], w: [f64; N]) -> f64 {
+    square(dot(x, w))
+}
+
+#[test]
+fn generic_f32_and_const_generic_neurons_have_hvp() {
+    // exp(x0 w) x1: H v over (x0, x1, w) by hand.
+    let hand = |x0: f64, x1: f64, w: f64, v: [f64; 3]| {
+        let e = (x0 * w).exp();
+        let h = [
+            [w * w * e * x1, w * e, (1.0 + x0 * w) * e * x1],
+            [w * e, 0.0, x0 * e],
+            [(1.0 + x0 * w) * e * x1, x0 * e, x0 * x0 * e * x1],
+        ];
+        h.map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum::<f64>())
+    };
+    let mut r = rng(fd_seed("generic"));
+    for _ in 0..POINTS {
+        let p = uniforms(&mut r, 6, -1.0, 1.0);
+        let want = hand(p[0], p[1], p[2], [p[3], p[4], p[5]]);
+        let (_, _, hv) = generic::hvp([p[0], p[1]], p[2], generic::Grad { x: [p[3], p[4]], w: p[5] });
+        let got = [hv.x[0], hv.x[1], hv.w];
+        assert_all_close("generic f64", &p, &got, &want, 1e-13);
+        let q: Vec<f32> = p.iter().map(|&e| e as f32).collect();
+        let (_, _, hv) = generic::hvp([q[0], q[1]], q[2], generic::Grad { x: [q[3], q[4]], w: q[5] });
+        let got = [hv.x[0], hv.x[1], hv.w].map(f64::from);
+        assert_all_close("generic f32", &p, &got, &want, 1e-5);
+        let (_, _, hv) = single::hvp([q[0], q[1]], q[2], single::Grad { x: [q[3], q[4]], w: q[5] });
+        let got32 = [hv.x[0], hv.x[1], hv.w].map(f64::from);
+        assert_all_close("f32", &p, &got32, &want, 1e-5);
+        let (_, _, h) = generic::hessian([p[0], p[1]], p[2]);
+        for (i, row) in h.iter().enumerate() {
+            let mut e = [0.0; 3];
+            e[i] = 1.0;
+            let col = hand(p[0], p[1], p[2], e);
+            assert_all_close("generic hessian", &p, row, &col, 1e-13);
+        }
+    }
+    // (x·w)²: H v = 2 (w·v_x + x·v_w) [w, x] + 2 (x·w) [v_w, v_x].
+    let (x, w) = ([1.0, -2.0, 0.5, 3.0], [0.25, 1.5, -1.0, 2.0]);
+    let (vx, vw) = ([0.5, 0.5, -1.0, 2.0], [1.0, 0.0, 2.0, -0.5]);
+    let dot = |a: &[f64; 4], b: &[f64; 4]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    let (s, c) = (dot(&x, &w), dot(&w, &vx) + dot(&x, &vw));
+    let (_, g, hv) = sized::hvp(x, w, sized::Grad { x: vx, w: vw });
+    assert_eq!(g.x, w.map(|e| 2.0 * s * e));
+    for i in 0..4 {
+        assert!((hv.x[i] - (2.0 * c * w[i] + 2.0 * s * vw[i])).abs() < 1e-12);
+        assert!((hv.w[i] - (2.0 * c * x[i] + 2.0 * s * vx[i])).abs() < 1e-12);
+    }
+}
