@@ -16,6 +16,11 @@ use std::collections::HashMap;
 /// derivative `dy` (a node shaped like the output), and returns one node
 /// per argument, in order. Arguments the output does not depend on get zero.
 pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
+    sweep(g, output, dy, "d_")
+}
+
+/// [`differentiate`], naming each adjoint `<prefix><name>`.
+fn sweep(g: &mut Graph, output: NodeId, dy: NodeId, prefix: &str) -> Result<Vec<NodeId>, String> {
     let active = active(g, output);
     // Adjoint names go to nodes the sweep creates, never to forward values
     // that an adjoint happens to equal (`∂(e^a e^b)/∂b` is `e^a e^b`).
@@ -39,7 +44,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
             .name
             .clone()
             .unwrap_or_else(|| default_name(g, id));
-        let d = total(g, parts, &base, first_new);
+        let d = total(g, parts, &base, prefix, first_new);
         let op = g.op(id).clone();
         let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
         match op {
@@ -122,7 +127,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
         adjoints.push(match pending.remove(&arg) {
             Some(parts) => {
                 let base = g.args[k].0.clone();
-                total(g, parts, &base, first_new)
+                total(g, parts, &base, prefix, first_new)
             }
             None => g.zeros(shape),
         });
@@ -149,10 +154,7 @@ pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<No
 /// s = d_x v_x + d_w v_w
 /// ∂s/∂x = 2 w v_x + 2 x v_w,  ∂s/∂w = 2 x v_x
 /// ```
-pub fn hessian_vector(
-    g: &mut Graph,
-    output: NodeId,
-) -> Result<(Vec<NodeId>, Vec<NodeId>), String> {
+pub fn hessian_vector(g: &mut Graph, output: NodeId) -> Result<(Vec<NodeId>, Vec<NodeId>), String> {
     let one = g.konst(1.0);
     let gradient = differentiate(g, output, one)?;
     let n = g.args.len();
@@ -173,19 +175,23 @@ pub fn hessian_vector(
             Some(acc) => g.add(acc, term),
         });
     }
+    // The second sweep's adjoints are derivatives of the gradient along
+    // `v`: `hv_x` is `(H v)` for argument `x`, `hv_d_z` the derivative of
+    // `d_z`, `hv_z` that of `z`'s share.
     let hv = match s {
-        Some(s) => differentiate(g, s, one)?,
+        Some(s) => sweep(g, s, one, "hv_")?,
         None => Vec::new(),
     };
     Ok((gradient, hv))
 }
 
 /// The sum of a node's adjoint contributions, in the order they came,
-/// named `d_<base>` after the value unless it already has a name.
+/// named `<prefix><base>` (`d_<base>`) after the value unless it already
+/// has a name.
 /// Contributions that are packs (the adjoints of indexing, one per `x[i]`)
 /// are merged into one pack first, so that `n` indexed uses of an array cost
 /// `O(n)` rather than a chain of `n` growing packs.
-fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, first_new: NodeId) -> NodeId {
+fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, prefix: &str, first_new: NodeId) -> NodeId {
     let (packs, mut rest): (Vec<NodeId>, Vec<NodeId>) = parts
         .into_iter()
         .partition(|&p| matches!(g.op(p), Op::Pack(_)));
@@ -211,7 +217,7 @@ fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, first_new: NodeId) -> No
         && g.nodes[sum].name.is_none()
         && !matches!(g.op(sum), Op::Arg(_) | Op::Const(_))
     {
-        g.nodes[sum].name = Some(format!("d_{base}"));
+        g.nodes[sum].name = Some(format!("{prefix}{base}"));
     }
     sum
 }

@@ -23,8 +23,8 @@ use crate::ir::{Graph, NodeId, Op};
 use crate::items::{hessian_rule, items};
 use crate::{check, diff, lower, parse, simplify};
 use proc_macro2::{Ident, Span, TokenStream};
-use syn::ext::IdentExt;
 use quote::quote;
+use syn::ext::IdentExt;
 
 /// The macro's output for any input: the generated items, or every error
 /// found together with stubs of the items, so that one mistake does not

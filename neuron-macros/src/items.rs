@@ -297,9 +297,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             }
         }
     });
-    let hessian = (has_hvp)
-        .then(|| hessian(f, &s, &lend))
-        .flatten();
+    let hessian = (has_hvp).then(|| hessian(f, &s, &lend)).flatten();
 
     // The formulas document `gradient` both in rustdoc and in `SOURCE`,
     // one `///` line each; they are read off the body of `gradient_ref`.
@@ -615,8 +613,15 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
         ret,
     } = s;
     let n = Literal::usize_unsuffixed(total);
-    let names = ["neuron_v", "neuron_h", "neuron_i", "neuron_hv", "neuron_y", "neuron_g"]
-        .map(|n| Ident::new(n, Span::call_site()));
+    let names = [
+        "neuron_v",
+        "neuron_h",
+        "neuron_i",
+        "neuron_hv",
+        "neuron_y",
+        "neuron_g",
+    ]
+    .map(|n| Ident::new(n, Span::call_site()));
     let [v, h, i, hv, y, g] = &names;
     let tensor = |ty: &syn::Type| quote!(<#ty as ::neuron_core::Tensor<#real>>);
     let zero = quote!(<#real as ::neuron_core::Real>::lit(0.0));
@@ -635,7 +640,10 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
         .zip(lens.iter().zip(&offsets))
         .map(|((a, t), (&l, &o))| {
             let tensor = tensor(t);
-            let (lo, hi) = (Literal::usize_unsuffixed(o), Literal::usize_unsuffixed(o + l));
+            let (lo, hi) = (
+                Literal::usize_unsuffixed(o),
+                Literal::usize_unsuffixed(o + l),
+            );
             quote!(#h[#i][#lo..#hi].copy_from_slice(#tensor::as_slice(&#hv.#a));)
         })
         .collect();

@@ -55,8 +55,10 @@ pub const EMITTED_NAMES: &[&str] = &[
     // Names made unique by a numeric suffix, `_2`, `_3`, ...
     // (`emit.rs::fresh`).
     "*_3",
-    // Adjoints (`diff.rs::total`).
+    // Adjoints (`diff.rs::total`), and the Hessian-vector product of an
+    // argument (`diff.rs::hessian_vector`).
     "d_*",
+    "hv_*",
     // The helpers of a softmax or log-softmax named `*` (`emit.rs`).
     "*_max",
     "*_exp",

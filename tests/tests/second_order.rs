@@ -89,7 +89,10 @@ fn fd_hvp(f: &Flat, x: &[f64], v: &[f64]) -> Vec<f64> {
     };
     let h = 1e-4;
     let (d1, d2) = (along(h), along(h / 2.0));
-    d1.iter().zip(&d2).map(|(a, b)| (4.0 * b - a) / 3.0).collect()
+    d1.iter()
+        .zip(&d2)
+        .map(|(a, b)| (4.0 * b - a) / 3.0)
+        .collect()
 }
 
 /// `hvp` at `POINTS` points drawn by `draw` (which returns `None` for a
@@ -108,7 +111,11 @@ fn check(name: &str, f: &Flat, draw: impl Fn(&mut ChaCha8Rng) -> Option<Vec<f64>
         let v = uniforms(&mut r, f.len, -1.0, 1.0);
         let (y, g, hv) = (f.hvp)(&x, &v);
         let (y1, g1) = (f.gradient)(&x);
-        assert_eq!(y.to_bits(), (f.forward)(&x).to_bits(), "{name}: value at {x:?}");
+        assert_eq!(
+            y.to_bits(),
+            (f.forward)(&x).to_bits(),
+            "{name}: value at {x:?}"
+        );
         assert_eq!(y.to_bits(), y1.to_bits(), "{name}: value at {x:?}");
         assert_all_close(&format!("{name}: gradient of hvp"), &x, &g, &g1, 1e-14);
         let want = fd_hvp(f, &x, &v);
@@ -410,11 +417,9 @@ fn scalar_ops() {
     check("gelu", &flat!(gelu_op(x: f64, w: f64)), two);
     check("elu", &flat!(elu_op(x: f64, w: f64)), away);
     check("softsign", &flat!(softsign_op(x: f64, w: f64)), away);
-    check(
-        "clamp",
-        &flat!(clamp_op(x: f64, lo: f64, hi: f64)),
-        |r| apart(r, 3, -2.0, 2.0, 0.05),
-    );
+    check("clamp", &flat!(clamp_op(x: f64, lo: f64, hi: f64)), |r| {
+        apart(r, 3, -2.0, 2.0, 0.05)
+    });
     check("log_sigmoid", &flat!(log_sigmoid_op(x: f64, w: f64)), two);
 }
 
@@ -436,9 +441,11 @@ fn array_ops() {
         &flat!(outer_op(a: [f64; 2], b: [f64; 3], w: [[f64; 3]; 2])),
         |r| any(r, 11, -2.0, 2.0),
     );
-    check("softmax", &flat!(softmax_op(x: [f64; 4], w: [f64; 4])), |r| {
-        any(r, 8, -2.0, 2.0)
-    });
+    check(
+        "softmax",
+        &flat!(softmax_op(x: [f64; 4], w: [f64; 4])),
+        |r| any(r, 8, -2.0, 2.0),
+    );
     check(
         "log_softmax",
         &flat!(log_softmax_op(x: [f64; 4], w: [f64; 4])),
@@ -447,9 +454,11 @@ fn array_ops() {
     check("mean", &flat!(mean_op(x: [[f64; 2]; 3], w: f64)), |r| {
         any(r, 7, -2.0, 2.0)
     });
-    check("logsumexp", &flat!(logsumexp_op(x: [f64; 4], w: f64)), |r| {
-        any(r, 5, -2.0, 2.0)
-    });
+    check(
+        "logsumexp",
+        &flat!(logsumexp_op(x: [f64; 4], w: f64)),
+        |r| any(r, 5, -2.0, 2.0),
+    );
     check("norm", &flat!(norm_op(x: [f64; 3], w: f64)), |r| {
         let p = any(r, 4, -2.0, 2.0)?;
         (p[..3].iter().map(|e| e * e).sum::<f64>() > 0.1).then_some(p)
@@ -475,9 +484,11 @@ fn array_ops() {
     check("index", &flat!(index_op(x: [f64; 3], w: f64)), |r| {
         any(r, 4, -2.0, 2.0)
     });
-    check("broadcast", &flat!(broadcast_op(x: [f64; 3], w: f64)), |r| {
-        any(r, 4, -2.0, 2.0)
-    });
+    check(
+        "broadcast",
+        &flat!(broadcast_op(x: [f64; 3], w: f64)),
+        |r| any(r, 4, -2.0, 2.0),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -566,7 +577,10 @@ fn the_logistic_loss_has_the_hessian_of_its_textbook() {
         for i in 0..3 {
             let got = if i < 2 { hv.w[i] } else { hv.b };
             let by_hand: f64 = (0..3).map(|j| want[i][j] * vwb[j]).sum();
-            assert!((got - by_hand).abs() < 1e-14, "(H v)[{i}] = {got}, by hand {by_hand}");
+            assert!(
+                (got - by_hand).abs() < 1e-14,
+                "(H v)[{i}] = {got}, by hand {by_hand}"
+            );
         }
     }
 }
@@ -692,14 +706,35 @@ fn generic_f32_and_const_generic_neurons_have_hvp() {
     for _ in 0..POINTS {
         let p = uniforms(&mut r, 6, -1.0, 1.0);
         let want = hand(p[0], p[1], p[2], [p[3], p[4], p[5]]);
-        let (_, _, hv) = generic::hvp([p[0], p[1]], p[2], generic::Grad { x: [p[3], p[4]], w: p[5] });
+        let (_, _, hv) = generic::hvp(
+            [p[0], p[1]],
+            p[2],
+            generic::Grad {
+                x: [p[3], p[4]],
+                w: p[5],
+            },
+        );
         let got = [hv.x[0], hv.x[1], hv.w];
         assert_all_close("generic f64", &p, &got, &want, 1e-13);
         let q: Vec<f32> = p.iter().map(|&e| e as f32).collect();
-        let (_, _, hv) = generic::hvp([q[0], q[1]], q[2], generic::Grad { x: [q[3], q[4]], w: q[5] });
+        let (_, _, hv) = generic::hvp(
+            [q[0], q[1]],
+            q[2],
+            generic::Grad {
+                x: [q[3], q[4]],
+                w: q[5],
+            },
+        );
         let got = [hv.x[0], hv.x[1], hv.w].map(f64::from);
         assert_all_close("generic f32", &p, &got, &want, 1e-5);
-        let (_, _, hv) = single::hvp([q[0], q[1]], q[2], single::Grad { x: [q[3], q[4]], w: q[5] });
+        let (_, _, hv) = single::hvp(
+            [q[0], q[1]],
+            q[2],
+            single::Grad {
+                x: [q[3], q[4]],
+                w: q[5],
+            },
+        );
         let got32 = [hv.x[0], hv.x[1], hv.w].map(f64::from);
         assert_all_close("f32", &p, &got32, &want, 1e-5);
         let (_, _, h) = generic::hessian([p[0], p[1]], p[2]);
@@ -720,5 +755,49 @@ fn generic_f32_and_const_generic_neurons_have_hvp() {
     for i in 0..4 {
         assert!((hv.x[i] - (2.0 * c * w[i] + 2.0 * s * vw[i])).abs() < 1e-12);
         assert!((hv.w[i] - (2.0 * c * x[i] + 2.0 * s * vx[i])).abs() < 1e-12);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Kinks and NaN.
+
+/// `relu` of a weighted sum, as in the running example.
+#[neuron]
+pub fn kinked(x: [f64; 2], w: [f64; 2], b: f64) -> f64 {
+    relu(dot(w, x) + b) + max(x[0], w[1]) * b
+}
+
+#[test]
+fn kinks_follow_the_first_derivatives_rule_and_nan_stays_nan() {
+    let v = kinked::Grad {
+        x: [0.5, -1.0],
+        w: [2.0, 0.25],
+        b: 1.5,
+    };
+    // At the kink `w·x + b = 0`, relu' = 0 and relu'' = 0: only the
+    // `max(x0, w1) b` term is left, whose second derivatives are
+    // ∂²/∂x0∂b = 1 where x0 > w1.
+    let (y, g, hv) = kinked::hvp([1.0, 1.0], [1.0, 1.0], -2.0, v);
+    assert_eq!(y, -2.0);
+    assert_eq!(g.x, [0.0, 0.0]);
+    assert_eq!(g.b, 1.0);
+    assert_eq!(hv.x, [0.0, 0.0]);
+    assert_eq!(hv.w, [0.0, 0.0 + 1.5]);
+    assert_eq!(hv.b, 0.25);
+    // A NaN argument: every partial of the gradient and of H·v that
+    // depends on it is NaN, none is a number made up.
+    let (y, g, hv) = kinked::hvp([f64::NAN, 1.0], [1.0, 1.0], 0.5, v);
+    assert!(y.is_nan());
+    for (what, e) in [
+        ("g.x0", g.x[0]),
+        ("g.w0", g.w[0]),
+        ("g.b", g.b),
+        ("hv.x0", hv.x[0]),
+        ("hv.x1", hv.x[1]),
+        ("hv.w0", hv.w[0]),
+        ("hv.w1", hv.w[1]),
+        ("hv.b", hv.b),
+    ] {
+        assert!(e.is_nan(), "{what} = {e}");
     }
 }
