@@ -1,6 +1,7 @@
 //! Shared parts of the runnable examples: the networks they train and the
 //! plots they draw. Each example is a file under `examples/`.
 
+pub mod newton;
 pub mod plot;
 pub mod spiking;
 
