@@ -17,8 +17,8 @@ pub const L2: f64 = 1e-3;
 
 /// The mean logistic loss of a linear classifier `z = w · x + b` over the
 /// points `xs` with labels `t` (0 or 1), `mean(ln(1 + e^z) - t z)`, plus
-/// `L2 / 2 · |w|²`.
-#[neuron]
+/// `L2 / 2 · |w|²`. `#[neuron(hvp)]` asks for the Hessian-vector product.
+#[neuron(hvp)]
 pub fn logistic_loss(
     xs: [[f64; 2]; 40],
     t: [f64; 40],

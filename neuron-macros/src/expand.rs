@@ -30,11 +30,13 @@ use syn::ext::IdentExt;
 /// found together with stubs of the items, so that one mistake does not
 /// cascade into errors at every use of the function.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    deep(|| match neuron(attr, item.clone()) {
+    deep(|| match neuron(attr.clone(), item.clone()) {
         Ok(tokens) => tokens,
         Err(error) => {
             let mut tokens = error.into_compile_error();
-            tokens.extend(stub(item));
+            // The options as far as they parse: `hvp` asked for is stubbed too.
+            let options = parse::options(attr).unwrap_or_default();
+            tokens.extend(stub(item, &options));
             tokens
         }
     })
@@ -54,7 +56,7 @@ fn deep<T>(f: impl FnOnce() -> T) -> T {
 /// The items with their signatures and unreachable bodies, when at least
 /// the signature is sound: uses of `f`, `f::gradient` or `f::Model` then
 /// compile, and the only errors shown are the macro's own.
-fn stub(item: TokenStream) -> TokenStream {
+fn stub(item: TokenStream, options: &Options) -> TokenStream {
     let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else {
         return TokenStream::new();
     };
@@ -70,7 +72,7 @@ fn stub(item: TokenStream) -> TokenStream {
     let Ok(function) = parse::complete(declared) else {
         return TokenStream::new();
     };
-    items(&function, &Options::default(), None)
+    items(&function, options, None)
 }
 
 /// Runs the whole pipeline on the attribute's arguments and the item.
@@ -126,7 +128,12 @@ fn pipeline(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         }
     }
     cx.finish(())?;
-    let derived = derive(&f, &g, output)?;
+    let derived = derive(
+        &f,
+        &g,
+        output,
+        options.hvp.is_some() || options.hessian.is_some(),
+    )?;
     Ok(items(&f, &options, Some(&derived)))
 }
 
@@ -145,16 +152,16 @@ pub struct Derived {
     /// The body of `Model::forward_backward`: one forward pass, `dy` from
     /// the loss, then the parameters' adjoints only.
     pub train: Body,
-    /// The body of `hvp_ref`: the value, the gradient and `H v`, for a
-    /// scalar output of a function that calls no other function (see
-    /// [`hvp_rule`]).
+    /// The body of `hvp_ref`: the value, the gradient and `H v`, when
+    /// `#[neuron(hvp)]` or `#[neuron(hessian)]` asks for it (and
+    /// [`hvp_rule`] allows it).
     pub hvp: Option<Body>,
 }
 
-/// Why a function has no `hvp`: its output is an array, or it calls a
-/// function with a declared derivative (only the first is declared) or
-/// another `#[neuron]` function (whose second derivative is not among the
-/// items it generates). `None` when it has one.
+/// Why `hvp` cannot be generated for a function: its output is an array,
+/// or it calls a function with a declared derivative (only the first is
+/// declared) or another `#[neuron]` function (whose second derivative is
+/// not among the items it generates). `None` when it can.
 pub fn hvp_rule(f: &Function, calls: &Calls) -> Option<String> {
     if !f.ret_shape.is_empty() {
         Some("its output is an array".into())
@@ -201,7 +208,9 @@ pub const TRAIN_INPUT: &str = "neuron_input";
 pub const TRAIN_LOSS_GRAD: &str = "neuron_loss_grad";
 pub const TRAIN_GRADS: &str = "neuron_grads";
 
-pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
+/// The bodies of `f`, whose lowered graph is `g`; with `second_order`,
+/// `hvp_ref`'s too (the caller has checked [`hvp_rule`]).
+pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> syn::Result<Derived> {
     let arg_names: Vec<Ident> = f.args.iter().map(|a| a.name.clone()).collect();
     let internal = |message: String| {
         syn::Error::new(
@@ -292,7 +301,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     // hvp: value, gradient and H v, read off one graph by reverse over
     // reverse (`diff::hessian_vector`), the direction's fields by reference.
     let calls = Calls::of(g);
-    let hvp = if hvp_rule(f, &calls).is_none() {
+    let hvp = if second_order && hvp_rule(f, &calls).is_none() {
         let mut hg = g.clone();
         let (gradient, hv) = diff::hessian_vector(&mut hg, output).map_err(internal)?;
         let mut roots = vec![output];

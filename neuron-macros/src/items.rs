@@ -245,9 +245,10 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         pub fn backward_ref #generics (#(#ref_params,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_ref_body
     };
 
-    // Second order, for a scalar output of a function calling no other
-    // function (`expand::hvp_rule`): `hvp_ref` is one emitted body, `hvp`
-    // lends it its arguments, `hessian` stacks `hvp_ref` of unit vectors.
+    // Second order, asked for by `#[neuron(hvp)]` or `#[neuron(hessian)]`
+    // (which `expand` refused where `hvp_rule` or `hessian_rule` says
+    // why): `hvp_ref` is one emitted body, `hvp` lends it its arguments,
+    // `hessian` stacks `hvp_ref` of unit vectors.
     //
     // ```text
     // pub fn hvp_ref(x: &[f64; 3], b: f64, neuron_v: &Grad) -> (f64, Grad, Grad) {
@@ -257,9 +258,10 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     //     (y, Grad { x: d_x, b: d_b }, Grad { x: d_d_x, b: d_d_b })
     // }
     // ```
+    let asked = options.hvp.is_some() || options.hessian.is_some();
     let has_hvp = match d {
         Some(d) => d.hvp.is_some(),
-        None => f.ret_shape.is_empty(),
+        None => asked && f.ret_shape.is_empty(),
     };
     let direction = Ident::new(DIRECTION, Span::call_site());
     let hvp_ref = has_hvp.then(|| {
@@ -297,7 +299,9 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             }
         }
     });
-    let hessian = (has_hvp).then(|| hessian(f, &s, &lend)).flatten();
+    let hessian = (has_hvp && options.hessian.is_some())
+        .then(|| hessian(f, &s, &lend))
+        .flatten();
 
     // The formulas document `gradient` both in rustdoc and in `SOURCE`,
     // one `///` line each; they are read off the body of `gradient_ref`.
@@ -383,8 +387,9 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         let doc = format!(
             " The value of [`{name}`](fn@self::{name}), its gradient, and its Hessian over the \
              arguments flattened in [`Grad`] field order (argument order, arrays row-major): \
-             `H[i][j] = ∂²{name}/∂zᵢ∂zⱼ`. Row `i` is [`hvp`] of the `i`-th unit vector. Generated \
-             for at most {MAX_HESSIAN} scalars in all, with every length known."
+             `H[i][j] = ∂²{name}/∂zᵢ∂zⱼ`. Row `i` is [`hvp`] of the `i`-th unit vector. \
+             Asked for by `#[neuron(hessian)]`, for at most {MAX_HESSIAN} scalars in all, with \
+             every length known."
         );
         quote! {
             #[doc = #doc]
@@ -551,9 +556,9 @@ pub const ITEMS: &[&str] = &[
 /// of `hvp_ref`.
 pub const MAX_HESSIAN: usize = 64;
 
-/// Why a function with `hvp` has no `hessian`: a length is a const
-/// generic, or the arguments hold more than [`MAX_HESSIAN`] scalars (or
-/// none). `None` when it has one.
+/// Why `hessian` cannot be generated for a function that has `hvp`: a
+/// length is a const generic, or the arguments hold more than
+/// [`MAX_HESSIAN`] scalars (or none). `None` when it can.
 pub fn hessian_rule(f: &Function) -> Option<String> {
     if let Some(n) = f.consts.first() {
         return Some(format!("the length `{n}` is a const generic"));
@@ -575,8 +580,7 @@ pub fn hessian_rule(f: &Function) -> Option<String> {
     }
 }
 
-/// `hessian`, when every length is known and the arguments hold at most
-/// [`MAX_HESSIAN`] scalars in all.
+/// `hessian`, when [`hessian_rule`] allows it.
 ///
 /// ```text
 /// pub fn hessian(x: [f64; 2], b: f64) -> (f64, Grad, [[f64; 3]; 3]) {

@@ -286,8 +286,18 @@ mod tests {
         for f in functions {
             bound(crate::expand::expand(TokenStream::new(), f), &mut names);
         }
+        // Second order: `hvp`, `hvp_ref` and `hessian`.
+        let second = quote! {
+            pub fn second(x: [f64; 2], #[param] m: [[f64; 2]; 2], s: f64) -> f64 {
+                let z = tanh(matvec(m, x)) * s;
+                dot(z, z) / (1.0 + relu(s)) + max(z) + logsumexp(z)
+            }
+        };
+        let expansion = crate::expand::expand(quote!(hessian), second);
+        assert!(expansion.to_string().contains("fn hessian"));
+        bound(expansion, &mut names);
         let own = [
-            "unit", "x", "w", "b", "layer", "T", "m", "s", "z", "e", "caller", "h", "h2",
+            "unit", "x", "w", "b", "layer", "T", "m", "s", "z", "e", "caller", "h", "h2", "second",
         ];
         // A numeric suffix only makes a listed name unique.
         let base = |n: &str| match n.rsplit_once('_') {

@@ -4,7 +4,9 @@
 //! 64 seeded points away from kinks; hand-derived Hessians of `x² y` and
 //! of a logistic-regression loss; a small network; `hessian` equal to
 //! `hvp` of unit vectors stacked, and symmetric; `hvp` in f32 and in a
-//! generic neuron, and with lengths that are const generics.
+//! generic neuron, and with lengths that are const generics; and that
+//! they are generated only where `#[neuron(hvp)]` or `#[neuron(hessian)]`
+//! asks for them.
 //!
 //! The ops that only derivatives build (the selects of kinks, `nan_or`,
 //! the safe products and quotients, `matvec_t`, `outer`, `matmul_nt`,
@@ -155,218 +157,218 @@ fn apart(r: &mut ChaCha8Rng, n: usize, lo: f64, hi: f64, margin: f64) -> Option<
 // too; a scalar op is multiplied by one where that adds a term.
 
 /// `neg`.
-#[neuron]
+#[neuron(hvp)]
 pub fn neg_op(x: f64, w: f64) -> f64 {
     -(x * w)
 }
 /// `add`.
-#[neuron]
+#[neuron(hvp)]
 pub fn add_op(x: f64, w: f64) -> f64 {
     (x + w) * (x + w) + x
 }
 /// `sub`.
-#[neuron]
+#[neuron(hvp)]
 pub fn sub_op(x: f64, w: f64) -> f64 {
     (x - w) * x
 }
 /// `mul`.
-#[neuron]
+#[neuron(hvp)]
 pub fn mul_op(x: f64, w: f64) -> f64 {
     x * w * x
 }
 /// `div`.
-#[neuron]
+#[neuron(hvp)]
 pub fn div_op(x: f64, w: f64) -> f64 {
     x / w
 }
 /// `relu`.
-#[neuron]
+#[neuron(hvp)]
 pub fn relu_op(x: f64, w: f64) -> f64 {
     w * relu(x * w)
 }
 /// `sigmoid`.
-#[neuron]
+#[neuron(hvp)]
 pub fn sigmoid_op(x: f64, w: f64) -> f64 {
     sigmoid(x * w)
 }
 /// `tanh`.
-#[neuron]
+#[neuron(hvp)]
 pub fn tanh_op(x: f64, w: f64) -> f64 {
     tanh(x * w)
 }
 /// `exp`.
-#[neuron]
+#[neuron(hvp)]
 pub fn exp_op(x: f64, w: f64) -> f64 {
     exp(x * w)
 }
 /// `ln`.
-#[neuron]
+#[neuron(hvp)]
 pub fn ln_op(x: f64, w: f64) -> f64 {
     w * ln(x)
 }
 /// `sqrt`.
-#[neuron]
+#[neuron(hvp)]
 pub fn sqrt_op(x: f64, w: f64) -> f64 {
     w * sqrt(x)
 }
 /// `abs`.
-#[neuron]
+#[neuron(hvp)]
 pub fn abs_op(x: f64, w: f64) -> f64 {
     w * abs(x) * x
 }
 /// `softplus`.
-#[neuron]
+#[neuron(hvp)]
 pub fn softplus_op(x: f64, w: f64) -> f64 {
     softplus(x * w)
 }
 /// `square`.
-#[neuron]
+#[neuron(hvp)]
 pub fn square_op(x: f64, w: f64) -> f64 {
     square(x * w)
 }
 /// `max`.
-#[neuron]
+#[neuron(hvp)]
 pub fn max_op(x: f64, w: f64) -> f64 {
     max(x * x, w) * x
 }
 /// `min`.
-#[neuron]
+#[neuron(hvp)]
 pub fn min_op(x: f64, w: f64) -> f64 {
     min(x * x, w) * w
 }
 /// `powf`.
-#[neuron]
+#[neuron(hvp)]
 pub fn powf_op(x: f64, w: f64) -> f64 {
     powf(x, w)
 }
 /// `leaky_relu`.
-#[neuron]
+#[neuron(hvp)]
 pub fn leaky_relu_op(x: f64, w: f64) -> f64 {
     leaky_relu(x, w) * x
 }
 /// `powi`.
-#[neuron]
+#[neuron(hvp)]
 pub fn powi_op(x: f64, w: f64) -> f64 {
     powi(x, 3) * w + powi(x, -2)
 }
 /// `sin`.
-#[neuron]
+#[neuron(hvp)]
 pub fn sin_op(x: f64, w: f64) -> f64 {
     sin(x * w)
 }
 /// `cos`.
-#[neuron]
+#[neuron(hvp)]
 pub fn cos_op(x: f64, w: f64) -> f64 {
     cos(x * w)
 }
 /// `atan`.
-#[neuron]
+#[neuron(hvp)]
 pub fn atan_op(x: f64, w: f64) -> f64 {
     atan(x * w)
 }
 /// `silu`.
-#[neuron]
+#[neuron(hvp)]
 pub fn silu_op(x: f64, w: f64) -> f64 {
     silu(x * w)
 }
 /// `gelu`.
-#[neuron]
+#[neuron(hvp)]
 pub fn gelu_op(x: f64, w: f64) -> f64 {
     gelu(x * w)
 }
 /// `elu`.
-#[neuron]
+#[neuron(hvp)]
 pub fn elu_op(x: f64, w: f64) -> f64 {
     elu(x, w) * x
 }
 /// `softsign`.
-#[neuron]
+#[neuron(hvp)]
 pub fn softsign_op(x: f64, w: f64) -> f64 {
     softsign(x * w)
 }
 /// `clamp`.
-#[neuron]
+#[neuron(hvp)]
 pub fn clamp_op(x: f64, lo: f64, hi: f64) -> f64 {
     clamp(x, lo, hi) * x * hi
 }
 /// `log_sigmoid`.
-#[neuron]
+#[neuron(hvp)]
 pub fn log_sigmoid_op(x: f64, w: f64) -> f64 {
     log_sigmoid(x * w)
 }
 /// `dot`.
-#[neuron]
+#[neuron(hvp)]
 pub fn dot_op(x: [f64; 3], w: [f64; 3]) -> f64 {
     dot(x, w) * dot(x, x)
 }
 /// `sum`.
-#[neuron]
+#[neuron(hvp)]
 pub fn sum_op(x: [[f64; 3]; 2], w: f64) -> f64 {
     sum(x * x) * w
 }
 /// `matvec`.
-#[neuron]
+#[neuron(hvp)]
 pub fn matvec_op(m: [[f64; 3]; 2], x: [f64; 3], w: [f64; 2]) -> f64 {
     dot(square(matvec(m, x)), w)
 }
 /// `outer`.
-#[neuron]
+#[neuron(hvp)]
 pub fn outer_op(a: [f64; 2], b: [f64; 3], w: [[f64; 3]; 2]) -> f64 {
     sum(square(outer(a, b)) * w)
 }
 /// `softmax`.
-#[neuron]
+#[neuron(hvp)]
 pub fn softmax_op(x: [f64; 4], w: [f64; 4]) -> f64 {
     dot(softmax(x), w)
 }
 /// `log_softmax`.
-#[neuron]
+#[neuron(hvp)]
 pub fn log_softmax_op(x: [f64; 4], w: [f64; 4]) -> f64 {
     dot(log_softmax(x), w)
 }
 /// `mean`.
-#[neuron]
+#[neuron(hvp)]
 pub fn mean_op(x: [[f64; 2]; 3], w: f64) -> f64 {
     square(mean(x * w))
 }
 /// `logsumexp`.
-#[neuron]
+#[neuron(hvp)]
 pub fn logsumexp_op(x: [f64; 4], w: f64) -> f64 {
     logsumexp(x * w)
 }
 /// `norm`.
-#[neuron]
+#[neuron(hvp)]
 pub fn norm_op(x: [f64; 3], w: f64) -> f64 {
     norm(x) * w
 }
 /// `max_of`.
-#[neuron]
+#[neuron(hvp)]
 pub fn max_of_op(x: [f64; 4], w: f64) -> f64 {
     max(x) * max(x) * w
 }
 /// `min_of`.
-#[neuron]
+#[neuron(hvp)]
 pub fn min_of_op(x: [f64; 4], w: f64) -> f64 {
     min(x) * min(x) * w
 }
 /// `transpose`.
-#[neuron]
+#[neuron(hvp)]
 pub fn transpose_op(m: [[f64; 3]; 2], w: [[f64; 2]; 3]) -> f64 {
     sum(square(transpose(m)) * w)
 }
 /// `matmul`.
-#[neuron]
+#[neuron(hessian)]
 pub fn matmul_op(a: [[f64; 3]; 2], b: [[f64; 2]; 3], w: [[f64; 2]; 2]) -> f64 {
     sum(square(matmul(a, b)) * w)
 }
 /// `index`.
-#[neuron]
+#[neuron(hvp)]
 pub fn index_op(x: [f64; 3], w: f64) -> f64 {
     let y = [x[2] * w, x[0] * x[1], w];
     y[0] * y[1] + y[2] * y[2] * x[1]
 }
 /// `broadcast`.
-#[neuron]
+#[neuron(hvp)]
 pub fn broadcast_op(x: [f64; 3], w: f64) -> f64 {
     sum(sigmoid(x * w + w) * x)
 }
@@ -495,7 +497,7 @@ fn array_ops() {
 // Hand-derived Hessians.
 
 /// `x² y`.
-#[neuron]
+#[neuron(hessian)]
 pub fn x2y(x: f64, y: f64) -> f64 {
     x * x * y
 }
@@ -521,7 +523,7 @@ fn the_hessian_of_x2y_is_derived_by_hand() {
 /// The mean logistic loss of a linear model over eight labelled points:
 /// `mean(softplus(z) - t z)` with `z = X w + b`, the negative
 /// log-likelihood of `t` under `sigmoid(z)`.
-#[neuron]
+#[neuron(hessian)]
 pub fn logistic(xs: [[f64; 2]; 8], t: [f64; 8], #[param] w: [f64; 2], #[param] b: f64) -> f64 {
     let z = matvec(xs, w) + b;
     mean(softplus(z) - t * z)
@@ -590,7 +592,7 @@ fn the_logistic_loss_has_the_hessian_of_its_textbook() {
 
 /// A tanh layer, a linear layer and the cross-entropy of its softmax
 /// against a target distribution `t`.
-#[neuron]
+#[neuron(hessian)]
 pub fn net(
     x: [f64; 3],
     #[param] w1: [[f64; 3]; 4],
@@ -673,19 +675,20 @@ fn hessian_is_hvp_of_unit_vectors_and_symmetric() {
 // f32, generic and const-generic neurons.
 
 /// A generic neuron.
-#[neuron]
+#[neuron(hessian)]
 pub fn generic<T: Real>(x: [T; 2], w: T) -> T {
     exp(x[0] * w) * x[1]
 }
 
 /// An f32 neuron.
-#[neuron]
+#[neuron(hvp)]
 pub fn single(x: [f32; 2], w: f32) -> f32 {
     exp(x[0] * w) * x[1]
 }
 
-/// Lengths that are const generics: `hvp` is generated, `hessian` is not.
-#[neuron]
+/// Lengths that are const generics: `hvp` is generated (`hessian` would
+/// be an error, see `tests/ui/hessian-of-a-generic-length.rs`).
+#[neuron(hvp)]
 pub fn sized<const N: usize>(x: [f64; N], w: [f64; N]) -> f64 {
     square(dot(x, w))
 }
@@ -762,7 +765,7 @@ fn generic_f32_and_const_generic_neurons_have_hvp() {
 // Kinks and NaN.
 
 /// `relu` of a weighted sum, as in the running example.
-#[neuron]
+#[neuron(hvp)]
 pub fn kinked(x: [f64; 2], w: [f64; 2], b: f64) -> f64 {
     relu(dot(w, x) + b) + max(x[0], w[1]) * b
 }
@@ -800,4 +803,27 @@ fn kinks_follow_the_first_derivatives_rule_and_nan_stays_nan() {
     ] {
         assert!(e.is_nan(), "{what} = {e}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// What is generated.
+
+/// A neuron that asks for nothing.
+#[neuron]
+pub fn plain(x: f64, w: f64) -> f64 {
+    x * w
+}
+
+#[test]
+fn second_order_is_generated_when_asked_for_and_shown_in_source() {
+    assert!(!plain::SOURCE.contains("hvp"), "{}", plain::SOURCE);
+    // `#[neuron(hvp)]`: `hvp` and `hvp_ref`.
+    assert!(kinked::SOURCE.contains("pub fn hvp("));
+    assert!(kinked::SOURCE.contains("pub fn hvp_ref("));
+    assert!(!kinked::SOURCE.contains("pub fn hessian("));
+    // `#[neuron(hessian)]`: `hessian` too; the second sweep's adjoints
+    // are named `hv_<value>`.
+    assert!(x2y::SOURCE.contains("pub fn hessian("), "{}", x2y::SOURCE);
+    assert!(x2y::SOURCE.contains("pub fn hvp_ref("));
+    assert!(x2y::SOURCE.contains("let hv_prod = "), "{}", x2y::SOURCE);
 }
