@@ -48,6 +48,26 @@ pub const EMITTED_NAMES: &[&str] = &[
     "softmax",
     "log_softmax",
     "partial",
+    "atan",
+    "cdf",
+    "clamp",
+    "cos",
+    "custom",
+    "elu",
+    "first_eq",
+    "gelu",
+    "log_sigmoid",
+    "logsumexp",
+    "matmul",
+    "matmul_nt",
+    "matmul_tn",
+    "mean",
+    "nan_or",
+    "norm",
+    "silu",
+    "sin",
+    "softsign",
+    "transpose",
     // An element of a named value (`ir.rs::default_name` of an index).
     "*_0",
     "*_1",
@@ -59,11 +79,14 @@ pub const EMITTED_NAMES: &[&str] = &[
     // argument (`diff.rs::hessian_vector`).
     "d_*",
     "hv_*",
-    // The helpers of a softmax or log-softmax named `*` (`emit.rs`).
+    // The helpers of the loops of an array op named `*` (`ops/array.rs`):
+    // softmax, log-softmax, logsumexp, `first_eq`'s label.
     "*_max",
     "*_exp",
     "*_total",
     "*_log_total",
+    "*_shift",
+    "*_found",
     // The partials of a called neuron named `*` (`emit.rs`).
     "grads_*",
     // Loop indices, and their fallbacks (`emit.rs`).
