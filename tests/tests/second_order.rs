@@ -827,3 +827,35 @@ fn second_order_is_generated_when_asked_for_and_shown_in_source() {
     assert!(x2y::SOURCE.contains("pub fn hvp_ref("));
     assert!(x2y::SOURCE.contains("let hv_prod = "), "{}", x2y::SOURCE);
 }
+
+// ---------------------------------------------------------------------------
+// The README's example.
+
+#[test]
+fn the_readmes_example() {
+    let (value, g, hv) = x2y::hvp(3.0, 2.0, x2y::Grad { x: 1.0, y: 0.0 });
+    assert_eq!((value, g.x, g.y), (18.0, 12.0, 9.0));
+    assert_eq!((hv.x, hv.y), (4.0, 6.0)); // the first column of [[2y, 2x], [2x, 0]]
+    let (_, _, h) = x2y::hessian(3.0, 2.0);
+    assert_eq!(h, [[4.0, 6.0], [6.0, 0.0]]);
+}
+
+/// Every line of the README's second-order example is a line of this
+/// file, so the example is the code tested here.
+#[test]
+fn the_readmes_example_is_the_tested_code() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("### Second order")
+        .nth(1)
+        .expect("a `### Second order` section in README.md");
+    let code = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Rust block in the section");
+    let this = include_str!("second_order.rs");
+    for line in code.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        assert!(this.contains(line), "README line not in this file: {line}");
+    }
+}
