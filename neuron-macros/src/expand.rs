@@ -367,6 +367,47 @@ mod tests {
         assert!(expand_text(&methods).is_ok());
     }
 
+    /// Expands `text` under `#[neuron(<attr>)]`, returning the error.
+    fn expand_with(attr: &str, text: &str) -> Result<TokenStream, String> {
+        let item: TokenStream = text.parse().map_err(|e| format!("{e:?}"))?;
+        neuron(attr.parse().map_err(|e| format!("{e:?}"))?, item).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn second_order_is_refused_where_it_cannot_be_built() {
+        let callee = "fn caller(x: [f64; 2]) -> f64 { let h: [f64; 2] = layer(x); dot(h, h) }";
+        let error = expand_with("hvp", callee).unwrap_err();
+        assert!(
+            error.contains("`caller::hvp` cannot be generated: it calls the neuron `layer`"),
+            "{error}"
+        );
+        let declared = "fn f(x: f64) -> f64 { softclip(x) * x }";
+        let error = expand_with("hessian", declared).unwrap_err();
+        assert!(
+            error.contains("`f::hessian` cannot be generated: it calls `softclip`, whose first derivative only is declared"),
+            "{error}"
+        );
+        let big = "fn big(x: [f64; 60], w: [f64; 5]) -> f64 { dot(x, x) * sum(w) }";
+        let error = expand_with("hessian", big).unwrap_err();
+        assert!(
+            error.contains("its arguments hold 65 scalars, more than the 64"),
+            "{error}"
+        );
+        // `hvp` has no such limit.
+        let out = expand_with("hvp", big).unwrap().to_string();
+        assert!(
+            out.contains("fn hvp_ref") && !out.contains("fn hessian"),
+            "{out}"
+        );
+        let error = expand_with("hvp, hvp", "fn f(x: f64) -> f64 { x }").unwrap_err();
+        assert!(error.contains("given twice"), "{error}");
+        // Unasked, neither is generated.
+        let out = expand_text("fn f(x: f64) -> f64 { x * x }")
+            .unwrap()
+            .to_string();
+        assert!(!out.contains("hvp"), "{out}");
+    }
+
     #[test]
     fn an_exponent_beyond_i32_is_out_of_range() {
         let error = expand_text("fn f(x: f64) -> f64 { powi(x, 3000000000) }").unwrap_err();
