@@ -80,8 +80,7 @@ pub fn newton(xs: &[[f64; 2]; POINTS], t: &[f64; POINTS], tol: f64, max: usize) 
             return Run { w, b, loss, norms };
         }
         // Column k of the Hessian block is H e_k, e_k a unit vector of (w, b).
-        let mut h = [[0.0; 3]; 3];
-        for k in 0..3 {
+        let column = |k: usize| {
             let mut v = logistic_loss::Grad {
                 xs: [[0.0; 2]; POINTS],
                 t: [0.0; POINTS],
@@ -94,10 +93,10 @@ pub fn newton(xs: &[[f64; 2]; POINTS], t: &[f64; POINTS], tol: f64, max: usize) 
                 v.b = 1.0;
             }
             let (_, _, hv) = logistic_loss::hvp_ref(xs, t, &w, b, &v);
-            h[0][k] = hv.w[0];
-            h[1][k] = hv.w[1];
-            h[2][k] = hv.b;
-        }
+            [hv.w[0], hv.w[1], hv.b]
+        };
+        let columns: [[f64; 3]; 3] = std::array::from_fn(column);
+        let h: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|k| columns[k][i]));
         let s = solve(h, [-g.w[0], -g.w[1], -g.b]);
         w = [w[0] + s[0], w[1] + s[1]];
         b += s[2];

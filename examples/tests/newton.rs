@@ -79,15 +79,15 @@ fn the_hessian_block_from_hvp_is_the_textbook_one() {
         }
         let (_, _, hv) = logistic_loss::hvp(xs, t, w, b, v);
         let got = [hv.w[0], hv.w[1], hv.b];
-        for i in 0..3 {
-            assert!((got[i] - want[i][k]).abs() < 1e-14, "H[{i}][{k}]");
+        for (i, (g, row)) in got.iter().zip(&want).enumerate() {
+            assert!((g - row[k]).abs() < 1e-14, "H[{i}][{k}]");
         }
     }
     // And the solver inverts it.
     let y = [1.0, -2.0, 0.5];
     let s = solve(want, y);
-    for i in 0..3 {
-        let back: f64 = (0..3).map(|j| want[i][j] * s[j]).sum();
-        assert!((back - y[i]).abs() < 1e-10);
+    for (row, yi) in want.iter().zip(y) {
+        let back: f64 = row.iter().zip(&s).map(|(a, b)| a * b).sum();
+        assert!((back - yi).abs() < 1e-10);
     }
 }

@@ -24,14 +24,17 @@ use rand_chacha::ChaCha8Rng;
 /// Points checked per neuron.
 const POINTS: usize = 64;
 
+/// The value, the gradient and `H v`, flat.
+type Second = (f64, Vec<f64>, Vec<f64>);
+
 /// A neuron's generated items as functions of its arguments flattened in
 /// `Grad` field order.
 struct Flat {
     len: usize,
-    forward: Box<dyn Fn(&[f64]) -> f64>,
-    gradient: Box<dyn Fn(&[f64]) -> (f64, Vec<f64>)>,
+    forward: fn(&[f64]) -> f64,
+    gradient: fn(&[f64]) -> (f64, Vec<f64>),
     /// Value, gradient and `H v`.
-    hvp: Box<dyn Fn(&[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>)>,
+    hvp: fn(&[f64], &[f64]) -> Second,
 }
 
 /// The next value of type `T` read off `x` from `*at`.
@@ -48,20 +51,20 @@ macro_rules! flat {
     ($f:ident($($a:ident: $t:ty),* $(,)?)) => {
         Flat {
             len: 0 $(+ <$t as Tensor<f64>>::as_slice(&<$t as Tensor<f64>>::zeros()).len())*,
-            forward: Box::new(|x: &[f64]| {
+            forward: |x: &[f64]| {
                 let at = &mut 0;
                 $(let $a: $t = take(x, at);)*
                 $f($($a),*)
-            }),
-            gradient: Box::new(|x: &[f64]| {
+            },
+            gradient: |x: &[f64]| {
                 let at = &mut 0;
                 $(let $a: $t = take(x, at);)*
                 let (y, g) = $f::gradient($($a),*);
                 let mut out = Vec::new();
                 $(out.extend_from_slice(<$t as Tensor<f64>>::as_slice(&g.$a));)*
                 (y, out)
-            }),
-            hvp: Box::new(|x: &[f64], v: &[f64]| {
+            },
+            hvp: |x: &[f64], v: &[f64]| {
                 let at = &mut 0;
                 $(let $a: $t = take(x, at);)*
                 let at = &mut 0;
@@ -71,7 +74,7 @@ macro_rules! flat {
                 $(grad.extend_from_slice(<$t as Tensor<f64>>::as_slice(&g.$a));)*
                 $(out.extend_from_slice(<$t as Tensor<f64>>::as_slice(&hv.$a));)*
                 (y, grad, out)
-            }),
+            },
         }
     };
 }
@@ -576,9 +579,9 @@ fn the_logistic_loss_has_the_hessian_of_its_textbook() {
         };
         let (_, _, hv) = logistic::hvp(xs, t, w, b, v);
         let vwb = [1.0, -2.0, 0.5];
-        for i in 0..3 {
-            let got = if i < 2 { hv.w[i] } else { hv.b };
-            let by_hand: f64 = (0..3).map(|j| want[i][j] * vwb[j]).sum();
+        let hv_wb = [hv.w[0], hv.w[1], hv.b];
+        for (i, (got, row)) in hv_wb.into_iter().zip(&want).enumerate() {
+            let by_hand: f64 = row.iter().zip(&vwb).map(|(a, b)| a * b).sum();
             assert!(
                 (got - by_hand).abs() < 1e-14,
                 "(H v)[{i}] = {got}, by hand {by_hand}"
