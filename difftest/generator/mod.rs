@@ -65,7 +65,7 @@ pub fn generate(
     let _ = writeln!(out, "];\n");
     let _ = writeln!(out, "/// The features every generated file must cover.");
     let _ = writeln!(out, "pub const REQUIRED: &[&str] = &[");
-    for k in stats::required() {
+    for k in stats::required(library) {
         let _ = writeln!(out, "    {k:?},");
     }
     let _ = writeln!(out, "];");

@@ -80,10 +80,17 @@ pub enum Unary {
     Abs,
     Softplus,
     Square,
+    Sin,
+    Cos,
+    Atan,
+    Silu,
+    Gelu,
+    Softsign,
+    LogSigmoid,
 }
 
 impl Unary {
-    pub const ALL: [Unary; 9] = [
+    pub const ALL: [Unary; 16] = [
         Unary::Relu,
         Unary::Sigmoid,
         Unary::Tanh,
@@ -93,6 +100,13 @@ impl Unary {
         Unary::Abs,
         Unary::Softplus,
         Unary::Square,
+        Unary::Sin,
+        Unary::Cos,
+        Unary::Atan,
+        Unary::Silu,
+        Unary::Gelu,
+        Unary::Softsign,
+        Unary::LogSigmoid,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -105,7 +119,28 @@ impl Unary {
             Unary::Abs => "abs",
             Unary::Softplus => "softplus",
             Unary::Square => "square",
+            Unary::Sin => "sin",
+            Unary::Cos => "cos",
+            Unary::Atan => "atan",
+            Unary::Silu => "silu",
+            Unary::Gelu => "gelu",
+            Unary::Softsign => "softsign",
+            Unary::LogSigmoid => "log_sigmoid",
         }
+    }
+
+    /// Whether the macro emits it as a method of `neuron_core::Real`
+    /// rather than of `f32`/`f64`.
+    pub fn real_trait(self) -> bool {
+        matches!(
+            self,
+            Unary::Sigmoid
+                | Unary::Softplus
+                | Unary::Silu
+                | Unary::Gelu
+                | Unary::Softsign
+                | Unary::LogSigmoid
+        )
     }
 }
 
@@ -115,16 +150,24 @@ pub enum Binary {
     Powf,
     Max,
     Min,
+    Elu,
 }
 
 impl Binary {
-    pub const ALL: [Binary; 4] = [Binary::LeakyRelu, Binary::Powf, Binary::Max, Binary::Min];
+    pub const ALL: [Binary; 5] = [
+        Binary::LeakyRelu,
+        Binary::Powf,
+        Binary::Max,
+        Binary::Min,
+        Binary::Elu,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Binary::LeakyRelu => "leaky_relu",
             Binary::Powf => "powf",
             Binary::Max => "max",
             Binary::Min => "min",
+            Binary::Elu => "elu",
         }
     }
 }
@@ -146,6 +189,54 @@ impl Arith {
             Arith::Div => "/",
         }
     }
+}
+
+/// A reduction of an array to a real.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    Mean,
+    LogSumExp,
+    Norm,
+    Max,
+    Min,
+}
+
+impl Reduction {
+    pub const ALL: [Reduction; 5] = [
+        Reduction::Mean,
+        Reduction::LogSumExp,
+        Reduction::Norm,
+        Reduction::Max,
+        Reduction::Min,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Mean => "mean",
+            Reduction::LogSumExp => "logsumexp",
+            Reduction::Norm => "norm",
+            Reduction::Max => "max",
+            Reduction::Min => "min",
+        }
+    }
+}
+
+/// The constants of `core::f64::consts` the programs use, with values.
+pub const CONSTS: &[(&str, f64)] = &[
+    ("PI", std::f64::consts::PI),
+    ("E", std::f64::consts::E),
+    ("LN_2", std::f64::consts::LN_2),
+    ("SQRT_2", std::f64::consts::SQRT_2),
+    ("FRAC_1_SQRT_2", std::f64::consts::FRAC_1_SQRT_2),
+    ("FRAC_PI_4", std::f64::consts::FRAC_PI_4),
+];
+
+/// How a path to a constant is written: `std::f64::consts::PI`,
+/// `core::f64::consts::PI` or `f64::consts::PI`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathStyle {
+    Std,
+    Core,
+    Short,
 }
 
 /// How a literal is written.
@@ -176,6 +267,17 @@ pub enum Kind {
     MatVec(Box<Expr>, Box<Expr>),
     /// `softmax`, or `log_softmax` when `true`.
     Softmax(bool, Box<Expr>),
+    /// A constant by path: its index in [`CONSTS`].
+    Const(usize, PathStyle),
+    /// `clamp(x, lo, hi)`.
+    Clamp(Spelling, Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A reduction of an array to a real.
+    Reduce(Reduction, Spelling, Box<Expr>),
+    Transpose(Spelling, Box<Expr>),
+    MatMul(Spelling, Box<Expr>, Box<Expr>),
+    Outer(Spelling, Box<Expr>, Box<Expr>),
+    /// `dropout(a, p)`: in inference, where the checks run, `a` itself.
+    Dropout(Spelling, Box<Expr>, f64),
 }
 
 /// An expression with its type and the interval of its elements.
@@ -229,6 +331,9 @@ pub struct Neuron {
     pub lets: Vec<Let>,
     pub result: Expr,
     pub ret: Ty,
+    /// The last binding is a call whose value is the result: it is
+    /// written as the function's tail expression, without a type.
+    pub tail_call: bool,
 }
 
 /// A program: callees first, the main neuron last.
@@ -303,6 +408,9 @@ const BASES: &[&str] = &[
 
 pub struct Gen<'a> {
     rng: ChaCha8Rng,
+    /// The stream of dropout's draws, apart from `rng`, so that wrapping
+    /// an expression in dropout changes nothing else of a program.
+    dropout_rng: ChaCha8Rng,
     features: &'a Features,
     /// The names generated code introduces, from `__emitted_names!()`.
     emitted: &'a [&'a str],
@@ -341,6 +449,7 @@ impl<'a> Gen<'a> {
         use rand::SeedableRng;
         Gen {
             rng: ChaCha8Rng::seed_from_u64(seed),
+            dropout_rng: ChaCha8Rng::seed_from_u64(seed ^ 0xd207_0a7e_5eed_0001),
             features,
             emitted,
             library,
@@ -674,6 +783,23 @@ impl<'a> Gen<'a> {
             result = self.expr(&scope, ret, 3);
         }
         let result = self.fit(result, BOUND);
+        // Now and then the last binding is a call returned as it is: a
+        // call in tail position, with no type written.
+        let tail = lets.last().and_then(|l| match &l.value {
+            Value::Call { .. } if scope.live[l.slot] && self.chance(0.4) => Some((l.slot, l.ty)),
+            _ => None,
+        });
+        let (result, ret, tail_call) = match tail {
+            Some((slot, ty)) => {
+                let v = scope
+                    .vars
+                    .iter()
+                    .find(|v| v.slot == slot)
+                    .expect("the binding is in scope");
+                (Self::var(v), ty, true)
+            }
+            None => (result, ret, false),
+        };
         Neuron {
             name,
             float,
@@ -681,6 +807,7 @@ impl<'a> Gen<'a> {
             lets,
             result,
             ret,
+            tail_call,
         }
     }
 
@@ -713,7 +840,7 @@ impl<'a> Gen<'a> {
         }
         let ty = match self.below(10) {
             0..=4 => Ty::S,
-            5..=8 => {
+            5..=7 => {
                 if !vectors.is_empty() && self.chance(0.7) {
                     self.pick(&vectors)
                 } else {
@@ -848,9 +975,21 @@ impl<'a> Gen<'a> {
                             let depth = 1 + self.below(2) as u32;
                             return self.constant(scope, Ty::S, depth);
                         }
-                        17..=19 => {
+                        17 | 18 => {
                             let v = self.literal_value();
                             return self.literal(scope, v);
+                        }
+                        19 if self.chance(0.4) => {
+                            let k = self.below(CONSTS.len());
+                            let style =
+                                self.pick(&[PathStyle::Std, PathStyle::Core, PathStyle::Short]);
+                            let v = CONSTS[k].1;
+                            return Expr {
+                                kind: Kind::Const(k, style),
+                                ty: Ty::S,
+                                lo: v,
+                                hi: v,
+                            };
                         }
                         _ => {}
                     }
@@ -1054,6 +1193,19 @@ impl<'a> Gen<'a> {
                 }
             }
             Unary::Softplus => (lo.exp().ln_1p(), hi.exp().ln_1p()),
+            Unary::Sin | Unary::Cos => (-1.0, 1.0),
+            Unary::Atan => (lo.atan(), hi.atan()),
+            // Both dip below zero once, silu to -0.279 and gelu to -0.170.
+            Unary::Silu => {
+                let f = |x: f64| x * sigmoid(x);
+                (f(lo).min(f(hi)).min(-0.28), f(lo).max(f(hi)))
+            }
+            Unary::Gelu => {
+                let f = |x: f64| x * sigmoid(1.702 * x);
+                (f(lo).min(f(hi)).min(-0.18), f(lo).max(f(hi)) + 0.02)
+            }
+            Unary::Softsign => (lo / (1.0 + lo.abs()), hi / (1.0 + hi.abs())),
+            Unary::LogSigmoid => (-(-lo).exp().ln_1p(), -(-hi).exp().ln_1p()),
         };
         let ty = a.ty;
         Expr {
@@ -1089,6 +1241,11 @@ impl<'a> Gen<'a> {
             Binary::Powf => corners(x.lo, x.hi, y.lo, y.hi, f64::powf),
             Binary::LeakyRelu => {
                 let m = x.mag() * y.mag().max(1.0);
+                (-m, m)
+            }
+            // `x` above zero, `a (e^x - 1)` with `e^x - 1` in `-1..0` below.
+            Binary::Elu => {
+                let m = x.mag().max(y.mag());
                 (-m, m)
             }
         };
@@ -1179,7 +1336,7 @@ impl<'a> Gen<'a> {
                     }
                     _ => self.expr(scope, ty, d),
                 };
-                let op = if matches!(u, Unary::Sigmoid | Unary::Softplus) {
+                let op = if u.real_trait() {
                     Receiver::RealTrait
                 } else {
                     Receiver::Float
@@ -1209,7 +1366,41 @@ impl<'a> Gen<'a> {
                 }
                 self.powi(sp, a, n)
             }
-            66..=83 => {
+            81..=83 => {
+                let sp = self.spelling();
+                let x = self.expr(scope, ty, d);
+                let bound = |g: &mut Self, lo: bool| {
+                    let t = if ty != Ty::S && g.chance(0.2) {
+                        ty
+                    } else {
+                        Ty::S
+                    };
+                    if t == Ty::S && g.chance(0.6) {
+                        let v = if lo {
+                            g.pick(&[-1.0, -0.5, 0.0, 0.25])
+                        } else {
+                            g.pick(&[0.5, 1.0, 2.0, 0.0])
+                        };
+                        g.literal(scope, v)
+                    } else {
+                        let e = g.expr(scope, t, d);
+                        g.fit(e, 2.0)
+                    }
+                };
+                let lo = bound(self, true);
+                let hi = bound(self, false);
+                if !self.receiver_ok(scope, &x, None, Receiver::RealTrait) {
+                    return None;
+                }
+                let (l, h) = (x.lo.min(lo.lo).min(hi.lo), x.hi.max(lo.hi).max(hi.hi));
+                Expr {
+                    kind: Kind::Clamp(sp, Box::new(x), Box::new(lo), Box::new(hi)),
+                    ty,
+                    lo: l,
+                    hi: h,
+                }
+            }
+            66..=80 => {
                 let b = self.pick(&Binary::ALL);
                 let sp = self.spelling();
                 let (ta, tb) = self.operand_types(ty);
@@ -1229,8 +1420,13 @@ impl<'a> Gen<'a> {
                         let y = self.expr(scope, tb, d);
                         (x, y)
                     }
+                    Binary::Elu => {
+                        let x = self.expr(scope, ta, d);
+                        let y = self.expr(scope, tb, d);
+                        (self.fit(x, 2.4), self.fit(y, 2.0))
+                    }
                 };
-                let op = if b == Binary::LeakyRelu {
+                let op = if matches!(b, Binary::LeakyRelu | Binary::Elu) {
                     Receiver::RealTrait
                 } else {
                     Receiver::Float
@@ -1241,6 +1437,29 @@ impl<'a> Gen<'a> {
                 self.binary(b, sp, x, y)
             }
             _ => match ty {
+                Ty::S if self.chance(0.35) => {
+                    let r = self.pick(&Reduction::ALL);
+                    let sp = self.spelling();
+                    let t = if r != Reduction::LogSumExp && self.chance(0.5) {
+                        Ty::M(2, 2 + self.below(2))
+                    } else {
+                        Ty::V(self.vector_len(scope))
+                    };
+                    let a = self.expr(scope, t, d);
+                    let a = self.fit(a, 6.0);
+                    let n = t.len() as f64;
+                    let (lo, hi) = match r {
+                        Reduction::Mean | Reduction::Max | Reduction::Min => (a.lo, a.hi),
+                        Reduction::LogSumExp => (a.lo, a.hi + n.ln()),
+                        Reduction::Norm => (0.0, a.mag() * n.sqrt()),
+                    };
+                    Expr {
+                        kind: Kind::Reduce(r, sp, Box::new(a)),
+                        ty,
+                        lo,
+                        hi,
+                    }
+                }
                 Ty::S => match self.below(4) {
                     0 => {
                         let n = self.vector_len(scope);
@@ -1309,13 +1528,75 @@ impl<'a> Gen<'a> {
                         Self::array(items)
                     }
                 },
-                Ty::M(r, c) => {
-                    let rows = (0..r).map(|_| self.expr(scope, Ty::V(c), d)).collect();
-                    Self::array(rows)
-                }
+                Ty::M(r, c) => match self.below(8) {
+                    0 | 1 => {
+                        let sp = self.spelling();
+                        let a = self.expr(scope, Ty::M(c, r), d);
+                        let (lo, hi) = (a.lo, a.hi);
+                        Expr {
+                            kind: Kind::Transpose(sp, Box::new(a)),
+                            ty,
+                            lo,
+                            hi,
+                        }
+                    }
+                    2..=4 => {
+                        let sp = self.spelling();
+                        let k = 2 + self.below(2);
+                        let a = self.expr(scope, Ty::M(r, k), d);
+                        let b = self.expr(scope, Ty::M(k, c), d);
+                        let (a, b) = (self.fit(a, 1.7), self.fit(b, 1.7));
+                        let bound = a.mag() * b.mag() * k as f64;
+                        Expr {
+                            kind: Kind::MatMul(sp, Box::new(a), Box::new(b)),
+                            ty,
+                            lo: -bound,
+                            hi: bound,
+                        }
+                    }
+                    5 | 6 => {
+                        let sp = self.spelling();
+                        let u = self.expr(scope, Ty::V(r), d);
+                        let v = self.expr(scope, Ty::V(c), d);
+                        let (u, v) = (self.fit(u, 3.4), self.fit(v, 3.4));
+                        let (lo, hi) = corners(u.lo, u.hi, v.lo, v.hi, |x, y| x * y);
+                        Expr {
+                            kind: Kind::Outer(sp, Box::new(u), Box::new(v)),
+                            ty,
+                            lo,
+                            hi,
+                        }
+                    }
+                    _ => {
+                        let rows = (0..r).map(|_| self.expr(scope, Ty::V(c), d)).collect();
+                        Self::array(rows)
+                    }
+                },
             },
         };
-        Some(e)
+        Some(self.dropout(e))
+    }
+
+    /// Now and then `e` in dropout, drawn from a stream of its own: the
+    /// value in inference, where the checks run, is `e`, so its interval
+    /// is `e`'s and the rest of the program is what it would be without.
+    fn dropout(&mut self, e: Expr) -> Expr {
+        if !self.dropout_rng.random_bool(0.06) {
+            return e;
+        }
+        let p = [0.5, 0.25, 0.1, 0.0, 0.9][self.dropout_rng.random_range(0..5)];
+        let sp = if self.dropout_rng.random_bool(0.5) {
+            Spelling::Method
+        } else {
+            Spelling::Function
+        };
+        let (ty, lo, hi) = (e.ty, e.lo, e.hi);
+        Expr {
+            kind: Kind::Dropout(sp, Box::new(e), p),
+            ty,
+            lo,
+            hi,
+        }
     }
 
     /// A vector length, preferring one in scope.
@@ -1391,7 +1672,16 @@ pub fn folds(values: &[Option<Expr>], e: &Expr) -> bool {
             Some(items) => folds(values, &items[*k]),
             None => folds(values, a),
         },
-        Kind::Array(_) | Kind::Softmax(..) => false,
+        Kind::Const(..) => true,
+        Kind::Clamp(_, x, lo, hi) => folds(values, x) && folds(values, lo) && folds(values, hi),
+        Kind::Array(_)
+        | Kind::Softmax(..)
+        | Kind::Reduce(..)
+        | Kind::Transpose(..)
+        | Kind::MatMul(..)
+        | Kind::Outer(..)
+        // Dropout is never folded: while training it is not constant.
+        | Kind::Dropout(..) => false,
         Kind::Dot(a, b) | Kind::MatVec(a, b) => zero(a) || zero(b),
         Kind::Sum(a) => zero(a),
     }
@@ -1432,7 +1722,7 @@ pub fn depends(values: &[Option<Expr>], live: &[bool], e: &Expr) -> bool {
     let depends = |e: &Expr, live: &[bool]| depends(values, live, e);
     match &e.kind {
         Kind::Var(slot) => live[*slot],
-        Kind::Lit(..) => false,
+        Kind::Lit(..) | Kind::Const(..) => false,
         Kind::Index(a, k) => match literal_items(values, a) {
             Some(items) => depends(&items[*k], live),
             None => depends(a, live),
@@ -1441,10 +1731,17 @@ pub fn depends(values: &[Option<Expr>], live: &[bool], e: &Expr) -> bool {
         | Kind::Unary(_, _, a)
         | Kind::Powi(_, a, _)
         | Kind::Sum(a)
-        | Kind::Softmax(_, a) => depends(a, live),
-        Kind::Arith(_, a, b) | Kind::Binary(_, _, a, b) | Kind::Dot(a, b) | Kind::MatVec(a, b) => {
-            depends(a, live) || depends(b, live)
-        }
+        | Kind::Softmax(_, a)
+        | Kind::Dropout(_, a, _)
+        | Kind::Reduce(_, _, a)
+        | Kind::Transpose(_, a) => depends(a, live),
+        Kind::Arith(_, a, b)
+        | Kind::Binary(_, _, a, b)
+        | Kind::Dot(a, b)
+        | Kind::MatVec(a, b)
+        | Kind::MatMul(_, a, b)
+        | Kind::Outer(_, a, b) => depends(a, live) || depends(b, live),
+        Kind::Clamp(_, x, lo, hi) => depends(x, live) || depends(lo, live) || depends(hi, live),
         Kind::Array(items) => items.iter().any(|i| depends(i, live)),
     }
 }

@@ -4,7 +4,9 @@
 //! `neuron_difftest::reference`, and the test that checks one against the
 //! other.
 
-use super::program::{Arith, Expr, Float, Kind, LitStyle, Neuron, Program, Spelling, Ty, Value};
+use super::program::{
+    Arith, CONSTS, Expr, Float, Kind, LitStyle, Neuron, PathStyle, Program, Spelling, Ty, Value,
+};
 use std::fmt::Write as _;
 
 /// Binding strength of a rendered expression, loosest first.
@@ -136,6 +138,33 @@ impl Source<'_> {
                 ),
                 Prec::Atom,
             ),
+            Kind::Const(k, style) => {
+                // The neuron's float type: `f64` in a generic neuron.
+                let float = match self.float {
+                    Float::F32 => "f32",
+                    _ => "f64",
+                };
+                let root = match style {
+                    PathStyle::Std => "std::",
+                    PathStyle::Core => "core::",
+                    PathStyle::Short => "",
+                };
+                (
+                    format!("{root}{float}::consts::{}", CONSTS[*k].0),
+                    Prec::Atom,
+                )
+            }
+            Kind::Clamp(sp, x, lo, hi) => self.call(
+                "clamp",
+                *sp,
+                x,
+                &[self.at(lo, Prec::Sum), self.at(hi, Prec::Sum)],
+            ),
+            Kind::Reduce(r, sp, a) => self.call(r.name(), *sp, a, &[]),
+            Kind::Transpose(sp, a) => self.call("transpose", *sp, a, &[]),
+            Kind::MatMul(sp, a, b) => self.call("matmul", *sp, a, &[self.at(b, Prec::Sum)]),
+            Kind::Outer(sp, a, b) => self.call("outer", *sp, a, &[self.at(b, Prec::Sum)]),
+            Kind::Dropout(sp, a, p) => self.call("dropout", *sp, a, &[format!("{p:?}")]),
         }
     }
 }
@@ -171,22 +200,33 @@ pub fn neuron_source(program: &Program, n: &Neuron) -> String {
         args.join(", "),
         type_name(n.ret, &n.float)
     );
-    for l in &n.lets {
+    let value = |l: &super::program::Let| match &l.value {
+        Value::Expr(e) => src.at(e, Prec::Sum),
+        Value::Call { callee, args } => {
+            let args: Vec<String> = args.iter().map(|a| src.at(a, Prec::Sum)).collect();
+            format!("{}({})", program.neurons[*callee].name, args.join(", "))
+        }
+    };
+    let (lets, tail) = match n.lets.split_last() {
+        Some((last, rest)) if n.tail_call => (rest, Some(last)),
+        _ => (&n.lets[..], None),
+    };
+    for l in lets {
         let ty = if l.annotate {
             format!(": {}", type_name(l.ty, &n.float))
         } else {
             String::new()
         };
-        let value = match &l.value {
-            Value::Expr(e) => src.at(e, Prec::Sum),
-            Value::Call { callee, args } => {
-                let args: Vec<String> = args.iter().map(|a| src.at(a, Prec::Sum)).collect();
-                format!("{}({})", program.neurons[*callee].name, args.join(", "))
-            }
-        };
-        let _ = writeln!(out, "    let {}{ty} = {value};", l.name);
+        let _ = writeln!(out, "    let {}{ty} = {};", l.name, value(l));
     }
-    let _ = writeln!(out, "    {}", src.at(&n.result, Prec::Sum));
+    match tail {
+        Some(call) => {
+            let _ = writeln!(out, "    {}", value(call));
+        }
+        None => {
+            let _ = writeln!(out, "    {}", src.at(&n.result, Prec::Sum));
+        }
+    }
     let _ = writeln!(out, "}}");
     out
 }
@@ -223,6 +263,16 @@ pub fn reference(n: &Neuron, k: usize) -> String {
             Kind::Sum(a) => one("sum", a),
             Kind::MatVec(m, v) => two("matvec", m, v),
             Kind::Softmax(log, a) => one(if *log { "log_softmax" } else { "softmax" }, a),
+            Kind::Const(k, _) => format!("r::lit({:?})", CONSTS[*k].1),
+            Kind::Clamp(_, x, lo, hi) => {
+                format!("r::clamp({}, {}, {})", expr(x), expr(lo), expr(hi))
+            }
+            Kind::Reduce(r, _, a) => format!("r::{}_of({})", r.name(), expr(a)),
+            Kind::Transpose(_, a) => one("transpose", a),
+            Kind::MatMul(_, a, b) => two("matmul", a, b),
+            Kind::Outer(_, a, b) => two("outer", a, b),
+            // The checks run in inference, where dropout is the identity.
+            Kind::Dropout(_, a, _) => expr(a),
         }
     }
     let mut out = String::new();
@@ -234,10 +284,20 @@ pub fn reference(n: &Neuron, k: usize) -> String {
     for l in &n.lets {
         let value = match &l.value {
             Value::Expr(e) => expr(e),
-            Value::Call { callee, args } => {
-                let args: Vec<String> = args.iter().map(expr).collect();
-                format!("n{callee}(&[{}])", args.join(", "))
-            }
+            // One name alone is passed without a copy (clippy's
+            // `cloned_ref_to_slice_refs`).
+            Value::Call { callee, args } => match args.as_slice() {
+                [
+                    Expr {
+                        kind: Kind::Var(slot),
+                        ..
+                    },
+                ] => format!("n{callee}(std::slice::from_ref(&v{slot}))"),
+                _ => {
+                    let args: Vec<String> = args.iter().map(expr).collect();
+                    format!("n{callee}(&[{}])", args.join(", "))
+                }
+            },
         };
         let _ = writeln!(out, "        let v{} = {value};", l.slot);
     }

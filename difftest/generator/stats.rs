@@ -5,7 +5,7 @@
 //! silently drop a part of the language.
 
 use super::program::{
-    Arith, Binary, Expr, Float, Kind, LitStyle, Program, Spelling, Ty, Unary, Value,
+    Arith, Binary, Expr, Float, Kind, LitStyle, Program, Reduction, Spelling, Ty, Unary, Value,
     constant_receiver, depends, folds, matches,
 };
 use std::collections::BTreeMap;
@@ -16,12 +16,55 @@ pub struct Stats {
     pub counts: BTreeMap<String, usize>,
     /// Whether the neuron being counted is generic (its literals typed).
     generic: bool,
+    /// Whether it is an `f32` neuron.
+    f32: bool,
 }
 
-/// What every generated file must contain at least once.
-pub fn required() -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
+/// The library function `kind` calls, if any.
+fn op_name(kind: &Kind) -> Option<&'static str> {
+    Some(match kind {
+        Kind::Unary(u, ..) => u.name(),
+        Kind::Powi(..) => "powi",
+        Kind::Binary(b, ..) => b.name(),
+        Kind::Dot(..) => "dot",
+        Kind::Sum(_) => "sum",
+        Kind::MatVec(..) => "matvec",
+        Kind::Softmax(log, _) => {
+            if *log {
+                "log_softmax"
+            } else {
+                "softmax"
+            }
+        }
+        Kind::Clamp(..) => "clamp",
+        Kind::Reduce(r, ..) => r.name(),
+        Kind::Transpose(..) => "transpose",
+        Kind::MatMul(..) => "matmul",
+        Kind::Outer(..) => "outer",
+        Kind::Dropout(..) => "dropout",
+        Kind::Var(_)
+        | Kind::Lit(..)
+        | Kind::Const(..)
+        | Kind::Neg(_)
+        | Kind::Arith(..)
+        | Kind::Index(..)
+        | Kind::Array(_) => return None,
+    })
+}
+
+/// What every generated file must contain at least once: among others,
+/// every function of the language's library (`library`, from
+/// `__library!()`), so that an op added to the macro fails this test until
+/// the generator writes it.
+pub fn required(library: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = library.iter().map(|name| format!("op: {name}")).collect();
     for sp in ["function", "method"] {
+        for r in Reduction::ALL {
+            keys.push(format!("reduction {}: {sp}", r.name()));
+        }
+        for op in ["clamp", "transpose", "matmul", "outer"] {
+            keys.push(format!("{op}: {sp}"));
+        }
         for u in Unary::ALL {
             keys.push(format!("{}: {sp}", u.name()));
         }
@@ -29,6 +72,7 @@ pub fn required() -> Vec<String> {
             keys.push(format!("{}: {sp}", b.name()));
         }
         keys.push(format!("powi: {sp}"));
+        keys.push(format!("dropout: {sp}"));
     }
     for k in [
         "operator +",
@@ -43,6 +87,7 @@ pub fn required() -> Vec<String> {
         "matvec",
         "softmax",
         "log_softmax",
+        "dropout of an array",
         "index: element",
         "index: matrix row",
         "index: matrix element",
@@ -79,6 +124,10 @@ pub fn required() -> Vec<String> {
         "hygiene: argument named like a generated name",
         "hygiene: binding named like a generated name",
         "hygiene: neuron named like a generated name",
+        "constant by path",
+        "constant by path: in an f32 neuron",
+        "call in tail position",
+        "reduction of a matrix",
     ] {
         keys.push(k.to_string());
     }
@@ -110,6 +159,7 @@ impl Stats {
                 "neuron: called"
             });
             self.generic = matches!(neuron.float, Float::Generic(_));
+            self.f32 = neuron.float == Float::F32;
             self.count(match neuron.float {
                 Float::F64 => "neuron: f64",
                 Float::F32 => "neuron: f32",
@@ -188,6 +238,9 @@ impl Stats {
                 }
                 names.push(l.name.clone());
             }
+            if neuron.tail_call {
+                self.count("call in tail position");
+            }
             self.expr(&neuron.result, &values, &live, &mut uses);
             for l in &neuron.lets {
                 match uses[l.slot] {
@@ -218,6 +271,9 @@ impl Stats {
                 }
             }
         };
+        if let Some(op) = op_name(&e.kind) {
+            self.count(&format!("op: {op}"));
+        }
         match &e.kind {
             Kind::Var(slot) => uses[*slot] += 1,
             Kind::Lit(_, style) => self.count(match style {
@@ -263,7 +319,7 @@ impl Stats {
             Kind::Unary(u, sp, a) => {
                 self.count(&format!("{}: {}", u.name(), spelled(*sp)));
                 self.elementwise(e, None);
-                receiver(self, a, None, matches!(u, Unary::Sigmoid | Unary::Softplus));
+                receiver(self, a, None, u.real_trait());
                 self.expr(a, values, live, uses);
             }
             Kind::Powi(sp, a, n) => {
@@ -278,7 +334,12 @@ impl Stats {
             Kind::Binary(b, sp, x, y) => {
                 self.count(&format!("{}: {}", b.name(), spelled(*sp)));
                 self.elementwise(e, Some((x, y)));
-                receiver(self, x, Some(y), *b == Binary::LeakyRelu);
+                receiver(
+                    self,
+                    x,
+                    Some(y),
+                    matches!(b, Binary::LeakyRelu | Binary::Elu),
+                );
                 self.expr(x, values, live, uses);
                 self.expr(y, values, live, uses);
             }
@@ -310,6 +371,47 @@ impl Stats {
                     self.count("softmax of constants");
                 }
                 receiver(self, a, None, false);
+                self.expr(a, values, live, uses);
+            }
+            Kind::Const(..) => {
+                self.count("constant by path");
+                if self.f32 {
+                    self.count("constant by path: in an f32 neuron");
+                }
+            }
+            Kind::Clamp(sp, x, lo, hi) => {
+                self.count(&format!("clamp: {}", spelled(*sp)));
+                self.elementwise(e, None);
+                for a in [x, lo, hi] {
+                    self.expr(a, values, live, uses);
+                }
+            }
+            Kind::Reduce(r, sp, a) => {
+                self.count(&format!("reduction {}: {}", r.name(), spelled(*sp)));
+                if matches!(a.ty, Ty::M(..)) {
+                    self.count("reduction of a matrix");
+                }
+                self.expr(a, values, live, uses);
+            }
+            Kind::Transpose(sp, a) => {
+                self.count(&format!("transpose: {}", spelled(*sp)));
+                self.expr(a, values, live, uses);
+            }
+            Kind::MatMul(sp, a, b) | Kind::Outer(sp, a, b) => {
+                let op = if matches!(e.kind, Kind::MatMul(..)) {
+                    "matmul"
+                } else {
+                    "outer"
+                };
+                self.count(&format!("{op}: {}", spelled(*sp)));
+                self.expr(a, values, live, uses);
+                self.expr(b, values, live, uses);
+            }
+            Kind::Dropout(sp, a, _) => {
+                self.count(&format!("dropout: {}", spelled(*sp)));
+                if a.ty != Ty::S {
+                    self.count("dropout of an array");
+                }
                 self.expr(a, values, live, uses);
             }
         }

@@ -282,6 +282,172 @@ pub fn log_softmax(a: V) -> V {
     note(V::A(xs.iter().map(|x| V::S(x - log_total)).collect()))
 }
 
+/// `sin x`.
+pub fn sin(a: V) -> V {
+    unary(a, f64::sin)
+}
+
+/// `cos x`.
+pub fn cos(a: V) -> V {
+    unary(a, f64::cos)
+}
+
+/// `atan x`.
+pub fn atan(a: V) -> V {
+    unary(a, f64::atan)
+}
+
+/// `x / (1 + e^-x)`.
+pub fn silu(a: V) -> V {
+    unary(a, |x| x / (1.0 + (-x).exp()))
+}
+
+/// `x Φ(x) = x (1 + erf(x / √2)) / 2`.
+pub fn gelu(a: V) -> V {
+    unary(a, |x| {
+        0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))
+    })
+}
+
+/// `x / (1 + |x|)`.
+pub fn softsign(a: V) -> V {
+    unary(a, |x| x / (1.0 + x.abs()))
+}
+
+/// `ln(1 / (1 + e^-x)) = -ln(1 + e^-x)`.
+pub fn log_sigmoid(a: V) -> V {
+    unary(a, |x| -(-x).exp().ln_1p())
+}
+
+/// `x` for `x > 0`, else `a (e^x - 1)`; NaN for NaN.
+pub fn elu(a: V, scale: V) -> V {
+    binary(
+        a,
+        scale,
+        |x, s| if x > 0.0 { x } else { s * (x.exp() - 1.0) },
+    )
+}
+
+/// `x` within `lo..=hi`: `lo` below, `hi` above (and where `lo > hi`);
+/// NaN if any is NaN.
+pub fn clamp(x: V, lo: V, hi: V) -> V {
+    let lower = binary(x, lo, |x, l| {
+        if x.is_nan() || l.is_nan() {
+            f64::NAN
+        } else if x < l {
+            l
+        } else {
+            x
+        }
+    });
+    binary(lower, hi, |y, h| {
+        if y.is_nan() || h.is_nan() {
+            f64::NAN
+        } else if y > h {
+            h
+        } else {
+            y
+        }
+    })
+}
+
+/// Every element of a vector or matrix, in row order.
+fn elements(a: &V) -> Vec<f64> {
+    let mut out = Vec::new();
+    flatten(a, &mut out);
+    out
+}
+
+/// The mean of every element.
+pub fn mean_of(a: V) -> V {
+    let xs = elements(&a);
+    note(V::S(xs.iter().sum::<f64>() / xs.len() as f64))
+}
+
+/// `ln Σ e^x[i]` of a vector.
+pub fn logsumexp_of(a: V) -> V {
+    let xs: Vec<f64> = items(&a).iter().map(scalar).collect();
+    note(V::S(xs.iter().map(|x| x.exp()).sum::<f64>().ln()))
+}
+
+/// `sqrt(Σ x²)` over every element.
+pub fn norm_of(a: V) -> V {
+    note(V::S(elements(&a).iter().map(|x| x * x).sum::<f64>().sqrt()))
+}
+
+/// The largest element; NaN if any is NaN.
+pub fn max_of(a: V) -> V {
+    let xs = elements(&a);
+    let m = if xs.iter().any(|x| x.is_nan()) {
+        f64::NAN
+    } else {
+        xs.iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, |m, x| if x > m { x } else { m })
+    };
+    note(V::S(m))
+}
+
+/// The smallest element; NaN if any is NaN.
+pub fn min_of(a: V) -> V {
+    let xs = elements(&a);
+    let m = if xs.iter().any(|x| x.is_nan()) {
+        f64::NAN
+    } else {
+        xs.iter()
+            .copied()
+            .fold(f64::INFINITY, |m, x| if x < m { x } else { m })
+    };
+    note(V::S(m))
+}
+
+/// The transpose of a matrix.
+pub fn transpose(m: V) -> V {
+    let rows: Vec<Vec<f64>> = items(&m)
+        .iter()
+        .map(|r| items(r).iter().map(scalar).collect())
+        .collect();
+    let cols = rows.first().map_or(0, Vec::len);
+    V::A(
+        (0..cols)
+            .map(|j| V::A(rows.iter().map(|r| V::S(r[j])).collect()))
+            .collect(),
+    )
+}
+
+/// The matrix product `a b`.
+pub fn matmul(a: V, b: V) -> V {
+    let columns = transpose(b);
+    let rows = items(&a)
+        .iter()
+        .map(|row| {
+            V::A(
+                items(&columns)
+                    .iter()
+                    .map(|col| dot(row.clone(), col.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    note(V::A(rows))
+}
+
+/// The outer product: `u[i] v[j]`.
+pub fn outer(u: V, v: V) -> V {
+    let rows = items(&u)
+        .iter()
+        .map(|x| {
+            V::A(
+                items(&v)
+                    .iter()
+                    .map(|y| V::S(scalar(x) * scalar(y)))
+                    .collect(),
+            )
+        })
+        .collect();
+    note(V::A(rows))
+}
+
 /// A value of `shape` read from the front of `values`.
 pub fn read(values: &mut impl Iterator<Item = f64>, shape: &[usize]) -> V {
     match shape.split_first() {

@@ -44,6 +44,9 @@
 
 use core::fmt;
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use crate::real::Real;
 
 /// What the attribute on a function declared about it.

@@ -44,14 +44,20 @@
 //!
 //! # What generated code calls
 //!
+//! `dropout(x, p)` (or `x.dropout(p)`) in a `#[neuron]` function, with `p`
+//! a constant in `[0, 1)`, compiles to these calls:
+//!
 //! ```text
-//! let mask = ::neuron_core::dropout::Mask::current();       // once per op and pass
+//! let mask = ::neuron_core::dropout::Mask::current();       // once per pass
 //! let y = from_fn(|i| x[i] * mask.factor(p, SITE, i));      // forward
 //! let d_x = from_fn(|i| d_y[i] * mask.factor(p, SITE, i));  // backward (same value)
 //! ```
 //!
 //! where `SITE` is `::neuron_core::dropout::site("neuron_name", k)` for
-//! the `k`-th dropout op of the neuron (a `const fn`), and `p` is a `T`.
+//! the `k`-th dropout op of the neuron (a `const fn`, evaluated in a
+//! `const { .. }` block), `p` is a `T`, and the index is flat (row-major;
+//! `0` for a real). The mask is read once per pass, at the top of each
+//! generated function with dropout.
 //! [`factor`] does both steps for one element.
 
 use std::cell::Cell;

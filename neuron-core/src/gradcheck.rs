@@ -408,6 +408,26 @@ pub fn gradcheck_random_sampled<F: Differentiable>(
     finish(report)
 }
 
+/// The end of the test `#[neuron(gradcheck)]` generates for the neuron
+/// `name`: prints why nothing was checked, or panics with the error.
+///
+/// # Panics
+///
+/// When `result` is an error: the gradient and its finite differences
+/// disagree, or the check could not run.
+#[doc(hidden)]
+#[track_caller]
+pub fn conclude(name: &str, result: Result<GradcheckReport, GradcheckError>) {
+    match result {
+        Ok(report) => {
+            if let Some(why) = &report.not_checked {
+                println!("gradcheck of `{name}` not run: {why}");
+            }
+        }
+        Err(error) => panic!("gradcheck of `{name}`: {error}"),
+    }
+}
+
 /// [`gradcheck_random`] with the arguments drawn from `range`, e.g.
 /// `0.1..=3.0` for a function that takes a logarithm.
 ///

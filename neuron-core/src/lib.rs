@@ -18,36 +18,55 @@
 //! | [`data`] | [`spiral`], [`vertical`], [`sine`] toy sets, [`load_csv`] and [`split`] |
 //! | [`params_io`] | [`save_params`] (atomic) and [`load_params`] (streaming) as JSON |
 //!
+//! The default `std` feature gives every module. Without it the crate is
+//! `#![no_std]` (with `alloc`): `#[neuron]` and everything it generates,
+//! [`real`], [`model`], [`custom`], [`optim`], [`loss`] and [`regularize`];
+//! `init`, `train`, `gradcheck`, `data`, `params_io` and `dropout` need
+//! `std`.
+//!
 //! Every error is a typed `enum` or `struct` whose message names the file,
 //! line, sample or parameter it is about, and no function panics on
 //! well-typed arguments (the toy datasets panic, naming the size, only
 //! when asked for more samples than memory holds).
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
 pub mod custom;
+#[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
 pub mod dropout;
+#[cfg(feature = "std")]
 pub mod gradcheck;
+#[cfg(feature = "std")]
 pub mod init;
 pub mod loss;
 pub mod model;
 pub mod optim;
+#[cfg(feature = "std")]
 pub mod params_io;
 pub mod real;
 pub mod regularize;
+#[cfg(feature = "std")]
 pub mod train;
 
 #[cfg(test)]
 mod testing;
 
 pub use custom::{Declaration, Declarations};
+#[cfg(feature = "std")]
 pub use data::{
     CastError, Column, CsvError, NormalSampler, SplitError, cast_features, load_csv,
     load_csv_regression, read_csv, read_csv_regression, sine, spiral, split, vertical,
 };
+#[cfg(feature = "std")]
 pub use gradcheck::{
     GradcheckError, GradcheckReport, NotChecked, Partial, gradcheck, gradcheck_random,
     gradcheck_random_in, gradcheck_random_sampled,
 };
+#[cfg(feature = "std")]
 pub use init::{Init, Scheme};
 pub use loss::{
     BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy, TargetError,
@@ -58,15 +77,41 @@ pub use model::{
 };
 pub use neuron_macros::{derivative, neuron, surrogate};
 pub use optim::{Adagrad, Adam, HyperparameterError, Optimizer, RmsProp, Schedule, Sgd};
+#[cfg(feature = "std")]
 pub use params_io::{
     ParamsError, load_params, params_from_json, params_to_json, read_params, save_params,
 };
 pub use real::{Real, Scalars, Tensor};
 pub use regularize::Regularizer;
+#[cfg(feature = "std")]
 pub use train::{
     BoxError, CallbackError, Control, Divergence, EarlyStopping, EpochEnd, EpochStats, Evaluation,
     History, Monitor, StoppedBy, TrainError, Trainer, evaluate,
 };
+
+/// The test of `#[neuron(gradcheck)]`, passed through: gradient checks
+/// need the `std` feature.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gradcheck_test {
+    ($($item:tt)*) => {
+        $($item)*
+    };
+}
+
+/// Without the `std` feature, the test of `#[neuron(gradcheck)]` is an
+/// error saying which feature it needs.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gradcheck_test {
+    ($($item:tt)*) => {
+        ::core::compile_error!(
+            "`#[neuron(gradcheck)]` needs the `std` feature of `neuron-core` in test builds"
+        );
+    };
+}
 
 /// The attributes of functions used inside `#[neuron]` functions, as
 /// `#[neuron::derivative(..)]` and `#[neuron::surrogate(..)]` (this module
@@ -78,11 +123,14 @@ pub mod neuron {
 
 /// Everything a file that defines neurons needs: `use neuron_core::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "std")]
     pub use crate::data::{
         cast_features, load_csv, load_csv_regression, read_csv, read_csv_regression, sine, spiral,
         split, vertical,
     };
+    #[cfg(feature = "std")]
     pub use crate::gradcheck::{gradcheck, gradcheck_random};
+    #[cfg(feature = "std")]
     pub use crate::init::Init;
     pub use crate::loss::{
         BinaryCrossEntropy, Loss, MeanSquaredError, Output, SoftmaxCrossEntropy,
@@ -90,9 +138,11 @@ pub mod prelude {
     pub use crate::model::{Differentiable, Model, Parameters, summary};
     pub use crate::neuron;
     pub use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Schedule, Sgd};
+    #[cfg(feature = "std")]
     pub use crate::params_io::{load_params, save_params};
     pub use crate::real::{Real, Tensor};
     pub use crate::regularize::Regularizer;
+    #[cfg(feature = "std")]
     pub use crate::train::{
         Control, EarlyStopping, EpochEnd, History, Monitor, TrainError, Trainer, evaluate,
     };

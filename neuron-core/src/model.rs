@@ -12,6 +12,13 @@
 
 use crate::custom::Declarations;
 use crate::real::{Real, Tensor};
+/// The box of a generated `Params`' array fields, re-exported so that
+/// generated code names it without `std` (it is `std::boxed::Box`).
+#[doc(no_inline)]
+pub use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// The name and shape of one argument or parameter field.
 ///
@@ -381,7 +388,9 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
     /// Parameters drawn independently from a normal distribution with mean
     /// zero and standard deviation `scale`, reproducibly from `seed`: the
     /// usual starting point for training (the "Neural Networks from
-    /// Scratch" book uses `0.01 * randn` for weights).
+    /// Scratch" book uses `0.01 * randn` for weights). This and the
+    /// initializations below need the `std` feature.
+    #[cfg(feature = "std")]
     fn random(scale: f64, seed: u64) -> Self {
         let mut normal = crate::data::NormalSampler::new(seed);
         let mut params = Self::zeros();
@@ -391,29 +400,34 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
 
     /// Glorot (Xavier) uniform weights and zero biases, reproducibly from
     /// `seed` (see [`crate::init`]); for `tanh` and `sigmoid` layers.
+    #[cfg(feature = "std")]
     fn glorot_uniform(seed: u64) -> Self {
         initialized(crate::init::Scheme::GlorotUniform, seed)
     }
 
     /// Glorot (Xavier) normal weights and zero biases (see
     /// [`crate::init`]).
+    #[cfg(feature = "std")]
     fn glorot_normal(seed: u64) -> Self {
         initialized(crate::init::Scheme::GlorotNormal, seed)
     }
 
     /// He uniform weights and zero biases (see [`crate::init`]).
+    #[cfg(feature = "std")]
     fn he_uniform(seed: u64) -> Self {
         initialized(crate::init::Scheme::HeUniform, seed)
     }
 
     /// He normal weights and zero biases, reproducibly from `seed` (see
     /// [`crate::init`]); for `relu` layers.
+    #[cfg(feature = "std")]
     fn he_normal(seed: u64) -> Self {
         initialized(crate::init::Scheme::HeNormal, seed)
     }
 }
 
 /// Parameters drawn by `scheme` with the default roles.
+#[cfg(feature = "std")]
 fn initialized<T: Real, P: Parameters<T>>(scheme: crate::init::Scheme, seed: u64) -> P {
     let mut params = P::zeros();
     // Without overrides no name can be unknown.
@@ -431,6 +445,8 @@ pub(crate) fn shape_len(shape: &[usize]) -> usize {
 }
 
 /// The sum of the fields' lengths, `None` if it overflows.
+// Used by the `std` modules (gradient checks, params files, training).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn fields_len(fields: &[Field]) -> Option<usize> {
     fields
         .iter()
@@ -526,6 +542,8 @@ pub(crate) fn filled<T: Real, P: Parameters<T>>(values: &[T]) -> Result<P, Layou
 
 /// Checks that `P::FIELDS` and `P::LEN` agree and that
 /// [`Parameters::for_each`] visits `LEN` scalars in order.
+// Used by the `std` modules (gradient checks, params files, training).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn check_fields<T: Real, P: Parameters<T>>(params: &P) -> Result<(), LayoutError> {
     let fields = fields_len(P::FIELDS);
     if fields != Some(P::LEN) {
@@ -544,6 +562,8 @@ pub(crate) fn check_fields<T: Real, P: Parameters<T>>(params: &P) -> Result<(), 
 /// [`check_fields`], and the same of [`Parameters::for_each_mut`] and
 /// [`Parameters::zip_mut`] (which leave `params` and `other` unchanged
 /// here), so that everything an optimizer calls is known to agree.
+// Used by the `std` modules (gradient checks, params files, training).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn check_layout<T: Real, P: Parameters<T>>(
     params: &mut P,
     other: &P,

@@ -25,6 +25,7 @@
 
 use crate::model::Parameters;
 use crate::real::Real;
+use alloc::vec::Vec;
 
 /// Something that updates parameters from their gradients.
 pub trait Optimizer<T: Real> {
@@ -206,7 +207,9 @@ impl<T: Real> Schedule<T> {
                     lr * T::lit((t + 1) as f64 / warmup as f64)
                 } else if t < total {
                     let progress = (t - warmup) as f64 / (total - warmup) as f64;
-                    let half_cosine = (1.0 + (core::f64::consts::PI * progress).cos()) / 2.0;
+                    // `Float::cos`: `libm`'s without `std`.
+                    let half_cosine =
+                        (1.0 + num_traits::Float::cos(core::f64::consts::PI * progress)) / 2.0;
                     min + (lr - min) * T::lit(half_cosine)
                 } else {
                     min

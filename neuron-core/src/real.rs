@@ -13,7 +13,14 @@
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
-use num_traits::Float;
+/// The float trait `Real` builds on, re-exported so that generated code
+/// can bring its methods into scope: without `std`, `f32` and `f64` have
+/// `exp`, `ln`, `tanh`, ... only through it (from `libm`).
+pub use num_traits::Float;
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
 
 /// A real number type: `f32` or `f64`.
 pub trait Real:

@@ -22,6 +22,7 @@
 use crate::model::{Field, Parameters, Role, Roles, UnknownParameter};
 use crate::optim::{HyperparameterError, Range, check};
 use crate::real::Real;
+use alloc::vec::Vec;
 
 /// The λs of L1 and L2 regularization of weights and biases, all `0`
 /// (off) until set.
@@ -154,12 +155,16 @@ impl Regularizer {
 
 /// A [`Regularizer`] resolved against a parameter layout: for each field,
 /// the index one past its last scalar and its `[λ_l1, λ_l2]`.
+// Used by the training loop, which needs `std`.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub(crate) struct Prepared<T> {
     ranges: Vec<(usize, [T; 2])>,
     off: bool,
 }
 
+// Used by the training loop, which needs `std`.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl<T: Real> Prepared<T> {
     /// Whether there is nothing to add.
     pub(crate) fn is_off(&self) -> bool {

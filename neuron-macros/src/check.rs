@@ -17,7 +17,7 @@ use crate::ast::{BinOp, Declared, Dim, Expr, Function, RealType, Shape, Sp};
 use crate::ctxt::Ctxt;
 use crate::declared::RESERVED;
 use crate::items::{CONSTS, ITEMS};
-use crate::ops::{self, Custom, MAX_CUSTOM_ARITY, Param, Prim, ShapeCx};
+use crate::ops::{self, Custom, Eval, MAX_CUSTOM_ARITY, Param, Prim, ShapeCx};
 use std::collections::HashMap;
 use syn::ext::IdentExt;
 
@@ -46,12 +46,57 @@ pub fn is_tail_callee(name: &syn::Ident) -> bool {
     suggestion(&name.to_string()).is_none()
 }
 
+/// Whether a call of `name` as the result, with arguments of shapes
+/// `args` and the return type's shape `ret`, is a call of another
+/// `#[neuron]` function: when its name is nobody's typo, or when, applied
+/// element-wise as a declared function would be, it could not have that
+/// shape (a neuron named `pow` taking a matrix and a vector).
+pub fn tail_calls_neuron(name: &syn::Ident, args: &[Shape], ret: &Shape) -> bool {
+    let element_wise = args.iter().all(|a| a.is_empty() || a == ret)
+        && (ret.is_empty() || args.iter().any(|a| a == ret));
+    is_tail_callee(name) || !element_wise
+}
+
 /// The op that `name` with `count` operands (the receiver included for a
 /// method) stands for.
 pub fn resolve(name: &str, method: bool, count: usize) -> Option<Prim> {
     ops::lookup(name, method)
         .into_iter()
         .find(|p| p.def().arity() == count)
+}
+
+/// The value of `e` when it is a constant: a literal (a named constant
+/// such as `std::f64::consts::PI` is one), a binding whose value is a
+/// constant (`var` gives their values), or the library's scalar functions
+/// and operators of constants, computed by their `f64` meaning. Dropout is
+/// never a constant, nor is anything that reads an argument.
+pub fn constant(e: &Expr, var: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+    match e {
+        Expr::Lit { value, .. } => Some(*value),
+        Expr::Var(ident) => var(&ident.to_string()),
+        Expr::Neg { expr, .. } => constant(expr, var).map(|x| -x),
+        Expr::Binary { op, lhs, rhs, .. } => {
+            let values = [constant(lhs, var)?, constant(rhs, var)?];
+            match operator(*op).def().eval {
+                Eval::Map(f) => Some(f(&values)),
+                _ => None,
+            }
+        }
+        Expr::Call {
+            name, args, method, ..
+        } => {
+            let p = resolve(&name.to_string(), *method, args.len())?;
+            let Eval::Map(f) = p.def().eval else {
+                return None;
+            };
+            let values = args
+                .iter()
+                .map(|a| constant(a, var))
+                .collect::<Option<Vec<f64>>>()?;
+            Some(f(&values))
+        }
+        Expr::Index { .. } | Expr::Array { .. } | Expr::Poison(_) | Expr::Rejected { .. } => None,
+    }
 }
 
 /// The type a shape is written as, such as `[f64; 3]`.
@@ -71,6 +116,8 @@ struct Checker<'a> {
     cx: Ctxt,
     real: &'a RealType,
     scope: HashMap<String, Declared>,
+    /// The values of the bindings in scope that are constants.
+    constants: HashMap<String, f64>,
     /// The function's own name, which its body cannot call.
     name: String,
 }
@@ -82,6 +129,7 @@ pub fn names(f: &Function<Declared>) -> syn::Result<()> {
         cx: Ctxt::default(),
         real: &f.real,
         scope: HashMap::new(),
+        constants: HashMap::new(),
         name: f.name.unraw().to_string(),
     };
     checker.names(f);
@@ -94,6 +142,7 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
         cx: Ctxt::default(),
         real: &f.real,
         scope: HashMap::new(),
+        constants: HashMap::new(),
         name: f.name.unraw().to_string(),
     };
     checker.names(f);
@@ -141,7 +190,12 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
             Some((written, _)) => written.clone(),
             None => shape.map_or(Declared::Poisoned, Declared::Shape),
         };
-        checker.scope.insert(binding.name.to_string(), shape);
+        let name = binding.name.to_string();
+        match constant(&binding.value, &|n| checker.constants.get(n).copied()) {
+            Some(value) => checker.constants.insert(name.clone(), value),
+            None => checker.constants.remove(&name),
+        };
+        checker.scope.insert(name, shape);
     }
     // A call of another #[neuron] function as the result has the return
     // type, which rustc checks against the callee.
@@ -151,7 +205,7 @@ pub fn check(f: &Function<Declared>) -> syn::Result<()> {
             args,
             method: false,
             ..
-        } if checker.is_callee(name) && is_tail_callee(name) => {
+        } if checker.is_callee(name) && checker.tail_calls_neuron(name, args, &f.ret_shape) => {
             checker.callee(name, args);
             f.ret_shape.shape().cloned()
         }
@@ -238,6 +292,22 @@ impl Checker<'_> {
 
     /// A call of another `#[neuron]` function: its arguments are checked
     /// here and its types by rustc; it must not be the function itself.
+    /// [`tail_calls_neuron`] for a call as the result, with its
+    /// arguments' shapes found quietly: whichever reading is taken checks
+    /// them again and reports what is wrong with them.
+    fn tail_calls_neuron(&mut self, name: &syn::Ident, args: &[Expr], ret: &Declared) -> bool {
+        if is_tail_callee(name) {
+            return true;
+        }
+        let Some(ret) = ret.shape() else {
+            return false;
+        };
+        let errors = std::mem::take(&mut self.cx);
+        let shapes: Option<Vec<Shape>> = args.iter().map(|a| self.shape(a)).collect();
+        self.cx = errors;
+        shapes.is_some_and(|shapes| tail_calls_neuron(name, &shapes, ret))
+    }
+
     fn callee(&mut self, name: &syn::Ident, args: &[Expr]) {
         if is_path_keyword(&name.to_string()) {
             self.cx.push(syn::Error::new(
@@ -590,6 +660,10 @@ impl Checker<'_> {
                     }
                     shapes.push(Vec::new());
                 }
+                Param::Probability => match self.probability(&text, arg) {
+                    Some(s) => shapes.push(s),
+                    None => ok = false,
+                },
             }
         }
         if !ok {
@@ -597,6 +671,49 @@ impl Checker<'_> {
         }
         let operands: Vec<&Expr> = args.iter().collect();
         self.apply(p, &text, &shapes, &operands, sp)
+    }
+}
+
+impl Checker<'_> {
+    /// Dropout's `p`: a real known at compile time, in `[0, 1)` (and below
+    /// 1 once rounded to `f32`, where the reals are `f32` or may be).
+    /// Reported at `p`.
+    fn probability(&mut self, op: &str, arg: &Expr) -> Option<Shape> {
+        let shape = self.shape(arg)?;
+        if !shape.is_empty() {
+            self.cx.push(arg.sp().error(format!(
+                "the drop probability of `{op}` is one real for every element, found {}",
+                self.describe(&shape)
+            )));
+            return None;
+        }
+        let Some(p) = constant(arg, &|n| self.constants.get(n).copied()) else {
+            self.cx.push(arg.sp().error(format!(
+                "the drop probability of `{op}` must be a constant: a literal such as `0.5`, \
+                 or computed from literals and `let` bindings of them\n\
+                 help: the probability is fixed when the neuron is compiled; whether \
+                 elements are dropped at all is the thread's mode (see `neuron_core::dropout`)"
+            )));
+            return None;
+        };
+        let single = !matches!(self.real, RealType::F64);
+        let rounds_to_one = single && (p as f32) >= 1.0;
+        if !(0.0..1.0).contains(&p) || rounds_to_one {
+            let why = if p.is_nan() {
+                "it is NaN".to_string()
+            } else if rounds_to_one && p < 1.0 {
+                format!("{p} is 1 in `f32`, which would drop every element")
+            } else if p >= 1.0 {
+                format!("{p} would drop every element")
+            } else {
+                format!("it is {p}")
+            };
+            self.cx.push(arg.sp().error(format!(
+                "the drop probability of `{op}` must be at least 0 and less than 1, but {why}"
+            )));
+            return None;
+        }
+        Some(shape)
     }
 }
 
@@ -609,7 +726,10 @@ fn is_path_keyword(name: &str) -> bool {
 /// an edit distance (a swap of two neighbours counts as one edit, so
 /// `rleu` is one edit from `relu`) of at most a third of the name's length.
 pub fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    // One edit per three characters: a name of one or two characters is
+    // nobody's typo (`l` is not `ln`, and a neuron named `l` called as the
+    // result is a call of that neuron).
+    let limit = name.chars().count() / 3;
     known
         .map(|k| (edit_distance(name, k), k))
         .filter(|(d, _)| *d <= limit)
@@ -801,6 +921,45 @@ mod tests {
     fn result_type_must_match() {
         let errs = errors(quote! { fn f(x: [f64; 2]) -> f64 { x } });
         assert!(errs[0].contains("the result has type `[f64; 2]` but the function returns `f64`"));
+    }
+
+    /// Dropout's probability is a constant in `[0, 1)`: literals, named
+    /// constants, bindings of them and the library's functions of them;
+    /// not an argument, nor dropout itself.
+    #[test]
+    fn drop_probabilities_are_constants_in_the_unit_interval() {
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], #[param] w: [f64; 3]) -> f64 {
+                let rate = 0.25;
+                let r2 = rate * 2.0;
+                let a = dropout(x, 0.5) + x.dropout(1.0 / 3.0) + dropout(x, r2 - 0.25);
+                let b = dropout(x, sqrt(0.04)) + dropout(x, std::f64::consts::FRAC_1_PI);
+                let c = dropout(x, 0) + dropout(x, rate.max(0.1));
+                dot(w, a + b + c)
+            }
+        });
+        assert!(errs.is_empty(), "{errs:?}");
+        let errs = errors(quote! {
+            fn f(x: [f64; 3], #[param] w: [f64; 3], p: f64) -> f64 {
+                let q = p;
+                let rate = 0.5;
+                let rate = sigmoid(q);
+                let a = dropout(x, p) + dropout(x, q * 0.5) + dropout(x, rate);
+                let b = dropout(x, dropout(0.5, 0.1)) + dropout(x, w[0]);
+                let c = dropout(x, 1) + dropout(x, 2.0 - 3.0);
+                dot(w, a + b + c)
+            }
+        });
+        assert_eq!(errs.len(), 7, "{errs:#?}");
+        for e in &errs[..5] {
+            assert!(e.contains("must be a constant"), "{e}");
+        }
+        assert!(
+            errs[5].contains("but 1 would drop every element"),
+            "{}",
+            errs[5]
+        );
+        assert!(errs[6].contains("but it is -1"), "{}", errs[6]);
     }
 
     #[test]

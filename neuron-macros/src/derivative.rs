@@ -306,6 +306,7 @@ fn marker_module(
         "`{text}` has a declared {}derivative: what `#[neuron]` functions that call it rely on.",
         if surrogate { "surrogate " } else { "" }
     );
+    let call_fn = syn::Ident::new("call", name.span());
     let grad_docs = args
         .iter()
         .map(|a| format!("∂{text}/∂{} as declared, times `dy`.", a.unraw()));
@@ -361,6 +362,31 @@ fn marker_module(
             #[inline]
             pub fn backward #impl_generics (#(#args: #tys,)* #dy: #ret) -> (#ret, Grad #ty_generics) #where_clause {
                 (super::#name(#(#args),*), Grad { #(#args: #partials,)* })
+            }
+
+            /// A call from a `#[neuron]` function whose result type is
+            /// written, as the `Call` of a `#[neuron]` function.
+            #[derive(Clone, Copy, Debug)]
+            pub struct Call #generics #where_clause { #(#args: #tys,)* }
+
+            /// The call of `Call` with these arguments.
+            #[inline]
+            pub fn #call_fn #impl_generics (#(#args: #tys),*) -> Call #ty_generics #where_clause {
+                Call { #(#args),* }
+            }
+
+            impl #impl_generics Call #ty_generics #where_clause {
+                /// The value of the call, and the call itself, for `backward`.
+                #[inline]
+                pub fn forward(self) -> (#ret, Self) {
+                    (super::#name(#(self.#args),*), self)
+                }
+
+                /// The partial derivatives times the upstream derivative.
+                #[inline]
+                pub fn backward(&self, #dy: #ret) -> Grad #ty_generics {
+                    self::backward(#(self.#args,)* #dy).1
+                }
             }
         }
     }

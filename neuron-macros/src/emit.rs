@@ -10,7 +10,8 @@
 //! registry's loops for array ops, so the code does not grow with the
 //! length of the arrays. Names come from the user's binding, the op, or
 //! `d_<name>` for an adjoint, and from one allocator that knows every name
-//! the body uses.
+//! the body uses. A body with dropout first reads the thread's dropout
+//! state into `mask`, once, for every dropout element of the pass.
 //!
 //! ```text
 //! let sum = w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b;     // scalars inline
@@ -167,6 +168,10 @@ pub fn body_with(
         extra_args_by_ref: options.extra_args_by_ref,
     };
     let mut stmts = TokenStream::new();
+    // let mask = ::neuron_core::dropout::Mask::current();
+    if let Some(mask) = &e.plan.mask {
+        stmts.extend(quote!(let #mask = ::neuron_core::dropout::Mask::current();));
+    }
     let mut grouped = HashSet::new();
     for id in 0..g.nodes.len() {
         if e.plan.materialized[id] {
@@ -232,6 +237,11 @@ struct Plan {
     loop_vars: Vec<Ident>,
     /// For `CallGrad` nodes: the name bound to the callee's tuple of partials.
     call_grads: HashMap<(NodeId, NodeId), Ident>,
+    /// For `Call` nodes whose partials the body reads: the name bound to
+    /// the callee's `Call`, whose `backward` gives them.
+    calls: HashMap<NodeId, Ident>,
+    /// The local holding the thread's dropout state, when an op reads it.
+    mask: Option<Ident>,
     /// Every name the body uses or must not shadow; new names (helper
     /// locals of array ops, more loop indices) are drawn against it.
     taken: HashSet<String>,
@@ -267,6 +277,12 @@ impl Plan {
         for _ in 0..2 {
             loop_vars.push(loop_var(&mut taken));
         }
+        // Dropout reads the thread's state once per pass, before any node.
+        let mask = g
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.op, Op::Apply(p, _) if !p.def().eval.is_pure()))
+            .then(|| fresh(&mut taken, "mask"));
 
         let mut materialized = vec![false; n];
         for (id, node) in g.nodes.iter().enumerate() {
@@ -332,10 +348,26 @@ impl Plan {
             })
             .collect();
         let mut call_grads = HashMap::new();
+        let mut calls = HashMap::new();
+        let differentiated: HashSet<NodeId> = g
+            .nodes
+            .iter()
+            .filter_map(|node| match node.op {
+                Op::CallGrad { call, .. } => Some(call),
+                _ => None,
+            })
+            .collect();
         for (id, node) in g.nodes.iter().enumerate() {
             if materialized[id] {
                 let base = node.name.clone().unwrap_or_else(|| default_name(g, id));
                 names[id] = Some(fresh(&mut taken, &base));
+            }
+            if differentiated.contains(&id) {
+                let base = format!(
+                    "{}_call",
+                    node.name.clone().unwrap_or_else(|| default_name(g, id))
+                );
+                calls.insert(id, fresh(&mut taken, &base));
             }
             if let Op::CallGrad { call, dy, .. } = node.op
                 && !call_grads.contains_key(&(call, dy))
@@ -355,6 +387,8 @@ impl Plan {
             names,
             loop_vars,
             call_grads,
+            calls,
+            mask,
             taken,
         }
     }
@@ -532,7 +566,13 @@ impl Emitter<'_> {
             Op::CallGrad { call, dy, arg } => {
                 let group = &self.plan.call_grads[&(*call, *dy)];
                 let k = Literal::usize_unsuffixed(*arg);
-                quote!(#group.#k)
+                // At the argument it belongs to: where the call passed a
+                // wrong argument, the partial that does not fit is shown
+                // there, not at the attribute.
+                match self.g.nodes[*call].arg_spans.get(*arg) {
+                    Some(sp) => respan_range(quote!(#group.#k), *sp),
+                    None => quote!(#group.#k),
+                }
             }
             _ if self.named(id) => self.name(id),
             _ => self.value(id),
@@ -594,7 +634,7 @@ impl Emitter<'_> {
                     ],
                     _ => operands.iter().map(|&o| self.elem(o, idx)).collect(),
                 };
-                let mut cx = ElemCx { e: self, id };
+                let mut cx = ElemCx { e: self, id, idx };
                 cx.apply(def.emit, elems)
             }
             // Arguments, array ops and calls are always named.
@@ -627,17 +667,42 @@ impl Emitter<'_> {
             }
             Op::Pack(entries) => self.pack(id, &shape, entries),
             Op::Call { func, args } => {
-                // With the user's spans, rustc's errors about the call (a
-                // type that differs from the callee's, a callee that is not
-                // a neuron) point at the call and at the written type.
+                // `super::f::call(args)` has `f`'s signature, with its
+                // spans, and `forward()` returns the value with the call for
+                // its backward pass. Every body writes the call the same
+                // way, with the user's spans, so rustc's errors about it (a
+                // wrong argument, a written type that differs from the
+                // callee's, a callee that is not a neuron) are the same in
+                // every body and shown once, at the call and the written
+                // type; after such an error the call's type is unknown, so
+                // its backward pass reports nothing more.
                 let (call_sp, ty_sp) = self.origin(id);
                 let func = ident(func, call_sp.first);
-                let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
+                let call_fn = Ident::new("call", call_sp.first);
+                let forward = Ident::new("forward", call_sp.last);
+                let spans = node.arg_spans.clone();
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &a)| {
+                        let v = self.value(a);
+                        match spans.get(k) {
+                            Some(sp) => respan_range(v, *sp),
+                            None => v,
+                        }
+                    })
+                    .collect();
                 let ty = respan(ty, ty_sp.first);
+                let path = quote_spanned!(call_sp.first=> super::#func::#call_fn);
                 // The bodies live in the neuron's module; the callee is its
                 // parent's item, out of reach of the module's own names.
-                let call = quote_spanned!(call_sp.last=> super::#func(#(#args),*));
-                quote!(let #name: #ty = #call;)
+                let call = quote_spanned!(call_sp.last=> #path(#(#args),*).#forward());
+                let object = match self.plan.calls.get(&id) {
+                    Some(object) => quote!(#object),
+                    None => quote!(_),
+                };
+                let tuple = quote_spanned!(ty_sp.first=> (#ty, _));
+                quote!(let (#name, #object): #tuple = #call;)
             }
             _ => {
                 let v = self.own(id, &[]);
@@ -699,17 +764,14 @@ impl Emitter<'_> {
 
     /// The statement binding the partials of `call` for upstream `dy`.
     fn call_grad_statement(&mut self, call: NodeId, dy: NodeId) -> TokenStream {
-        let Op::Call { func, args } = self.g.nodes[call].op.clone() else {
+        let (Some(group), Some(object)) = (
+            self.plan.call_grads.get(&(call, dy)).cloned(),
+            self.plan.calls.get(&call).cloned(),
+        ) else {
             return TokenStream::new();
         };
-        let (call_sp, _) = self.origin(call);
-        let func = ident(&func, call_sp.first);
-        let backward = Ident::new("backward", call_sp.first);
-        let group = self.plan.call_grads[&(call, dy)].clone();
-        let args: Vec<TokenStream> = args.iter().map(|&a| self.value(a)).collect();
         let d = self.value(dy);
-        let call = quote_spanned!(call_sp.last=> super::#func::#backward(#(#args,)* #d));
-        quote!(let #group = #call.1.into_parts();)
+        quote!(let #group = #object.backward(#d).into_parts();)
     }
 
     /// The spans of a call node's source: the call and its written type.
@@ -724,6 +786,8 @@ impl Emitter<'_> {
 pub struct ElemCx<'e, 'a> {
     e: &'e mut Emitter<'a>,
     id: NodeId,
+    /// The element's loop indices, one per dimension of the op's result.
+    idx: &'e [Ident],
 }
 
 impl ElemCx<'_, '_> {
@@ -833,6 +897,37 @@ impl ElemCx<'_, '_> {
         self.operand_ids()
             .get(k)
             .is_some_and(|&o| matches!(self.e.g.nodes[o].op, Op::Const(_)))
+    }
+
+    /// The element's index in the op's result, flat (row-major): `i`,
+    /// `i * 3 + j` (`i * N + j` for a length that is a const parameter),
+    /// or `0` for a real.
+    pub fn flat_index(&self) -> TokenStream {
+        let shape = &self.e.g.nodes[self.id].shape;
+        let dims = &shape[shape.len().saturating_sub(self.idx.len())..];
+        let mut index: Option<TokenStream> = None;
+        for (var, dim) in self.idx.iter().zip(dims) {
+            index = Some(match index {
+                None => quote!(#var),
+                Some(outer) => quote!(#outer * #dim + #var),
+            });
+        }
+        index.unwrap_or_else(|| quote!(0))
+    }
+
+    /// The local holding the thread's dropout state, read once at the top
+    /// of the body (see [`Body`]).
+    pub fn dropout_mask(&self) -> Ident {
+        self.e
+            .plan
+            .mask
+            .clone()
+            .unwrap_or_else(|| Ident::new("__unnamed", Span::call_site()))
+    }
+
+    /// The neuron's name, which names its dropout sites.
+    pub fn neuron_name(&self) -> &str {
+        &self.e.g.neuron
     }
 
     /// The value of operand `k`, an integer literal held as a constant.
@@ -948,6 +1043,24 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
+/// `tokens` spanning the user's tokens `sp`: the first token at its first,
+/// the rest at its last, so that an error about the whole expression
+/// points at exactly what the user wrote.
+fn respan_range(tokens: TokenStream, sp: Sp) -> TokenStream {
+    let mut first = true;
+    tokens
+        .into_iter()
+        .map(|tt| {
+            let span = if std::mem::take(&mut first) {
+                sp.first
+            } else {
+                sp.last
+            };
+            respan(tt.into(), span)
+        })
+        .collect()
+}
+
 /// A new name from `base`: itself, or with the first free numeric suffix.
 fn fresh(taken: &mut HashSet<String>, base: &str) -> Ident {
     let name = fresh_name(taken, base);
@@ -1044,8 +1157,15 @@ mod tests {
     #[test]
     fn reductions_are_loops_whatever_the_length() {
         assert_eq!(
+            emitted("w:16 x:16", "(dot w x)"),
+            "let mut dot: f64 = 0.0;\nfor i in 0..16 {\ndot += w[i] * x[i];\n}\ndot"
+        );
+        // A long one keeps eight partial sums, added in a fixed order.
+        assert_eq!(
             emitted("w:1024 x:1024", "(dot w x)"),
-            "let mut dot: f64 = 0.0;\nfor i in 0..1024 {\ndot += w[i] * x[i];\n}\ndot"
+            "let mut dot_lanes: [f64; 8] = [0.0; 8];\nfor j in 0..1024 / 8 {\nfor k in 0..8 {\nlet i = j * 8 + k;\n\
+             dot_lanes[k] += w[i] * x[i];\n}\n}\nlet mut dot: f64 = ((dot_lanes[0] + dot_lanes[1]) + (dot_lanes[2] + dot_lanes[3]))\n\
+             + ((dot_lanes[4] + dot_lanes[5]) + (dot_lanes[6] + dot_lanes[7]));\nfor i in 1024 / 8 * 8..1024 {\ndot += w[i] * x[i];\n}\ndot"
         );
     }
 

@@ -48,7 +48,8 @@ pub fn eval(g: &Graph, args: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, String> {
                         p.value_name()
                     ));
                 }
-                Eval::Map(f) => {
+                // Dropout in inference.
+                Eval::Map(f) | Eval::Inference(f) => {
                     let mut elems = vec![0.0; operands.len()];
                     (0..len)
                         .map(|i| {

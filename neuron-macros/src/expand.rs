@@ -408,6 +408,76 @@ mod tests {
         assert!(!out.contains("hvp"), "{out}");
     }
 
+    /// Every identifier in `tokens`, inside groups too.
+    fn idents(tokens: TokenStream, out: &mut Vec<String>) {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+                proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+
+    /// Generated code builds in a `#![no_std]` crate: it names `::core`
+    /// and `::neuron_core`, never `std` or `alloc` (`neuron_core` re-exports
+    /// what it needs of them), whatever the neuron uses.
+    #[test]
+    fn generated_code_names_neither_std_nor_alloc() {
+        let neurons = [
+            (
+                quote!(),
+                quote! {
+                    pub fn unit(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+                        relu(w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + b)
+                    }
+                },
+            ),
+            (
+                quote!(gradcheck),
+                quote! {
+                    fn scalar(x: f32, #[param] w: f32) -> f32 { tanh(w * x) + exp(x).ln() + sigmoid(x) }
+                },
+            ),
+            (
+                quote!(),
+                quote! {
+                    fn net<T: Real>(x: [T; 2], #[param] w: [[T; 2]; 3], #[param] v: [T; 3]) -> [T; 2] {
+                        let h: [T; 3] = layer(w, x);
+                        softmax([dot(v, h), softclip(x[0])])
+                    }
+                },
+            ),
+            (
+                quote!(hessian),
+                quote! {
+                    fn second(x: [f64; 2], #[param] w: [f64; 2]) -> f64 {
+                        relu(dot(w, x)) + max(x) * sigmoid(w[0])
+                    }
+                },
+            ),
+            (
+                quote!(),
+                quote! {
+                    fn shaped<const N: usize>(x: [f64; N], #[param] w: [f64; N]) -> f64 {
+                        powf(sum(x * w), 2.5)
+                    }
+                },
+            ),
+        ];
+        for (attr, item) in neurons {
+            let out = neuron(attr, item.clone()).unwrap_or_else(|e| panic!("{e}\n{item}"));
+            let mut names = Vec::new();
+            idents(out.clone(), &mut names);
+            for forbidden in ["std", "alloc"] {
+                assert!(
+                    !names.iter().any(|n| n == forbidden),
+                    "`{forbidden}` in\n{out}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn an_exponent_beyond_i32_is_out_of_range() {
         let error = expand_text("fn f(x: f64) -> f64 { powi(x, 3000000000) }").unwrap_err();

@@ -109,7 +109,7 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
             if a.shape.is_empty() {
                 quote!(#n)
             } else {
-                quote!(::std::boxed::Box::new(#n))
+                quote!(::neuron_core::model::Box::new(#n))
             }
         })
         .collect();
@@ -200,7 +200,7 @@ fn param_field_ty(a: &crate::ast::Arg) -> TokenStream {
     if a.shape.is_empty() {
         quote!(#t)
     } else {
-        quote!(::std::boxed::Box<#t>)
+        quote!(::neuron_core::model::Box<#t>)
     }
 }
 
@@ -272,7 +272,7 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
             if a.shape.is_empty() {
                 quote!(let #l: #t = #flat::read_flat(neuron_args, &mut neuron_offset)?;)
             } else {
-                quote!(let #l: ::std::boxed::Box<#t> = #flat::read_boxed(neuron_args, &mut neuron_offset)?;)
+                quote!(let #l: ::neuron_core::model::Box<#t> = #flat::read_boxed(neuron_args, &mut neuron_offset)?;)
             }
         })
         .collect();

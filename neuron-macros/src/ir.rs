@@ -2,7 +2,7 @@
 //! topological order (operands always come before their users), each with a
 //! shape.
 //!
-//! Building a node goes through [`Graph::add`], which hash-conses: asking for
+//! Building a node goes through [`Graph::intern`], which hash-conses: asking for
 //! a node that already exists returns the existing one, so common
 //! subexpressions are shared from the start and a forward value is never
 //! computed twice. The graph prints as s-expressions and parses back from
@@ -121,6 +121,8 @@ pub struct Node {
     /// written on its binding, so that rustc's own errors about them (a
     /// wrong type, an unknown function) point at the user's code.
     pub origin: Option<(Sp, Sp)>,
+    /// For a call of another neuron: the span of each argument as written.
+    pub arg_spans: Vec<Sp>,
 }
 
 /// The float types the generated code computes a graph in, which decides
@@ -142,6 +144,8 @@ pub struct Graph {
     pub args: Vec<(String, Shape)>,
     /// The float type of every value.
     pub precision: Precision,
+    /// The neuron's name, which names its dropout sites.
+    pub neuron: String,
     /// Shape rules that failed while building: a bug in a stage before,
     /// reported by the pipeline as an internal error rather than a panic.
     pub internal_errors: Vec<String>,
@@ -154,6 +158,7 @@ impl Graph {
             nodes: Vec::new(),
             args,
             precision: Precision::default(),
+            neuron: String::new(),
             internal_errors: Vec::new(),
             memo: HashMap::new(),
         }
@@ -172,6 +177,7 @@ impl Graph {
             shape: key.1.clone(),
             name: None,
             origin: None,
+            arg_spans: Vec::new(),
         });
         self.memo.insert(key, id);
         id

@@ -179,6 +179,51 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         pub fn forward_ref #generics (#(#ref_params),*) -> #ret #forward_ref_body
     };
 
+    // A call of this neuron from another: `call` has the forward
+    // function's signature, spans included, so that rustc's errors about a
+    // wrong call read as errors about the function itself.
+    let call_fn = Ident::new("call", name.span());
+    let lend_self: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let n = &a.name;
+            if a.shape.is_empty() {
+                quote!(self.#n)
+            } else {
+                quote!(&self.#n)
+            }
+        })
+        .collect();
+    let call_doc = format!(
+        "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments,          kept for the backward pass."
+    );
+    let call_items = quote! {
+        #[doc = #call_doc]
+        #[derive(Clone, Copy, Debug)]
+        pub struct Call #generics { #(#args: #tys,)* }
+
+        /// The call of [`Call`] with these arguments.
+        #[inline]
+        pub fn #call_fn #generics (#(#args: #tys),*) -> Call #ty_args {
+            Call { #(#args),* }
+        }
+
+        impl #generics Call #ty_args {
+            /// The value of the call, and the call itself, for its backward pass.
+            #[inline]
+            pub fn forward(self) -> (#ret, Self) {
+                (self::forward_ref(#(#lend_self),*), self)
+            }
+
+            /// The partial derivatives of the call for the upstream derivative `dy`.
+            #[inline]
+            pub fn backward(&self, dy: #ret) -> Grad #ty_args {
+                self::backward_ref(#(#lend_self,)* dy).1
+            }
+        }
+    };
+
     // Grad: one field per argument.
     let grad_fields: Vec<TokenStream> = args
         .iter()
@@ -443,20 +488,19 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             hi = o.range.map_or(2.0, |r| r.1),
             tolerance = o.tolerance.unwrap_or(default_tolerance),
         );
+        // Gradient checks need `neuron-core`'s `std` feature, which this
+        // macro cannot see: `__gradcheck_test!` passes the test through
+        // with it, and is a compile error naming the feature without it.
         quote! {
-            #[doc = #doc]
             #[cfg(test)]
-            #[test]
-            pub fn #gradcheck_test() {
-                match ::neuron_core::gradcheck::gradcheck_random_in::<#ty>(#lo..=#hi, #points, 0x5eed, #tolerance) {
-                    ::core::result::Result::Ok(report) => {
-                        if let ::core::option::Option::Some(why) = &report.not_checked {
-                            ::std::println!("gradcheck of `{}` not run: {}", ::core::stringify!(#name), why);
-                        }
-                    }
-                    ::core::result::Result::Err(error) => {
-                        ::core::panic!("gradcheck of `{}`: {}", ::core::stringify!(#name), error);
-                    }
+            ::neuron_core::__gradcheck_test! {
+                #[doc = #doc]
+                #[test]
+                pub fn #gradcheck_test() {
+                    ::neuron_core::gradcheck::conclude(
+                        ::core::stringify!(#name),
+                        ::neuron_core::gradcheck::gradcheck_random_in::<#ty>(#lo..=#hi, #points, 0x5eed, #tolerance),
+                    );
                 }
             }
         }
@@ -471,6 +515,10 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         #vis mod #name {
             #[allow(unused_imports)]
             use super::*;
+            // Float methods (`x.exp()`) of `f32` and `f64` are inherent
+            // with `std` only; this makes them resolve without it too.
+            #[allow(unused_imports)]
+            use ::neuron_core::real::Float as _;
 
             #(#own)*
             #[inline]
@@ -499,6 +547,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             #[doc = #backward_doc]
             #[must_use]
             #backward
+
+            #call_items
 
             /// [`backward`] borrowing the arrays: nothing is copied.
             #[must_use]
@@ -537,6 +587,8 @@ pub const ITEMS: &[&str] = &[
     "Grad",
     "gradient",
     "backward",
+    "Call",
+    "call",
     "forward_ref",
     "gradient_ref",
     "backward_ref",

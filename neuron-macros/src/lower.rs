@@ -5,7 +5,7 @@
 //! rather than a panic.
 
 use crate::ast::{Dim, Expr, Function, RealType};
-use crate::check::{is_builtin, is_tail_callee, operator, resolve};
+use crate::check::{constant, is_builtin, operator, resolve, tail_calls_neuron};
 use crate::ir::{Graph, NodeId, Op, Precision};
 use crate::ops::{Custom, Param, Prim};
 use std::collections::HashMap;
@@ -24,9 +24,12 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
         RealType::F32 => Precision::F32,
         RealType::Generic(_) => Precision::Either,
     };
+    g.neuron = f.name.unraw().to_string();
     let mut lowering = Lowering {
         g,
         scope: HashMap::new(),
+        constants: HashMap::new(),
+        dropouts: 0,
     };
     for k in 0..f.args.len() {
         let id = lowering.g.arg(k);
@@ -51,7 +54,12 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
         if node.name.is_none() && !matches!(node.op, Op::Arg(_) | Op::Const(_)) {
             node.name = Some(binding.name.unraw().to_string());
         }
-        lowering.scope.insert(binding.name.to_string(), id);
+        let name = binding.name.to_string();
+        match constant(&binding.value, &|n| lowering.constants.get(n).copied()) {
+            Some(value) => lowering.constants.insert(name.clone(), value),
+            None => lowering.constants.remove(&name),
+        };
+        lowering.scope.insert(name, id);
     }
     // A call as the result has the return type.
     let output = match &f.result {
@@ -60,9 +68,24 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
             args,
             sp,
             method: false,
-        } if lowering.is_callee(name) && is_tail_callee(name) => {
-            let ret_sp = crate::ast::Sp::of(&f.ret);
-            lowering.call(name, args, f.ret_shape.clone(), *sp, ret_sp)?
+        } if lowering.is_callee(name) => {
+            // The arguments once (a dropout among them is numbered once),
+            // then the reading `check` took.
+            let operands = args
+                .iter()
+                .map(|a| lowering.expr(a))
+                .collect::<syn::Result<Vec<_>>>()?;
+            let shapes: Vec<crate::ast::Shape> = operands
+                .iter()
+                .map(|&o| lowering.g.shape(o).clone())
+                .collect();
+            if tail_calls_neuron(name, &shapes, &f.ret_shape) {
+                let ret_sp = crate::ast::Sp::of(&f.ret);
+                let arg_spans = args.iter().map(Expr::sp).collect();
+                lowering.call_of(name, operands, arg_spans, f.ret_shape.clone(), *sp, ret_sp)
+            } else {
+                lowering.declared_of(name, operands)
+            }
         }
         other => lowering.expr(other)?,
     };
@@ -78,6 +101,11 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
 struct Lowering {
     g: Graph,
     scope: HashMap<String, NodeId>,
+    /// The values of the bindings that are constants, as `check` computed
+    /// them.
+    constants: HashMap<String, f64>,
+    /// How many dropout ops are lowered so far: the next one's ordinal.
+    dropouts: u32,
 }
 
 impl Lowering {
@@ -98,10 +126,24 @@ impl Lowering {
         sp: crate::ast::Sp,
         ty_sp: crate::ast::Sp,
     ) -> syn::Result<NodeId> {
+        let arg_spans = args.iter().map(Expr::sp).collect();
         let args = args
             .iter()
             .map(|a| self.expr(a))
             .collect::<syn::Result<Vec<_>>>()?;
+        Ok(self.call_of(name, args, arg_spans, shape, sp, ty_sp))
+    }
+
+    /// [`Self::call`] with its arguments lowered.
+    fn call_of(
+        &mut self,
+        name: &syn::Ident,
+        args: Vec<NodeId>,
+        arg_spans: Vec<crate::ast::Sp>,
+        shape: crate::ast::Shape,
+        sp: crate::ast::Sp,
+        ty_sp: crate::ast::Sp,
+    ) -> NodeId {
         let id = self.g.intern(
             Op::Call {
                 func: name.unraw().to_string(),
@@ -110,7 +152,8 @@ impl Lowering {
             shape,
         );
         self.g.nodes[id].origin = Some((sp, ty_sp));
-        Ok(id)
+        self.g.nodes[id].arg_spans = arg_spans;
+        id
     }
 
     /// A call of a function with a declared derivative, applied
@@ -121,13 +164,18 @@ impl Lowering {
             .iter()
             .map(|a| self.expr(a))
             .collect::<syn::Result<Vec<_>>>()?;
+        Ok(self.declared_of(name, operands))
+    }
+
+    /// [`Self::declared`] with its arguments lowered.
+    fn declared_of(&mut self, name: &syn::Ident, operands: Vec<NodeId>) -> NodeId {
         let f = Custom::new(&name.unraw().to_string(), operands.len());
         let id = self.g.apply(Prim::Custom(f), &operands);
         if self.g.nodes[id].origin.is_none() {
             let here = crate::ast::Sp::single(name.span());
             self.g.nodes[id].origin = Some((here, here));
         }
-        Ok(id)
+        id
     }
 
     fn expr(&mut self, e: &Expr) -> syn::Result<NodeId> {
@@ -170,12 +218,21 @@ impl Lowering {
                 if !*method && !is_builtin(&text, false) {
                     return self.declared(name, args);
                 }
-                let p = resolve(&text, *method, args.len())
+                let mut p = resolve(&text, *method, args.len())
                     .ok_or_else(|| sp.error(format!("unknown function `{text}`")))?;
                 let mut operands = Vec::with_capacity(args.len());
                 for (param, arg) in p.def().params.iter().zip(args) {
                     operands.push(match (param, arg) {
                         (Param::Real, _) => self.expr(arg)?,
+                        (Param::Probability, _) => {
+                            let value = constant(arg, &|n| self.constants.get(n).copied())
+                                .ok_or_else(|| {
+                                    arg.sp().error(format!(
+                                        "the drop probability of `{text}` must be a constant"
+                                    ))
+                                })?;
+                            self.g.konst(value)
+                        }
                         (Param::IntLiteral, Expr::Lit { int: Some(n), .. }) => {
                             let n = i32::try_from(*n)
                                 .map_err(|_| arg.sp().error("this exponent is too large"))?;
@@ -187,6 +244,12 @@ impl Lowering {
                             )));
                         }
                     });
+                }
+                // Each dropout op draws masks of its own: its ordinal, in
+                // the order the body computes them, names them.
+                if let Prim::Dropout(_) = p {
+                    p = Prim::Dropout(self.dropouts);
+                    self.dropouts += 1;
                 }
                 self.g.apply(p, &operands)
             }

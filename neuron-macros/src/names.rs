@@ -38,7 +38,10 @@ pub const EMITTED_NAMES: &[&str] = &[
     "max",
     "min",
     "leaky_relu",
+    // A select's value, and the thread's dropout state that a body with
+    // dropout reads once (`emit.rs`).
     "mask",
+    "dropout",
     "array",
     "dot",
     "total",
@@ -87,8 +90,9 @@ pub const EMITTED_NAMES: &[&str] = &[
     "*_log_total",
     "*_shift",
     "*_found",
-    // The partials of a called neuron named `*` (`emit.rs`).
+    // The partials of a called neuron named `*`, and its call (`emit.rs`).
     "grads_*",
+    "*_call",
     // Loop indices, and their fallbacks (`emit.rs`).
     "i",
     "j",
@@ -146,6 +150,9 @@ pub const EMITTED_NAMES: &[&str] = &[
     "params_mut",
     "forward",
     "forward_backward",
+    // The call of a neuron from another (`items.rs`): struct and function.
+    "Call",
+    "call",
     "zeros",
     "default",
     "for_each",
@@ -295,6 +302,7 @@ mod tests {
                     max(e, 0.5) * min(e, s) + powf(abs(e) + 1.0, s) - leaky_relu(e, 0.1)
                         + sum(m) + dot(x, x) / sqrt(square(s) + 1.0) + [exp(s), ln(s * s + 1.0)]
                         + sigmoid(z) * tanh(z) + softplus(z) + powi(z, 3) + -z
+                        + dropout(z, 0.5) * z.dropout(0.25)
                 }
             },
             quote! {

@@ -74,6 +74,12 @@ const MAX_LEN: usize = 9;
 /// Constants include 0, 1 and -1 so that the simplifier's rules fire.
 const CONSTS: [f64; 7] = [0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -2.5];
 
+/// Drop probabilities, a constant in `[0, 1)`. Dropout is checked in
+/// inference, the meaning the evaluator gives it (the identity): its
+/// training masks depend on a thread's key that only compiled code reads,
+/// and are checked through the whole path in `tests/tests/dropout.rs`.
+const PROBABILITIES: [f64; 4] = [0.5, 0.0, 0.25, 0.9];
+
 /// Integer exponents, simple ones first so that failures shrink towards them.
 const EXPONENTS: [i32; 8] = [2, 3, -1, 0, 1, -2, -3, 4];
 
@@ -108,7 +114,7 @@ fn find_signatures() -> Vec<Signature> {
         for param in def.params {
             let choices: &[Ty] = match param {
                 Param::Real => &TYS,
-                Param::IntLiteral => &[Ty::S],
+                Param::IntLiteral | Param::Probability => &[Ty::S],
             };
             combos = combos
                 .into_iter()
@@ -280,6 +286,10 @@ impl Builder<'_> {
                 Param::IntLiteral => {
                     let n = EXPONENTS[self.pick(EXPONENTS.len())];
                     self.g.konst(f64::from(n))
+                }
+                Param::Probability => {
+                    let p = PROBABILITIES[self.pick(PROBABILITIES.len())];
+                    self.g.konst(p)
                 }
                 Param::Real => {
                     let e = self.expr(t, depth - 1);
@@ -1374,8 +1384,23 @@ fn replacement_pool() -> Vec<TokenTree> {
     pool
 }
 
+/// Cases per fuzzing test: 3,000 in a normal run, `NEURON_FUZZ_CASES` to
+/// fuzz longer (`NEURON_FUZZ_CASES=100000 cargo test --release -p
+/// neuron-macros --lib never_panic`).
+fn fuzz_cases() -> u32 {
+    const DEFAULT: u32 = 3000;
+    match std::env::var("NEURON_FUZZ_CASES") {
+        Ok(text) => text
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|e| panic!("NEURON_FUZZ_CASES={text:?} is not a count: {e}")),
+        Err(_) => DEFAULT,
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     /// Random token streams, as the item and as the attribute.
     #[test]

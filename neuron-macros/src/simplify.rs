@@ -103,6 +103,7 @@ pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<
     let mut log = Vec::new();
     let mut out = Graph::new(g.args.clone());
     out.precision = g.precision;
+    out.neuron.clone_from(&g.neuron);
     let mut map = Vec::with_capacity(g.nodes.len());
     for node in &g.nodes {
         let op = node.op.map(|o| map[o]);
@@ -112,6 +113,7 @@ pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<
         }
         if out.nodes[id].origin.is_none() {
             out.nodes[id].origin = node.origin;
+            out.nodes[id].arg_spans.clone_from(&node.arg_spans);
         }
         map.push(id);
     }
@@ -163,12 +165,14 @@ pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
     }
     let mut out = Graph::new(g.args.clone());
     out.precision = g.precision;
+    out.neuron.clone_from(&g.neuron);
     let mut map = vec![usize::MAX; g.nodes.len()];
     for (id, node) in g.nodes.iter().enumerate() {
         if live[id] {
             let new = out.intern(node.op.map(|o| map[o]), node.shape.clone());
             out.nodes[new].name.clone_from(&node.name);
             out.nodes[new].origin = node.origin;
+            out.nodes[new].arg_spans.clone_from(&node.arg_spans);
             map[id] = new;
         }
     }
@@ -268,10 +272,12 @@ fn fill_scalar(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
 }
 
 /// An element-wise op with a filled operand broadcasts the scalar instead;
-/// on fills alone, it is computed once on the scalars and filled.
+/// on fills alone, it is computed once on the scalars and filled. Not an
+/// op whose elements differ for equal operands (dropout's masks): each
+/// element of its result is its own.
 fn unfill(g: &mut Graph, op: &Op, shape: &Shape) -> Option<Rewrite> {
     let (p, args) = applied(op)?;
-    if p.def().kind != Kind::Elementwise {
+    if p.def().kind != Kind::Elementwise || !p.def().eval.is_pure() {
         return None;
     }
     let scalar = |g: &Graph, n: NodeId| match g.op(n) {

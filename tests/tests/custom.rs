@@ -225,9 +225,10 @@ fn element_wise_calls_and_calls_as_the_result() {
         let d = (1.0 - s.tanh().powi(2)) * (1.0 - hi * hi);
         assert!(close(*gb, d), "{gb} {d}");
     }
-    // The result's call goes through the declaration's `backward`.
+    // The result's call goes through the declaration's `Call`.
     assert!(
-        layer::SOURCE.contains("super::softclip::backward("),
+        layer::SOURCE.contains("super::softclip::call(")
+            && layer::SOURCE.contains("_call.backward("),
         "{}",
         layer::SOURCE
     );

@@ -51,3 +51,18 @@ fn generated_source_is_simplified() {
     // The output is computed once, from the named sum, not recomputed.
     assert_eq!(gradient.matches("sum.relu()").count(), 1, "{gradient}");
 }
+
+/// README.md shows `gradient_ref` of the running example exactly as the
+/// snapshot has it, so the documentation cannot drift from the code.
+#[test]
+fn readme_shows_the_generated_gradient() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = unit::SOURCE.find("pub fn gradient_ref(").unwrap();
+    let end = start + unit::SOURCE[start..].find("\n}\n").unwrap() + 3;
+    let gradient = &unit::SOURCE[start..end];
+    assert!(
+        readme.contains(gradient),
+        "README.md does not show the current `gradient_ref`:\n{gradient}"
+    );
+}

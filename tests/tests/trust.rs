@@ -462,3 +462,49 @@ fn a_call_in_tail_position_needs_no_annotation() {
         layer::backward(x, w, dy).1.w
     );
 }
+
+/// A neuron whose name is one edit from a library function's (`l`, `ln`).
+#[neuron]
+pub fn l(x: f64, #[param] w: [f64; 2]) -> f64 {
+    w[0] * x + w[1]
+}
+
+/// Calls `l` in tail position with an array argument: the call is `l`'s,
+/// a real, not an element-wise function of the arguments' shape.
+#[neuron]
+pub fn short_tail_call(x: f64, #[param] w: [f64; 2]) -> f64 {
+    l(x * 2.0, w)
+}
+
+#[test]
+fn a_short_name_in_tail_position_is_a_neuron_not_a_typo() {
+    let (x, w) = (0.75, [3.0, -1.0]);
+    assert_eq!(short_tail_call(x, w), 3.0 * 1.5 - 1.0);
+    let (_, g) = short_tail_call::gradient(x, w);
+    assert_eq!(g.x, 6.0);
+    assert_eq!(g.w, [1.5, 1.0]);
+}
+
+/// A neuron named like another library's name for one of ours (`pow`,
+/// `powf`'s), taking a matrix and a vector.
+#[neuron]
+pub fn pow(m: [[f64; 3]; 2], v: [f64; 3]) -> [f64; 2] {
+    matvec(m, v)
+}
+
+/// Calls `pow` as the result: applied element-wise, as a declared function
+/// would be, the arguments could not give `[f64; 2]`, so this is `pow`.
+#[neuron]
+pub fn tail_pow(m: [[f64; 3]; 2], #[param] v: [f64; 3]) -> [f64; 2] {
+    pow(m, v * 2.0)
+}
+
+#[test]
+fn a_tail_call_that_cannot_be_element_wise_is_a_neuron() {
+    let m = [[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]];
+    let v = [0.5, -1.0, 2.0];
+    assert_eq!(tail_pow(m, v), [9.0, -1.0 - 1.0]);
+    let (_, g) = tail_pow::backward(m, v, [1.0, 1.0]);
+    // ∂/∂v of Σ_i (m · 2v)_i = 2 Σ_i m[i]
+    assert_eq!(g.v, [0.0, 5.0, 6.0]);
+}

@@ -1,5 +1,6 @@
 //! The macro cannot know what another #[neuron] function returns, so a wrong
-//! type written on the binding of its call is left to rustc's type check.
+//! type written on the binding of its call is left to rustc's type check:
+//! one error, at the call and the written type.
 use neuron_core::prelude::*;
 
 #[neuron]

@@ -14,6 +14,42 @@ use quote::quote;
 /// Up to this many rows, `matvec` sweeps columns in its outer loop.
 const FEW_ROWS: usize = 16;
 
+/// Reductions over at least this many elements keep [`LANES`] partial
+/// sums; shorter ones (and only they) add in the written order.
+const LONG: usize = 32;
+
+/// The partial sums of a long reduction: element `i` goes to partial
+/// `i % LANES`, the partials are added pairwise (`((p0 + p1) + (p2 + p3))
+/// + ((p4 + p5) + (p6 + p7))`), and the last `n % LANES` elements are
+/// added to that in order. The order is fixed, so the result is the same
+/// on every run and machine; it differs from the written order by
+/// rounding only, and the independent partial sums let the loop run at
+/// the speed of the arithmetic rather than of one long dependency chain.
+const LANES: usize = 8;
+
+/// Whether a reduction over an array of `shape` is short enough to add in
+/// the written order: a known length under [`LONG`].
+fn short(shape: &Shape) -> bool {
+    shape.iter().all(|d| d.fixed().is_some())
+        && shape.iter().filter_map(|d| d.fixed()).product::<usize>() < LONG
+}
+
+/// `((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))`.
+fn lane_tree(p: &proc_macro2::Ident) -> TokenStream {
+    fn half(p: &proc_macro2::Ident, lanes: std::ops::Range<usize>) -> TokenStream {
+        if lanes.len() == 1 {
+            let k = proc_macro2::Literal::usize_unsuffixed(lanes.start);
+            return quote!(#p[#k]);
+        }
+        let mid = lanes.start + lanes.len() / 2;
+        let (l, r) = (half(p, lanes.start..mid), half(p, mid..lanes.end));
+        let wrap = |t: TokenStream, n: usize| if n > 1 { quote!((#t)) } else { t };
+        let (l, r) = (wrap(l, mid - lanes.start), wrap(r, lanes.end - mid));
+        quote!(#l + #r)
+    }
+    half(p, 0..LANES)
+}
+
 /// `dot(a, b)`: the sum of `a[i] * b[i]`.
 pub const DOT: OpDef = OpDef {
     name: "dot",
@@ -37,9 +73,27 @@ pub const DOT: OpDef = OpDef {
         let n = cx.len(0, 0);
         let x = cx.operand(0, std::slice::from_ref(&i), Prec::Product);
         let y = cx.operand(1, std::slice::from_ref(&i), Prec::Prefix);
+        if short(cx.shape(0)) {
+            return quote! {
+                let mut #name: #ty = #zero;
+                for #i in 0..#n {
+                    #name += #x * #y;
+                }
+            };
+        }
+        let (acc, block, lane) = (cx.local("lanes"), cx.index(1), cx.index(2));
+        let tree = lane_tree(&acc);
+        let lanes = proc_macro2::Literal::usize_unsuffixed(LANES);
         quote! {
-            let mut #name: #ty = #zero;
-            for #i in 0..#n {
+            let mut #acc: [#ty; #lanes] = [#zero; #lanes];
+            for #block in 0..#n / #lanes {
+                for #lane in 0..#lanes {
+                    let #i = #block * #lanes + #lane;
+                    #acc[#lane] += #x * #y;
+                }
+            }
+            let mut #name: #ty = #tree;
+            for #i in #n / #lanes * #lanes..#n {
                 #name += #x * #y;
             }
         }

@@ -4,9 +4,9 @@
 //!
 //! | field | used by |
 //! | --- | --- |
-//! | `spellings`, `params` | `check` (names, arity, integer-literal operands), `lower`, the nearest-name suggestions |
+//! | `spellings`, `params` | `check` (names, arity, integer-literal operands, constant probabilities), `lower`, the nearest-name suggestions |
 //! | `shape` | `check` (with the user's types in the message) and `Graph::apply` alike |
-//! | `eval` | the IR evaluator and constant folding in `simplify` |
+//! | `eval` | the IR evaluator and constant folding in `simplify`; whether the op is pure (`unfill` in `simplify`, the dropout mask in `emit`) |
 //! | `kind`, `reads_once`, `repeats`, `emit` | `emit`: whether a value is computed per element, inlined or materialized, and the Rust it becomes |
 //! | `exact` | `simplify`: whether constant folding may compute it at compile time |
 //! | `adjoint` | `diff`: the local derivative times the upstream one, kink rule included |
@@ -15,7 +15,8 @@
 //! | `domain` | the property tests' generator: operands kept inside the op's domain |
 //! | `doc` | the language table of the README, checked by a test |
 //!
-//! The elements-wise ops are in [`elementwise`], the array ops in [`array`].
+//! The elements-wise ops are in [`elementwise`], the array ops in [`array`],
+//! dropout in [`dropout`].
 //! [`Prim`] names them; [`Prim::def`] is the only match over all of them,
 //! and it is exhaustive, so a new variant without a definition does not
 //! compile. Every stage looks the definition up instead of matching on the
@@ -30,6 +31,7 @@
 
 pub mod array;
 pub mod custom;
+pub mod dropout;
 pub mod elementwise;
 
 use crate::emit::{ElemCx, LoopCx, Operand, Prec};
@@ -93,6 +95,9 @@ pub enum Prim {
     Custom(Custom),
     /// Its partial derivative with respect to operand `k`, as declared.
     CustomPartial(Custom, u8),
+    /// Dropout, the `k`-th dropout op of the neuron: the ordinal names its
+    /// masks (see [`dropout`]), so two dropout ops are never one node.
+    Dropout(u32),
 }
 
 /// A function with a declared derivative: a plain Rust function the user's
@@ -202,6 +207,7 @@ impl Prim {
         Prim::MatMul,
         Prim::MatMulNt,
         Prim::MatMulTn,
+        Prim::Dropout(0),
     ];
 
     /// The op's definition.
@@ -263,16 +269,19 @@ impl Prim {
             CustomPartial(c, _) => {
                 &custom::CUSTOM_PARTIAL[usize::from(c.arity).min(MAX_CUSTOM_ARITY)]
             }
+            Dropout(_) => &dropout::DROPOUT,
         }
     }
 
     /// The op's name in the IR's text form: its definition's, or for a
-    /// declared function `custom:<name>` and `partial:<name>:<k>`.
+    /// declared function `custom:<name>` and `partial:<name>:<k>`, for
+    /// the `k`-th dropout op `dropout:<k>`.
     #[cfg(test)]
     pub fn text(self) -> String {
         match self {
             Prim::Custom(c) => format!("custom:{}", c.name),
             Prim::CustomPartial(c, k) => format!("partial:{}:{k}", c.name),
+            Prim::Dropout(k) => format!("dropout:{k}"),
             _ => self.def().name.to_string(),
         }
     }
@@ -287,9 +296,13 @@ impl Prim {
     }
 
     /// The op named `name` in the IR's text form, given its number of
-    /// operands (for a declared function, its arity).
+    /// operands (for a declared function, its arity); `dropout` is the
+    /// first dropout op, `dropout:<k>` the `k`-th.
     #[cfg(test)]
     pub fn from_name(name: &str, operands: usize) -> Option<Prim> {
+        if let Some(k) = name.strip_prefix("dropout:") {
+            return Some(Prim::Dropout(k.parse().ok()?));
+        }
         if let Some(f) = name.strip_prefix("custom:") {
             return Some(Prim::Custom(Custom::new(f, operands)));
         }
@@ -389,6 +402,10 @@ pub enum Param {
     /// An integer literal (`powi`'s exponent), held in the IR as a constant
     /// node; no derivative flows into it.
     IntLiteral,
+    /// A probability known at compile time (dropout's `p`): a real constant
+    /// in `[0, 1)`, a literal or computed from literals, held in the IR as
+    /// a constant node; no derivative flows into it.
+    Probability,
 }
 
 /// Where an operand is kept by test generators.
@@ -460,6 +477,22 @@ pub enum Eval {
     /// Unknown to the macro: a function of the user's, which only the
     /// compiled program computes. Never folded, not evaluated by tests.
     Opaque,
+    /// Per element like [`Eval::Map`], but only its meaning in inference,
+    /// which the evaluator gives it: while training, the value depends on
+    /// the element's index and on the thread's dropout key too, which only
+    /// the compiled program knows (`dropout`). Not a function of the
+    /// operands' values, so it is never folded, never computed once for a
+    /// real broadcast over an array, and never a constant.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Inference(fn(&[f64]) -> f64),
+}
+
+impl Eval {
+    /// Whether the op's value is a function of its operands' values alone,
+    /// as every op's is but dropout's: equal operands give equal values.
+    pub fn is_pure(&self) -> bool {
+        !matches!(self, Eval::Inference(_))
+    }
 }
 
 /// An array op's meaning: the operands flat with their shapes, and the
