@@ -19,9 +19,9 @@ const FEW_ROWS: usize = 16;
 const LONG: usize = 32;
 
 /// The partial sums of a long reduction: element `i` goes to partial
-/// `i % LANES`, the partials are added pairwise (`((p0 + p1) + (p2 + p3))
-/// + ((p4 + p5) + (p6 + p7))`), and the last `n % LANES` elements are
-/// added to that in order. The order is fixed, so the result is the same
+/// `i % LANES`, the partials are added pairwise
+/// (`((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`), and the last
+/// `n % LANES` elements are added to that in order. The order is fixed, so the result is the same
 /// on every run and machine; it differs from the written order by
 /// rounding only, and the independent partial sums let the loop run at
 /// the speed of the arithmetic rather than of one long dependency chain.
