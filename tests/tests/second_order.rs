@@ -376,6 +376,30 @@ pub fn broadcast_op(x: [f64; 3], w: f64) -> f64 {
     sum(sigmoid(x * w + w) * x)
 }
 
+/// `dropout`: linear in `x` with its mask, in training and in inference.
+#[neuron(hvp)]
+pub fn dropout_op(x: [f64; 4], w: f64) -> f64 {
+    let h = dropout(tanh(x * w), 0.5);
+    dot(h, h) * w
+}
+
+#[test]
+fn dropout_in_training_and_inference() {
+    let f = flat!(dropout_op(x: [f64; 4], w: f64));
+    // A training key fixes the mask, the same in every pass under it.
+    neuron_core::dropout::training(0x5eed, || {
+        check("dropout (training)", &f, |r| any(r, 5, -2.0, 2.0));
+    });
+    neuron_core::dropout::inference(|| {
+        check("dropout (inference)", &f, |r| any(r, 5, -2.0, 2.0));
+    });
+    // The mask does drop: training and inference differ.
+    let x = [0.5, -1.0, 1.5, 0.25];
+    let trained = neuron_core::dropout::training(0x5eed, || dropout_op(x, 1.0));
+    let inferred = neuron_core::dropout::inference(|| dropout_op(x, 1.0));
+    assert_ne!(trained, inferred);
+}
+
 #[test]
 fn scalar_ops() {
     let two = |r: &mut ChaCha8Rng| any(r, 2, -2.0, 2.0);
