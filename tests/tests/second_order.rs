@@ -886,3 +886,30 @@ fn the_readmes_example_is_the_tested_code() {
         assert!(this.contains(line), "README line not in this file: {line}");
     }
 }
+
+/// Every function of the README's language tables is called by a neuron
+/// of this file, so a new op without a second-order check fails here.
+#[test]
+fn every_function_of_the_language_is_checked_here() {
+    let readme = include_str!("../../README.md");
+    let tables = readme
+        .split("<!-- ops:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- ops:end -->").next())
+        .expect("the language tables in README.md");
+    let this = include_str!("second_order.rs");
+    let mut functions = 0;
+    for row in tables.lines().filter(|l| l.starts_with("| `")) {
+        let name = row[3..].split('`').next().unwrap_or_default();
+        let name = name.trim_start_matches('.');
+        functions += 1;
+        assert!(
+            this.contains(&format!("{name}(")),
+            "`{name}` has no second-order check in this file"
+        );
+    }
+    assert!(
+        functions >= 35,
+        "only {functions} functions read from the README"
+    );
+}
