@@ -343,6 +343,30 @@ mod tests {
         }
     }
 
+    /// `H v` of `text`, simplified and printed.
+    fn hvp(args: &str, text: &str) -> Vec<String> {
+        let mut g = graph(args);
+        let y = g.parse(text).unwrap();
+        let (_, hv) = hessian_vector(&mut g, y).unwrap();
+        let (s, roots) = simplify(&g, &hv);
+        roots.iter().map(|&r| s.print(r)).collect()
+    }
+
+    #[test]
+    fn second_derivatives_by_reverse_over_reverse() {
+        // x² y: H = [[2y, 2x], [2x, 0]]; arguments 2 and 3 are v.
+        let mut g = graph("x y");
+        let y = g.parse("(* (* x x) y)").unwrap();
+        let (_, hv) = hessian_vector(&mut g, y).unwrap();
+        let values = eval(&g, &[vec![1.5], vec![-2.0], vec![0.5], vec![1.0]]).unwrap();
+        assert_eq!(values[hv[0]], vec![2.0 * -2.0 * 0.5 + 2.0 * 1.5 * 1.0]);
+        assert_eq!(values[hv[1]], vec![2.0 * 1.5 * 0.5]);
+        // relu'' = 0, NaN where x is: the select's zero for its comparand.
+        assert_eq!(hvp("x", "(relu x)"), ["(select> x 0 0 0)"]);
+        // A linear function has H = 0: no dependence at all.
+        assert_eq!(hvp("x y", "(+ (* 2 x) y)"), ["(pack [])", "(pack [])"]);
+    }
+
     #[test]
     fn unused_arguments_get_zero() {
         assert_eq!(gradient("x y", "(exp x)"), ["(exp x)", "(pack [])"]);

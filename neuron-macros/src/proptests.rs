@@ -11,6 +11,12 @@
 //! differences of the forward value. Points within reach of a kink or
 //! outside an op's domain are skipped, as are points where the differences
 //! at steps `h` and `h / 2` disagree.
+//!
+//! To second order, the same expressions with a scalar result go through
+//! `diff::hessian_vector`: `H v` against central differences of the
+//! gradient along `v`, skipping points near a kink of the gradient's own
+//! graph, and every op of the registry is required among the checked
+//! cases, in the forward graph or built by a first derivative.
 
 use crate::ast::{self, Shape, fixed};
 use crate::diff::{differentiate, hessian_vector};
