@@ -410,7 +410,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         let doc = format!(
             " The value of [`{name}`](fn@self::{name}), its gradient, and the Hessian-vector product `H·v`: \
              the derivative of the gradient in the direction `v`, shaped like the arguments.\n\n\
-             `v` is a [`Grad`], one field per argument; so is `H·v`, whose field `x` is \
+             The direction `v` (the parameter `neuron_v`, a name no argument can take) is a \
+             [`Grad`], one field per argument; so is `H·v`, whose field `x` is \
              `Σₐ ∂²{name}/∂x∂a · v.a`. Derived at compile time by differentiating the generated \
              gradient once more (reverse over reverse); at a kink the second derivative follows \
              the first's one-sided rule (`relu'' = 0`)."
