@@ -2,6 +2,7 @@
 //! plots they draw. Each example is a file under `examples/`.
 
 pub mod explain;
+pub mod newton;
 pub mod plot;
 pub mod spiking;
 

@@ -223,6 +223,11 @@ impl Function<Declared> {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub gradcheck: bool,
+    /// `#[neuron(hvp)]`: `hvp` is required, and its absence (see
+    /// `expand::hvp_rule`) an error at this span.
+    pub hvp: Option<proc_macro2::Span>,
+    /// `#[neuron(hessian)]`: `hessian` is required likewise.
+    pub hessian: Option<proc_macro2::Span>,
     /// `#[neuron(gradcheck(points = .., range = .., tolerance = ..))]`;
     /// `None` takes the default.
     pub gradcheck_options: GradcheckOptions,

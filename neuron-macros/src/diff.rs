@@ -9,14 +9,14 @@
 //! `OpDef::adjoint`, in `ops/`.
 
 use crate::ir::{Graph, NodeId, Op, default_name};
-use crate::ops::{Kind, Site};
+use crate::ops::{Kind, Prim, Site};
 use std::collections::HashMap;
 
 /// Builds the adjoint of every argument of `output` given the upstream
 /// derivative `dy` (a node shaped like the output), and returns one node
 /// per argument, in order. Arguments the output does not depend on get zero.
 pub fn differentiate(g: &mut Graph, output: NodeId, dy: NodeId) -> Result<Vec<NodeId>, String> {
-    sweep(g, output, dy, None)
+    sweep(g, output, dy, "d_", None)
 }
 
 /// One step of the sweep, as `trace` shows it: node `y` with its total
@@ -36,14 +36,17 @@ pub fn differentiate_steps(
     dy: NodeId,
 ) -> Result<(Vec<NodeId>, Vec<Step>), String> {
     let mut steps = Vec::new();
-    let adjoints = sweep(g, output, dy, Some(&mut steps))?;
+    let adjoints = sweep(g, output, dy, "d_", Some(&mut steps))?;
     Ok((adjoints, steps))
 }
 
+/// [`differentiate`], naming each adjoint `<prefix><name>`, and recording
+/// its steps in `steps` when given.
 fn sweep(
     g: &mut Graph,
     output: NodeId,
     dy: NodeId,
+    prefix: &str,
     mut steps: Option<&mut Vec<Step>>,
 ) -> Result<Vec<NodeId>, String> {
     let active = active(g, output);
@@ -69,7 +72,7 @@ fn sweep(
             .name
             .clone()
             .unwrap_or_else(|| default_name(g, id));
-        let d = total(g, parts, &base, first_new);
+        let d = total(g, parts, &base, prefix, first_new);
         let op = g.op(id).clone();
         let mut contributions: Vec<(NodeId, NodeId)> = Vec::new();
         match op {
@@ -160,7 +163,7 @@ fn sweep(
         adjoints.push(match pending.remove(&arg) {
             Some(parts) => {
                 let base = g.args[k].0.clone();
-                total(g, parts, &base, first_new)
+                total(g, parts, &base, prefix, first_new)
             }
             None => g.zeros(shape),
         });
@@ -171,12 +174,60 @@ fn sweep(
     Ok(adjoints)
 }
 
+/// The gradient of a scalar `output` and its Hessian-vector product, by
+/// reverse over reverse: after the first sweep (seed 1) has appended the
+/// adjoint `d_a` of every argument `a`, the direction `v` enters as new
+/// arguments, `Op::Arg(n + k)` for argument `k` of `n`, shaped like it;
+/// `s = Σₖ ⟨d_aₖ, vₖ⟩` is built from nodes, and a second sweep from `s`
+/// (seed 1) gives `∂s/∂aₖ = (H v)ₖ`. The directions are constants of the
+/// second sweep (`active` knows only the first `n` arguments), and the
+/// first sweep's nodes are swept like any others, so every op an adjoint
+/// builds must have an adjoint itself. Returns the gradient's nodes and
+/// those of `H v`, one per argument, in order.
+///
+/// ```text
+/// y = x² w           d_x = 2 x w,  d_w = x²
+/// s = d_x v_x + d_w v_w
+/// ∂s/∂x = 2 w v_x + 2 x v_w,  ∂s/∂w = 2 x v_x
+/// ```
+pub fn hessian_vector(g: &mut Graph, output: NodeId) -> Result<(Vec<NodeId>, Vec<NodeId>), String> {
+    let one = g.konst(1.0);
+    let gradient = differentiate(g, output, one)?;
+    let n = g.args.len();
+    let mut s: Option<NodeId> = None;
+    for (k, &d) in gradient.iter().enumerate() {
+        let shape = g.args[k].1.clone();
+        let v = g.intern(Op::Arg(n + k), shape.clone());
+        let term = match shape.len() {
+            0 => g.mul(d, v),
+            1 => g.apply(Prim::Dot, &[d, v]),
+            _ => {
+                let p = g.mul(d, v);
+                g.apply(Prim::Sum, &[p])
+            }
+        };
+        s = Some(match s {
+            None => term,
+            Some(acc) => g.add(acc, term),
+        });
+    }
+    // The second sweep's adjoints are derivatives of the gradient along
+    // `v`: `hv_x` is `(H v)` for argument `x`, `hv_d_z` the derivative of
+    // `d_z`, `hv_z` that of `z`'s share.
+    let hv = match s {
+        Some(s) => sweep(g, s, one, "hv_", None)?,
+        None => Vec::new(),
+    };
+    Ok((gradient, hv))
+}
+
 /// The sum of a node's adjoint contributions, in the order they came,
-/// named `d_<base>` after the value unless it already has a name.
+/// named `<prefix><base>` (`d_<base>`) after the value unless it already
+/// has a name.
 /// Contributions that are packs (the adjoints of indexing, one per `x[i]`)
 /// are merged into one pack first, so that `n` indexed uses of an array cost
 /// `O(n)` rather than a chain of `n` growing packs.
-fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, first_new: NodeId) -> NodeId {
+fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, prefix: &str, first_new: NodeId) -> NodeId {
     let (packs, mut rest): (Vec<NodeId>, Vec<NodeId>) = parts
         .into_iter()
         .partition(|&p| matches!(g.op(p), Op::Pack(_)));
@@ -202,7 +253,7 @@ fn total(g: &mut Graph, parts: Vec<NodeId>, base: &str, first_new: NodeId) -> No
         && g.nodes[sum].name.is_none()
         && !matches!(g.op(sum), Op::Arg(_) | Op::Const(_))
     {
-        g.nodes[sum].name = Some(format!("d_{base}"));
+        g.nodes[sum].name = Some(format!("{prefix}{base}"));
     }
     sum
 }
@@ -326,6 +377,30 @@ mod tests {
             let name = g.nodes[id].name.clone().unwrap_or_default();
             assert!(!name.starts_with("d_"), "forward node {id} named {name}");
         }
+    }
+
+    /// `H v` of `text`, simplified and printed.
+    fn hvp(args: &str, text: &str) -> Vec<String> {
+        let mut g = graph(args);
+        let y = g.parse(text).unwrap();
+        let (_, hv) = hessian_vector(&mut g, y).unwrap();
+        let (s, roots) = simplify(&g, &hv);
+        roots.iter().map(|&r| s.print(r)).collect()
+    }
+
+    #[test]
+    fn second_derivatives_by_reverse_over_reverse() {
+        // x² y: H = [[2y, 2x], [2x, 0]]; arguments 2 and 3 are v.
+        let mut g = graph("x y");
+        let y = g.parse("(* (* x x) y)").unwrap();
+        let (_, hv) = hessian_vector(&mut g, y).unwrap();
+        let values = eval(&g, &[vec![1.5], vec![-2.0], vec![0.5], vec![1.0]]).unwrap();
+        assert_eq!(values[hv[0]], vec![2.0 * -2.0 * 0.5 + 2.0 * 1.5 * 1.0]);
+        assert_eq!(values[hv[1]], vec![2.0 * 1.5 * 0.5]);
+        // relu'' = 0, NaN where x is: the select's zero for its comparand.
+        assert_eq!(hvp("x", "(relu x)"), ["(select> x 0 0 0)"]);
+        // A linear function has H = 0: no dependence at all.
+        assert_eq!(hvp("x y", "(+ (* 2 x) y)"), ["(pack [])", "(pack [])"]);
     }
 
     #[test]

@@ -178,7 +178,7 @@ mod tests {
         })
         .unwrap();
         let (g, out) = lower::lower(&f).unwrap();
-        let d = derive(&f, &g, out).unwrap();
+        let d = derive(&f, &g, out, false).unwrap();
         let body = d.gradient.as_ref().unwrap();
         let (y, parts, args) = (&body.roots[0], &body.roots[1..], signature(&f).args);
         let fn_body = function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f.real);

@@ -137,6 +137,10 @@ pub struct Options {
     /// [`Body::root_elems`] gives its element so the caller can add it in
     /// place.
     pub accumulate: bool,
+    /// With [`Options::args_by_ref`]: the arguments after the function's
+    /// own (the direction of `hvp`) are bound by reference too; otherwise
+    /// they are values (`dy`).
+    pub extra_args_by_ref: bool,
 }
 
 /// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
@@ -161,6 +165,7 @@ pub fn body_with(
         plan,
         uses_real_trait: false,
         args_by_ref: options.args_by_ref,
+        extra_args_by_ref: options.extra_args_by_ref,
     };
     let mut stmts = TokenStream::new();
     // let mask = ::neuron_core::dropout::Mask::current();
@@ -448,6 +453,8 @@ struct Emitter<'a> {
     uses_real_trait: bool,
     /// See [`Options::args_by_ref`].
     args_by_ref: bool,
+    /// See [`Options::extra_args_by_ref`].
+    extra_args_by_ref: bool,
 }
 
 impl Emitter<'_> {
@@ -539,7 +546,9 @@ impl Emitter<'_> {
             }
             // An array argument bound by reference is copied where its
             // whole value is needed.
-            Op::Arg(k) if self.args_by_ref && *k < self.g.args.len() => {
+            Op::Arg(k)
+                if self.args_by_ref && (*k < self.g.args.len() || self.extra_args_by_ref) =>
+            {
                 let name = self.name(id);
                 quote!(*#name)
             }
@@ -789,6 +798,7 @@ impl<'a> Elements<'a> {
                 plan,
                 uses_real_trait: false,
                 args_by_ref: false,
+                extra_args_by_ref: false,
             },
         }
     }

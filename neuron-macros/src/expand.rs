@@ -23,20 +23,23 @@ use crate::ctxt::Ctxt;
 use crate::declared::Calls;
 use crate::emit::{self, Body};
 use crate::ir::{Graph, NodeId, Op};
-use crate::items::items;
+use crate::items::{hessian_rule, items};
 use crate::{check, diff, lower, parse, simplify};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
+use syn::ext::IdentExt;
 
 /// The macro's output for any input: the generated items, or every error
 /// found together with stubs of the items, so that one mistake does not
 /// cascade into errors at every use of the function.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    deep(|| match neuron(attr, item.clone()) {
+    deep(|| match neuron(attr.clone(), item.clone()) {
         Ok(tokens) => tokens,
         Err(error) => {
             let mut tokens = error.into_compile_error();
-            tokens.extend(stub(item));
+            // The options as far as they parse: `hvp` asked for is stubbed too.
+            let options = parse::options(attr).unwrap_or_default();
+            tokens.extend(stub(item, &options));
             tokens
         }
     })
@@ -56,7 +59,7 @@ fn deep<T>(f: impl FnOnce() -> T) -> T {
 /// The items with their signatures and unreachable bodies, when at least
 /// the signature is sound: uses of `f`, `f::gradient` or `f::Model` then
 /// compile, and the only errors shown are the macro's own.
-fn stub(item: TokenStream) -> TokenStream {
+fn stub(item: TokenStream, options: &Options) -> TokenStream {
     let Ok(mut f) = syn::parse2::<syn::ItemFn>(item) else {
         return TokenStream::new();
     };
@@ -72,7 +75,7 @@ fn stub(item: TokenStream) -> TokenStream {
     let Ok(function) = parse::complete(declared) else {
         return TokenStream::new();
     };
-    items(&function, &Options::default(), None)
+    items(&function, options, None)
 }
 
 /// Runs the whole pipeline on the attribute's arguments and the item.
@@ -107,7 +110,33 @@ fn pipeline(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     cx.finish(())?;
     let f = parse::complete(f)?;
     let (g, output) = lower::lower(&f)?;
-    let derived = derive(&f, &g, output)?;
+    // `#[neuron(hvp)]` and `#[neuron(hessian)]` turn the rules that leave
+    // them out into errors at the option.
+    let calls = Calls::of(&g);
+    let no_hvp = hvp_rule(&f, &calls);
+    let mut cx = Ctxt::default();
+    for (span, what, why) in [
+        (options.hvp, "hvp", no_hvp.clone()),
+        (
+            options.hessian,
+            "hessian",
+            no_hvp.or_else(|| hessian_rule(&f)),
+        ),
+    ] {
+        if let (Some(span), Some(why)) = (span, why) {
+            cx.push(syn::Error::new(
+                span,
+                format!("`{}::{what}` cannot be generated: {why}", f.name),
+            ));
+        }
+    }
+    cx.finish(())?;
+    let derived = derive(
+        &f,
+        &g,
+        output,
+        options.hvp.is_some() || options.hessian.is_some(),
+    )?;
     Ok(items(&f, &options, Some(&derived)))
 }
 
@@ -130,7 +159,40 @@ pub struct Derived {
     pub trace: Option<TokenStream>,
     /// `DOT`: the forward and backward graph in Graphviz's language (`dot.rs`).
     pub dot: String,
+    /// The body of `hvp_ref`: the value, the gradient and `H v`, when
+    /// `#[neuron(hvp)]` or `#[neuron(hessian)]` asks for it (and
+    /// [`hvp_rule`] allows it).
+    pub hvp: Option<Body>,
 }
+
+/// Why `hvp` cannot be generated for a function: its output is an array,
+/// or it calls a function with a declared derivative (only the first is
+/// declared) or another `#[neuron]` function (whose second derivative is
+/// not among the items it generates). `None` when it can.
+pub fn hvp_rule(f: &Function, calls: &Calls) -> Option<String> {
+    if !f.ret_shape.is_empty() {
+        Some("its output is an array".into())
+    } else if let Some((c, _)) = calls.declared.first() {
+        Some(format!(
+            "it calls `{}`, whose first derivative only is declared",
+            c.name
+        ))
+    } else {
+        calls
+            .neurons
+            .first()
+            .map(|(n, _)| format!("it calls the neuron `{n}`, which has no second derivative"))
+    }
+}
+
+/// The name of the local holding the direction's field for argument `arg`
+/// in `hvp_ref` (`neuron_` names are the generated code's own).
+pub fn direction(arg: &Ident) -> Ident {
+    Ident::new(&format!("neuron_v_{}", arg.unraw()), Span::call_site())
+}
+
+/// The parameter of `hvp` and `hvp_ref` holding the direction.
+pub const DIRECTION: &str = "neuron_v";
 
 /// The parameters and locals of the flat views (`Differentiable`), named
 /// apart from every argument (`neuron_` is reserved) and generated name.
@@ -153,7 +215,9 @@ pub const TRAIN_INPUT: &str = "neuron_input";
 pub const TRAIN_LOSS_GRAD: &str = "neuron_loss_grad";
 pub const TRAIN_GRADS: &str = "neuron_grads";
 
-pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
+/// The bodies of `f`, whose lowered graph is `g`; with `second_order`,
+/// `hvp_ref`'s too (the caller has checked [`hvp_rule`]).
+pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> syn::Result<Derived> {
     let arg_names: Vec<Ident> = f.args.iter().map(|a| a.name.clone()).collect();
     let internal = |message: String| {
         syn::Error::new(
@@ -215,6 +279,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
             .chain((0..f.args.len()).map(flat_arg))
             .collect(),
         accumulate: true,
+        extra_args_by_ref: false,
     };
     let flat = emit::body_with(&ag, &roots, &names, &f.real, &options);
 
@@ -236,6 +301,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
             .map(String::from)
             .to_vec(),
         accumulate: true,
+        extra_args_by_ref: false,
     };
     let train = emit::body_with(&tg, &roots, &names, &f.real, &options);
 
@@ -246,15 +312,41 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId) -> syn::Result<Derived> {
     };
     let dot = crate::dot::text(f, g, output).map_err(internal)?;
 
+    // hvp: value, gradient and H v, read off one graph by reverse over
+    // reverse (`diff::hessian_vector`), the direction's fields by reference.
+    let calls = Calls::of(g);
+    let hvp = if second_order && hvp_rule(f, &calls).is_none() {
+        let mut hg = g.clone();
+        let (gradient, hv) = diff::hessian_vector(&mut hg, output).map_err(internal)?;
+        let mut roots = vec![output];
+        roots.extend(gradient);
+        roots.extend(hv);
+        let (sg, roots) = simplify::simplify(&hg, &roots);
+        let mut names = arg_names.clone();
+        names.extend(arg_names.iter().map(direction));
+        let options = emit::Options {
+            args_by_ref: true,
+            extra_args_by_ref: true,
+            reserved: std::iter::once(DIRECTION.to_string())
+                .chain(names.iter().map(|n| n.unraw().to_string()))
+                .collect(),
+            ..emit::Options::default()
+        };
+        Some(emit::body_with(&sg, &roots, &names, &f.real, &options))
+    } else {
+        None
+    };
+
     Ok(Derived {
         trace,
         dot,
-        calls: Calls::of(g),
+        calls,
         forward,
         gradient,
         backward,
         flat,
         train,
+        hvp,
     })
 }
 
@@ -289,6 +381,47 @@ mod tests {
             ".tanh()".repeat(1000)
         );
         assert!(expand_text(&methods).is_ok());
+    }
+
+    /// Expands `text` under `#[neuron(<attr>)]`, returning the error.
+    fn expand_with(attr: &str, text: &str) -> Result<TokenStream, String> {
+        let item: TokenStream = text.parse().map_err(|e| format!("{e:?}"))?;
+        neuron(attr.parse().map_err(|e| format!("{e:?}"))?, item).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn second_order_is_refused_where_it_cannot_be_built() {
+        let callee = "fn caller(x: [f64; 2]) -> f64 { let h: [f64; 2] = layer(x); dot(h, h) }";
+        let error = expand_with("hvp", callee).unwrap_err();
+        assert!(
+            error.contains("`caller::hvp` cannot be generated: it calls the neuron `layer`"),
+            "{error}"
+        );
+        let declared = "fn f(x: f64) -> f64 { softclip(x) * x }";
+        let error = expand_with("hessian", declared).unwrap_err();
+        assert!(
+            error.contains("`f::hessian` cannot be generated: it calls `softclip`, whose first derivative only is declared"),
+            "{error}"
+        );
+        let big = "fn big(x: [f64; 60], w: [f64; 5]) -> f64 { dot(x, x) * sum(w) }";
+        let error = expand_with("hessian", big).unwrap_err();
+        assert!(
+            error.contains("its arguments hold 65 scalars, more than the 64"),
+            "{error}"
+        );
+        // `hvp` has no such limit.
+        let out = expand_with("hvp", big).unwrap().to_string();
+        assert!(
+            out.contains("fn hvp_ref") && !out.contains("fn hessian"),
+            "{out}"
+        );
+        let error = expand_with("hvp, hvp", "fn f(x: f64) -> f64 { x }").unwrap_err();
+        assert!(error.contains("given twice"), "{error}");
+        // Unasked, neither is generated.
+        let out = expand_text("fn f(x: f64) -> f64 { x * x }")
+            .unwrap()
+            .to_string();
+        assert!(!out.contains("hvp"), "{out}");
     }
 
     /// Every identifier in `tokens`, inside groups too.
@@ -328,6 +461,14 @@ mod tests {
                     fn net<T: Real>(x: [T; 2], #[param] w: [[T; 2]; 3], #[param] v: [T; 3]) -> [T; 2] {
                         let h: [T; 3] = layer(w, x);
                         softmax([dot(v, h), softclip(x[0])])
+                    }
+                },
+            ),
+            (
+                quote!(hessian),
+                quote! {
+                    fn second(x: [f64; 2], #[param] w: [f64; 2]) -> f64 {
+                        relu(dot(w, x)) + max(x) * sigmoid(w[0])
                     }
                 },
             ),

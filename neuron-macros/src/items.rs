@@ -8,7 +8,7 @@ use crate::ast::{Function, Options, RealType};
 use crate::declared;
 use crate::docs::formulas;
 use crate::emit::Body;
-use crate::expand::Derived;
+use crate::expand::{DIRECTION, Derived};
 use crate::glue::{model, params};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -291,6 +291,64 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         pub fn backward_ref #generics (#(#ref_params,)* dy: #ret) -> (#ret, Grad #ty_args) #backward_ref_body
     };
 
+    // Second order, asked for by `#[neuron(hvp)]` or `#[neuron(hessian)]`
+    // (which `expand` refused where `hvp_rule` or `hessian_rule` says
+    // why): `hvp_ref` is one emitted body, `hvp` lends it its arguments,
+    // `hessian` stacks `hvp_ref` of unit vectors.
+    //
+    // ```text
+    // pub fn hvp_ref(x: &[f64; 3], b: f64, neuron_v: &Grad) -> (f64, Grad, Grad) {
+    //     let neuron_v_x = &neuron_v.x;
+    //     let neuron_v_b = neuron_v.b;
+    //     ...
+    //     (y, Grad { x: d_x, b: d_b }, Grad { x: d_d_x, b: d_d_b })
+    // }
+    // ```
+    let asked = options.hvp.is_some() || options.hessian.is_some();
+    let has_hvp = match d {
+        Some(d) => d.hvp.is_some(),
+        None => asked && f.ret_shape.is_empty(),
+    };
+    let direction = Ident::new(DIRECTION, Span::call_site());
+    let hvp_ref = has_hvp.then(|| {
+        let body = match d.and_then(|d| d.hvp.as_ref()) {
+            Some(body) => {
+                let bind = f.args.iter().map(|a| {
+                    let (n, v) = (&a.name, crate::expand::direction(&a.name));
+                    if a.shape.is_empty() {
+                        quote!(let #v = #direction.#n;)
+                    } else {
+                        quote!(let #v = &#direction.#n;)
+                    }
+                });
+                let count = args.len();
+                let y = &body.roots[0];
+                let grad = &body.roots[1..=count];
+                let hv = &body.roots[1 + count..];
+                let inner = function_body(
+                    body,
+                    quote!((#y, Grad { #(#args: #grad),* }, Grad { #(#args: #hv),* })),
+                    &f.real,
+                );
+                quote!({ #(#bind)* #inner })
+            }
+            None => unreachable.clone(),
+        };
+        quote! {
+            pub fn hvp_ref #generics (#(#ref_params,)* #direction: &Grad #ty_args) -> (#ret, Grad #ty_args, Grad #ty_args) #body
+        }
+    });
+    let hvp = has_hvp.then(|| {
+        quote! {
+            pub fn hvp #generics (#(#args: #tys,)* #direction: Grad #ty_args) -> (#ret, Grad #ty_args, Grad #ty_args) {
+                self::hvp_ref(#(#lend,)* &#direction)
+            }
+        }
+    });
+    let hessian = (has_hvp && options.hessian.is_some())
+        .then(|| hessian(f, &s, &lend))
+        .flatten();
+
     // The formulas document `gradient` both in rustdoc and in `SOURCE`,
     // one `///` line each; they are read off the body of `gradient_ref`.
     let declared_calls: Vec<_> = d
@@ -338,6 +396,9 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         gradient_ref.as_ref(),
         Some(&backward),
         Some(&backward_ref),
+        hvp.as_ref(),
+        hvp_ref.as_ref(),
+        hessian.as_ref(),
     ]);
     // Functions with declared derivatives: a module each, `DECLARATIONS`,
     // and `SOURCE` completed with what was declared.
@@ -366,6 +427,43 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             #g
         }
     });
+    let hvp = hvp.map(|h| {
+        let doc = format!(
+            " The value of [`{name}`](fn@self::{name}), its gradient, and the Hessian-vector product `H·v`: \
+             the derivative of the gradient in the direction `v`, shaped like the arguments.\n\n\
+             The direction `v` (the parameter `neuron_v`, a name no argument can take) is a \
+             [`Grad`], one field per argument; so is `H·v`, whose field `x` is \
+             `Σₐ ∂²{name}/∂x∂a · v.a`. Derived at compile time by differentiating the generated \
+             gradient once more (reverse over reverse); at a kink the second derivative follows \
+             the first's one-sided rule (`relu'' = 0`)."
+        );
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            #h
+        }
+    });
+    let hvp_ref = hvp_ref.map(|h| {
+        quote! {
+            /// [`hvp`] borrowing the arrays and the direction: nothing is copied.
+            #[must_use]
+            #h
+        }
+    });
+    let hessian = hessian.map(|h| {
+        let doc = format!(
+            " The value of [`{name}`](fn@self::{name}), its gradient, and its Hessian over the \
+             arguments flattened in [`Grad`] field order (argument order, arrays row-major): \
+             `H[i][j] = ∂²{name}/∂zᵢ∂zⱼ`. Row `i` is [`hvp`] of the `i`-th unit vector. \
+             Asked for by `#[neuron(hessian)]`, for at most {MAX_HESSIAN} scalars in all, with \
+             every length known."
+        );
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            #h
+        }
+    });
     let backward_doc = format!(
         "The value of [`{name}`](fn@self::{name}) and the vector-Jacobian product: `dy` is the derivative of \
          what follows with respect to the output, and each field of the returned [`Grad`] is `dy` carried back \
@@ -392,9 +490,14 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     } else {
         "`Model::<..>::COST`"
     };
+    let hvp_link = if has_hvp {
+        "[`hvp`](fn@self::hvp), "
+    } else {
+        ""
+    };
     let mod_doc = format!(
         "The gradient of [`{name}`](fn@self::{name}), generated by `#[neuron]`: {gradient_link}\
-         [`backward`], [`Grad`], [`Params`], [`Model`] and the generated [`SOURCE`]; \
+         [`backward`], {hvp_link}[`Grad`], [`Params`], [`Model`] and the generated [`SOURCE`]; \
          {trace_link}the graph [`DOT`] and the cost {cost_link}."
     );
     let gradcheck_test = Ident::new(GRADCHECK_TEST, Span::call_site());
@@ -485,6 +588,12 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             #[must_use]
             #backward_ref
 
+            #hvp
+
+            #hvp_ref
+
+            #hessian
+
             #params
             #model
 
@@ -528,7 +637,142 @@ pub const ITEMS: &[&str] = &[
     "trace",
     "DOT",
     "COST",
+    "hvp",
+    "hvp_ref",
+    "hessian",
 ];
+
+/// The most scalars, all arguments together, that `hessian` is generated
+/// for: its result is `[[T; N]; N]`, on the stack, computed by `N` calls
+/// of `hvp_ref`.
+pub const MAX_HESSIAN: usize = 64;
+
+/// Why `hessian` cannot be generated for a function that has `hvp`: a
+/// length is a const generic, or the arguments hold more than
+/// [`MAX_HESSIAN`] scalars (or none). `None` when it can.
+pub fn hessian_rule(f: &Function) -> Option<String> {
+    if let Some(n) = f.consts.first() {
+        return Some(format!("the length `{n}` is a const generic"));
+    }
+    let total: usize = f
+        .args
+        .iter()
+        .map(|a| crate::ast::count(&a.shape).unwrap_or(usize::MAX))
+        .fold(0, usize::saturating_add);
+    if total > MAX_HESSIAN {
+        Some(format!(
+            "its arguments hold {total} scalars, more than the {MAX_HESSIAN} a Hessian is built for\n\
+             help: `hvp` gives the product of the Hessian with any direction"
+        ))
+    } else if total == 0 {
+        Some("it has no arguments".into())
+    } else {
+        None
+    }
+}
+
+/// `hessian`, when [`hessian_rule`] allows it.
+///
+/// ```text
+/// pub fn hessian(x: [f64; 2], b: f64) -> (f64, Grad, [[f64; 3]; 3]) {
+///     let mut neuron_v: Grad = Grad { x: zeros, b: zeros };
+///     let mut neuron_h = [[0.0; 3]; 3];
+///     for neuron_i in 0..2 {
+///         as_mut_slice(&mut neuron_v.x)[neuron_i] = 1.0;
+///         let (_, _, neuron_hv) = self::hvp_ref(&x, b, &neuron_v);
+///         as_mut_slice(&mut neuron_v.x)[neuron_i] = 0.0;
+///         neuron_h[0 + neuron_i][0..2].copy_from_slice(as_slice(&neuron_hv.x));
+///         neuron_h[0 + neuron_i][2..3].copy_from_slice(as_slice(&neuron_hv.b));
+///     }
+///     for neuron_i in 0..1 { .. b, row 2 + neuron_i .. }
+///     let (neuron_y, neuron_g) = self::gradient_ref(&x, b);
+///     (neuron_y, neuron_g, neuron_h)
+/// }
+/// ```
+fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
+    if hessian_rule(f).is_some() {
+        return None;
+    }
+    let lens: Vec<usize> = f
+        .args
+        .iter()
+        .map(|a| crate::ast::count(&a.shape))
+        .collect::<Option<_>>()?;
+    let total: usize = lens.iter().sum();
+    let Sig {
+        real,
+        generics,
+        ty_args,
+        args,
+        tys,
+        ret,
+    } = s;
+    let n = Literal::usize_unsuffixed(total);
+    let names = [
+        "neuron_v",
+        "neuron_h",
+        "neuron_i",
+        "neuron_hv",
+        "neuron_y",
+        "neuron_g",
+    ]
+    .map(|n| Ident::new(n, Span::call_site()));
+    let [v, h, i, hv, y, g] = &names;
+    let tensor = |ty: &syn::Type| quote!(<#ty as ::neuron_core::Tensor<#real>>);
+    let zero = quote!(<#real as ::neuron_core::Real>::lit(0.0));
+    let one = quote!(<#real as ::neuron_core::Real>::lit(1.0));
+    let offsets: Vec<usize> = lens
+        .iter()
+        .scan(0, |at, &l| {
+            let o = *at;
+            *at += l;
+            Some(o)
+        })
+        .collect();
+    let columns: Vec<TokenStream> = args
+        .iter()
+        .zip(tys)
+        .zip(lens.iter().zip(&offsets))
+        .map(|((a, t), (&l, &o))| {
+            let tensor = tensor(t);
+            let (lo, hi) = (
+                Literal::usize_unsuffixed(o),
+                Literal::usize_unsuffixed(o + l),
+            );
+            quote!(#h[#i][#lo..#hi].copy_from_slice(#tensor::as_slice(&#hv.#a));)
+        })
+        .collect();
+    let rows = args
+        .iter()
+        .zip(tys)
+        .zip(lens.iter().zip(&offsets))
+        .map(|((a, t), (&l, &o))| {
+            let tensor = tensor(t);
+            let (len, at) = (Literal::usize_unsuffixed(l), Literal::usize_unsuffixed(o));
+            quote! {
+                for #i in 0..#len {
+                    #tensor::as_mut_slice(&mut #v.#a)[#i] = #one;
+                    let (_, _, #hv) = self::hvp_ref(#(#lend,)* &#v);
+                    #tensor::as_mut_slice(&mut #v.#a)[#i] = #zero;
+                    let #i = #at + #i;
+                    #(#columns)*
+                }
+            }
+        });
+    let zeros = args.iter().zip(tys).map(|(a, t)| {
+        let tensor = tensor(t);
+        quote!(#a: #tensor::zeros())
+    });
+    Some(quote! {
+        pub fn hessian #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args, [[#real; #n]; #n]) {
+            let mut #v: Grad #ty_args = Grad { #(#zeros),* };
+            let mut #h = [[#zero; #n]; #n];
+            #(#rows)*
+            let (#y, #g) = self::gradient_ref(#(#lend),*);
+            (#y, #g, #h)
+        }
+    })
+}
 
 /// The constants among [`ITEMS`]: an argument named like one would be a
 /// constant pattern, not a binding.

@@ -51,6 +51,26 @@ pub const EMITTED_NAMES: &[&str] = &[
     "softmax",
     "log_softmax",
     "partial",
+    "atan",
+    "cdf",
+    "clamp",
+    "cos",
+    "custom",
+    "elu",
+    "first_eq",
+    "gelu",
+    "log_sigmoid",
+    "logsumexp",
+    "matmul",
+    "matmul_nt",
+    "matmul_tn",
+    "mean",
+    "nan_or",
+    "norm",
+    "silu",
+    "sin",
+    "softsign",
+    "transpose",
     // An element of a named value (`ir.rs::default_name` of an index).
     "*_0",
     "*_1",
@@ -58,13 +78,18 @@ pub const EMITTED_NAMES: &[&str] = &[
     // Names made unique by a numeric suffix, `_2`, `_3`, ...
     // (`emit.rs::fresh`).
     "*_3",
-    // Adjoints (`diff.rs::total`).
+    // Adjoints (`diff.rs::total`), and the Hessian-vector product of an
+    // argument (`diff.rs::hessian_vector`).
     "d_*",
-    // The helpers of a softmax or log-softmax named `*` (`emit.rs`).
+    "hv_*",
+    // The helpers of the loops of an array op named `*` (`ops/array.rs`):
+    // softmax, log-softmax, logsumexp, `first_eq`'s label.
     "*_max",
     "*_exp",
     "*_total",
     "*_log_total",
+    "*_shift",
+    "*_found",
     // The partials of a called neuron named `*`, and its call (`emit.rs`).
     "grads_*",
     "*_call",
@@ -98,6 +123,18 @@ pub const EMITTED_NAMES: &[&str] = &[
     "DOT",
     "COST",
     "neuron_trace",
+    // Second order (`items.rs`): the functions, the direction and its
+    // fields in `hvp_ref`, the locals of `hessian`.
+    "hvp",
+    "hvp_ref",
+    "hessian",
+    "neuron_v",
+    "neuron_v_*",
+    "neuron_h",
+    "neuron_i",
+    "neuron_hv",
+    "neuron_y",
+    "neuron_g",
     // What the module records of the functions with declared derivatives
     // it calls (`declared.rs`).
     "DECLARATIONS",
@@ -286,8 +323,18 @@ mod tests {
         for f in functions {
             bound(crate::expand::expand(TokenStream::new(), f), &mut names);
         }
+        // Second order: `hvp`, `hvp_ref` and `hessian`.
+        let second = quote! {
+            pub fn second(x: [f64; 2], #[param] m: [[f64; 2]; 2], s: f64) -> f64 {
+                let z = tanh(matvec(m, x)) * s;
+                dot(z, z) / (1.0 + relu(s)) + max(z) + logsumexp(z)
+            }
+        };
+        let expansion = crate::expand::expand(quote!(hessian), second);
+        assert!(expansion.to_string().contains("fn hessian"));
+        bound(expansion, &mut names);
         let own = [
-            "unit", "x", "w", "b", "layer", "T", "m", "s", "z", "e", "caller", "h", "h2",
+            "unit", "x", "w", "b", "layer", "T", "m", "s", "z", "e", "caller", "h", "h2", "second",
         ];
         // A numeric suffix only makes a listed name unique.
         let base = |n: &str| match n.rsplit_once('_') {

@@ -30,10 +30,23 @@ pub fn options(attr: TokenStream) -> syn::Result<Options> {
                 meta.parse_nested_meta(|option| gradcheck_option(gradcheck, &option))?;
             }
             Ok(())
+        } else if meta.path.is_ident("hvp") || meta.path.is_ident("hessian") {
+            let which = if meta.path.is_ident("hvp") {
+                &mut options.hvp
+            } else {
+                &mut options.hessian
+            };
+            if which
+                .replace(syn::spanned::Spanned::span(&meta.path))
+                .is_some()
+            {
+                return Err(meta.error("this option is given twice"));
+            }
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown #[neuron] option\nhelp: the only option is `gradcheck`: #[neuron(gradcheck)] \
-                 or #[neuron(gradcheck(points = 64, range = 2.0, tolerance = 1e-6))]",
+                "unknown #[neuron] option\nhelp: the options are `gradcheck`, `hvp` and `hessian`: #[neuron(gradcheck)], \
+                 #[neuron(gradcheck(points = 64, range = 2.0, tolerance = 1e-6))], #[neuron(hvp, hessian)]",
             ))
         }
     });

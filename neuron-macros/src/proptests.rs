@@ -11,9 +11,15 @@
 //! differences of the forward value. Points within reach of a kink or
 //! outside an op's domain are skipped, as are points where the differences
 //! at steps `h` and `h / 2` disagree.
+//!
+//! To second order, the same expressions with a scalar result go through
+//! `diff::hessian_vector`: `H v` against central differences of the
+//! gradient along `v`, skipping points near a kink of the gradient's own
+//! graph, and every op of the registry is required among the checked
+//! cases, in the forward graph or built by a first derivative.
 
 use crate::ast::{self, Shape, fixed};
-use crate::diff::differentiate;
+use crate::diff::{differentiate, hessian_vector};
 use crate::eval::eval;
 use crate::expand::{expand, neuron};
 use crate::ir::{Graph, NodeId, Op, graph};
@@ -770,6 +776,205 @@ fn every_op_is_drawn_and_checked() {
         rare.is_empty(),
         "ops drawn rarely or never checked: {rare:#?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Second order.
+
+/// Checks the Hessian-vector product of a scalar `case` at `point` along
+/// `dir`: `diff::hessian_vector`'s gradient is `differentiate`'s,
+/// simplification keeps `H v`, and `H v` matches central differences of
+/// the gradient along `dir`. Points near a kink of the gradient's graph
+/// (which holds the kinks of the first derivatives: `softsign`'s `abs`,
+/// the selects) are rejected, as in [`check_case`]. Returns the ops the
+/// second sweep differentiated.
+fn check_hvp(case: &Case, point: &[f64], dir: &[f64]) -> Result<Vec<Prim>, TestCaseError> {
+    let Case { g, output } = case;
+    let output = *output;
+    prop_assume!(g.shape(output).is_empty(), "an array output has no hvp");
+    let args = split_args(point);
+    let values = eval(g, &args).map_err(TestCaseError::fail)?;
+    prop_assume!(
+        values[..=output]
+            .iter()
+            .flatten()
+            .all(|v| v.is_finite() && v.abs() < 1e6)
+    );
+
+    // The gradient's graph, its values and its kinks.
+    let mut bg = g.clone();
+    let one = bg.konst(1.0);
+    let grad = differentiate(&mut bg, output, one).map_err(TestCaseError::fail)?;
+    let bvalues = eval(&bg, &args).map_err(TestCaseError::fail)?;
+    prop_assume!(
+        bvalues
+            .iter()
+            .flatten()
+            .all(|v| v.is_finite() && v.abs() < 1e6),
+        "a value of the gradient's graph beyond 1e6"
+    );
+    prop_assume!(kink_margin(&bg, &bvalues, bg.nodes.len() - 1) > 1e-4);
+
+    let mut hg = g.clone();
+    let (hgrad, hv) = hessian_vector(&mut hg, output).map_err(TestCaseError::fail)?;
+    let mut hargs = args.clone();
+    hargs.extend(split_args(dir));
+    let raw = eval(&hg, &hargs).map_err(TestCaseError::fail)?;
+    for (&a, &b) in hgrad.iter().zip(&grad) {
+        prop_assert_eq!(&raw[a], &bvalues[b], "the gradient of hvp in {:?}", case);
+    }
+    prop_assume!(
+        hv.iter()
+            .all(|&h| raw[h].iter().all(|v| v.is_finite() && v.abs() < 1e6))
+    );
+    let mut roots = vec![output];
+    roots.extend(&hgrad);
+    roots.extend(&hv);
+    let (sg, sroots) = simplify(&hg, &roots);
+    let simple = eval(&sg, &hargs).map_err(TestCaseError::fail)?;
+    let n = hv.len();
+    for k in 0..n {
+        for (i, (&s, &u)) in simple[sroots[1 + n + k]]
+            .iter()
+            .zip(&raw[hv[k]])
+            .enumerate()
+        {
+            prop_assert!(
+                close(s, u, 1e-12),
+                "H v of {}[{}] is {} simplified, {} before, in {:?}",
+                g.args[k].0,
+                i,
+                s,
+                u,
+                case
+            );
+        }
+    }
+
+    // The gradient, flat, at `point + t dir`.
+    let gradient_at = |t: f64| -> Option<Vec<f64>> {
+        let moved: Vec<f64> = point.iter().zip(dir).map(|(p, d)| p + t * d).collect();
+        let v = eval(&bg, &split_args(&moved)).ok()?;
+        Some(grad.iter().flat_map(|&a| v[a].clone()).collect())
+    };
+    let along = |h: f64| -> Option<(Vec<f64>, f64)> {
+        let (up, down) = (gradient_at(h)?, gradient_at(-h)?);
+        let size = up.iter().chain(&down).fold(0.0f64, |m, e| m.max(e.abs()));
+        let d = up
+            .iter()
+            .zip(&down)
+            .map(|(u, w)| (u - w) / (2.0 * h))
+            .collect();
+        Some((d, 64.0 * f64::EPSILON * size / h))
+    };
+    let h = 1e-5;
+    let (Some((d1, _)), Some((d2, noise))) = (along(h), along(h / 2.0)) else {
+        return Err(TestCaseError::reject("not finite a step away"));
+    };
+    let analytic: Vec<f64> = (0..n)
+        .flat_map(|k| simple[sroots[1 + n + k]].clone())
+        .collect();
+    for (i, ((&a, &b), &got)) in d1.iter().zip(&d2).zip(&analytic).enumerate() {
+        prop_assume!(a.is_finite() && b.is_finite());
+        prop_assume!(close(a, b, 1e-6), "differences at h and h/2 disagree");
+        let numeric = (4.0 * b - a) / 3.0;
+        let slack = 4.0 * (a - b).abs() + noise;
+        prop_assert!(
+            (got - numeric).abs() <= 1e-6 * got.abs().max(numeric.abs()).max(1.0) + slack,
+            "(H v)[{}] is {} by the rules, {} by finite differences, at {:?} along {:?}, in {:?}",
+            i,
+            got,
+            numeric,
+            point,
+            dir,
+            case
+        );
+    }
+    // The ops the second sweep went through: the forward ones and those
+    // of the first derivatives.
+    let mut used = ops_used(g, output);
+    for node in &bg.nodes[g.nodes.len()..] {
+        if let Op::Apply(p, _) = &node.op
+            && !used.contains(p)
+        {
+            used.push(*p);
+        }
+    }
+    Ok(used)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 3_000,
+        max_global_rejects: 1_000_000,
+        max_local_rejects: 1_000_000,
+        ..ProptestConfig::default()
+    })]
+
+    /// Random expressions: `H v` matches central differences of the
+    /// gradient, and simplification keeps it.
+    #[test]
+    fn hessian_vector_products_match_finite_differences(
+        case in case(),
+        point in prop::collection::vec(-2.0f64..2.0, ARG_LEN),
+        dir in prop::collection::vec(-1.0f64..1.0, ARG_LEN),
+    ) {
+        check_hvp(&case, &point, &dir)?;
+    }
+}
+
+/// Every op of the registry is differentiated twice in checked cases: in
+/// the forward graph, or built by a first derivative (the selects,
+/// `nan_or`, the safe products, `matvec_t`, `matmul_nt`, `first_eq`, ...).
+#[test]
+fn every_op_is_checked_to_second_order() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = (
+        case(),
+        prop::collection::vec(-2.0f64..2.0, ARG_LEN),
+        prop::collection::vec(-1.0f64..1.0, ARG_LEN),
+    );
+    let mut checked = std::collections::HashMap::<Prim, usize>::new();
+    let mut passed = 0;
+    for _ in 0..4000 {
+        let (case, point, dir) = strategy.new_tree(&mut runner).unwrap().current();
+        match check_hvp(&case, &point, &dir) {
+            Ok(used) => {
+                passed += 1;
+                for p in used {
+                    *checked.entry(p).or_default() += 1;
+                }
+            }
+            Err(TestCaseError::Reject(_)) => {}
+            Err(TestCaseError::Fail(why)) => panic!("{why}"),
+        }
+    }
+    assert!(passed >= 1000, "only {passed} of 4000 cases checked");
+    let rare: Vec<String> = Prim::ALL
+        .iter()
+        .map(|p| (p.def().name, checked.get(p).copied().unwrap_or_default()))
+        .filter(|(_, n)| *n < 3)
+        .map(|(name, n)| format!("{name}: checked {n}"))
+        .collect();
+    assert!(
+        rare.is_empty(),
+        "ops rarely checked to second order: {rare:#?}"
+    );
+}
+
+/// The Hessian-vector product of `x² y`, by hand.
+#[test]
+fn hessian_vector_of_x2y() {
+    let mut g = graph("x y");
+    let y = g.parse("(* (* x x) y)").unwrap();
+    let (_, hv) = hessian_vector(&mut g, y).unwrap();
+    for (x, w, vx, vw) in [(1.5, -2.0, 0.5, 1.0), (-0.25, 3.0, -1.0, 2.0)] {
+        let values = eval(&g, &[vec![x], vec![w], vec![vx], vec![vw]]).unwrap();
+        assert_eq!(values[hv[0]], vec![2.0 * w * vx + 2.0 * x * vw]);
+        assert_eq!(values[hv[1]], vec![2.0 * x * vx]);
+    }
 }
 
 /// Negative and zero integer powers on the IR, which the surface language

@@ -967,12 +967,22 @@ fn extremum_adjoint(g: &mut Graph, s: &Site, p: Prim) -> Vec<Option<NodeId>> {
     all([g.select(p, a, b, s.d, zero), g.select(p, a, b, zero, s.d)])
 }
 
-/// The branch taken receives the adjoint; the comparison, piecewise
-/// constant, receives none.
+/// The branch taken receives the adjoint. The comparison is piecewise
+/// constant: its comparands receive zero, which is NaN where a comparand
+/// is (the select's own value there), so that a second derivative through
+/// a kink carries a NaN as the first does. (Selects are built by
+/// derivatives only, so this rule serves second derivatives.)
 fn select_adjoint(g: &mut Graph, s: &Site, p: Prim) -> Vec<Option<NodeId>> {
     let [a, b] = [s.operands[0], s.operands[1]];
     let zero = g.konst(0.0);
     let taken = g.select(p, a, b, s.d, zero);
     let not_taken = g.select(p, a, b, zero, s.d);
-    vec![None, None, Some(taken), Some(not_taken)]
+    let flat = g.select(p, a, b, zero, zero);
+    let varying = |k: usize| s.varying.get(k).copied().unwrap_or(true);
+    vec![
+        varying(0).then_some(flat),
+        varying(1).then_some(flat),
+        Some(taken),
+        Some(not_taken),
+    ]
 }
