@@ -4,7 +4,8 @@
 //! forward pass for the gradient/forward ratio. One group per N, so every
 //! side of a comparison is measured in the same run.
 //!
-//! `cargo bench -p neuron-benches --bench dot`
+//! `cargo bench -p neuron-benches --bench dot`; the borrowing forms at
+//! N = 1024 alone: `cargo bench -p neuron-benches --bench dot -- borrowed`
 
 use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
@@ -88,6 +89,25 @@ fn dot(c: &mut Criterion) {
             neurons::dot1024::gradient,
             hand::dot1024_gradient,
         );
+        group.finish();
+    }
+    {
+        // Borrowing forms: no argument copied, so the reduction shows.
+        let mut group = c.benchmark_group("dot/1024 borrowed");
+        let (x, w, b) = inputs::dot_case::<1024>();
+        group.bench_function("forward", |bench| {
+            bench.iter(|| neurons::dot1024::forward_ref(black_box(&x), black_box(&w), black_box(b)))
+        });
+        group.bench_function("hand forward", |bench| {
+            bench.iter(|| hand::dot1024_forward_ref(black_box(&x), black_box(&w), black_box(b)))
+        });
+        group.bench_function("generated", |bench| {
+            bench
+                .iter(|| neurons::dot1024::gradient_ref(black_box(&x), black_box(&w), black_box(b)))
+        });
+        group.bench_function("hand", |bench| {
+            bench.iter(|| hand::dot1024_gradient_ref(black_box(&x), black_box(&w), black_box(b)))
+        });
         group.finish();
     }
 }

@@ -50,6 +50,37 @@ pub fn dot1024_gradient(x: [f64; 1024], w: [f64; 1024], b: f64) -> (f64, DotGrad
     dot_gradient(x, w, b)
 }
 
+/// [`dot1024_gradient`] borrowing its arrays, as `gradient_ref` does: one
+/// accumulator, the loop as written.
+pub fn dot1024_gradient_ref(x: &[f64; 1024], w: &[f64; 1024], b: f64) -> (f64, DotGrad<1024>) {
+    let mut z = 0.0;
+    for i in 0..1024 {
+        z += w[i] * x[i];
+    }
+    let z = z + b;
+    let mask = if z > 0.0 { 1.0 } else { 0.0 };
+    let mut g = DotGrad {
+        x: [0.0; 1024],
+        w: [0.0; 1024],
+        b: mask,
+    };
+    for i in 0..1024 {
+        g.x[i] = mask * w[i];
+        g.w[i] = mask * x[i];
+    }
+    (z.max(0.0), g)
+}
+
+/// `relu(dot(w, x) + b)` for N = 1024, borrowing its arrays: one
+/// accumulator, the loop as written.
+pub fn dot1024_forward_ref(x: &[f64; 1024], w: &[f64; 1024], b: f64) -> f64 {
+    let mut z = 0.0;
+    for i in 0..1024 {
+        z += w[i] * x[i];
+    }
+    (z + b).max(0.0)
+}
+
 /// The body of the `dot*_gradient` functions. They are not generic, so
 /// that like the generated functions they are compiled in this crate and
 /// called, not inlined, by a benchmark in another crate.
