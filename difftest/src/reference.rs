@@ -377,26 +377,23 @@ pub fn norm_of(a: V) -> V {
 
 /// The largest element; NaN if any is NaN.
 pub fn max_of(a: V) -> V {
-    let xs = elements(&a);
-    let m = if xs.iter().any(|x| x.is_nan()) {
-        f64::NAN
-    } else {
-        xs.iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, |m, x| if x > m { x } else { m })
-    };
-    note(V::S(m))
+    extreme(&a, |x, m| x > m)
 }
 
 /// The smallest element; NaN if any is NaN.
 pub fn min_of(a: V) -> V {
-    let xs = elements(&a);
+    extreme(&a, |x, m| x < m)
+}
+
+/// The element that `beats` every other; NaN if any is NaN.
+fn extreme(a: &V, beats: fn(f64, f64) -> bool) -> V {
+    let xs = elements(a);
     let m = if xs.iter().any(|x| x.is_nan()) {
         f64::NAN
     } else {
-        xs.iter()
-            .copied()
-            .fold(f64::INFINITY, |m, x| if x < m { x } else { m })
+        xs[1..]
+            .iter()
+            .fold(xs[0], |m, &x| if beats(x, m) { x } else { m })
     };
     note(V::S(m))
 }

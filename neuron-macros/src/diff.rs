@@ -272,6 +272,19 @@ pub fn active(g: &Graph, output: NodeId) -> Vec<bool> {
     active
 }
 
+/// The simplified adjoints of `text` (an IR expression over the arguments
+/// `args`) for the upstream derivative `dy`, printed: what the op
+/// definitions' tests compare.
+#[cfg(test)]
+pub fn simplified_adjoints(args: &str, text: &str, dy: &str) -> Vec<String> {
+    let mut g = crate::ir::graph(args);
+    let y = g.parse(text).unwrap();
+    let d = g.parse(dy).unwrap();
+    let adj = differentiate(&mut g, y, d).unwrap();
+    let (s, roots) = crate::simplify::simplify(&g, &adj);
+    roots.iter().map(|&r| s.print(r)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

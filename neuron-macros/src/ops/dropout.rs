@@ -99,21 +99,11 @@ fn emit(cx: &mut ElemCx, x: Vec<Operand>) -> Operand {
 
 #[cfg(test)]
 mod tests {
-    use crate::diff::differentiate;
+    use crate::diff::simplified_adjoints as adjoints;
     use crate::eval::eval;
     use crate::ir::graph;
     use crate::ops::Prim;
     use crate::simplify::simplify;
-
-    /// The simplified adjoints of `text` for upstream derivative `dy`.
-    fn adjoints(args: &str, text: &str, dy: &str) -> Vec<String> {
-        let mut g = graph(args);
-        let y = g.parse(text).unwrap();
-        let d = g.parse(dy).unwrap();
-        let adj = differentiate(&mut g, y, d).unwrap();
-        let (s, roots) = simplify(&g, &adj);
-        roots.iter().map(|&r| s.print(r)).collect()
-    }
 
     #[test]
     fn the_adjoint_draws_the_same_mask_on_the_upstream_derivative() {
