@@ -5,7 +5,8 @@
 //! side of a comparison is measured in the same run.
 //!
 //! `cargo bench -p neuron-benches --bench dot`; the borrowing forms at
-//! N = 1024 alone: `cargo bench -p neuron-benches --bench dot -- borrowed`
+//! N = 1024 and a 784 → 128 layer alone:
+//! `cargo bench -p neuron-benches --bench dot -- borrowed`
 
 use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
@@ -107,6 +108,34 @@ fn dot(c: &mut Criterion) {
         });
         group.bench_function("hand", |bench| {
             bench.iter(|| hand::dot1024_gradient_ref(black_box(&x), black_box(&w), black_box(b)))
+        });
+        group.finish();
+    }
+    {
+        // A 784 → 128 layer's forward pass: rows of 784 with partial sums,
+        // in f64 and f32, against one accumulator per row by hand.
+        let mut group = c.benchmark_group("matvec 128x784 borrowed");
+        let x: Box<[f64; 784]> = Box::new(std::array::from_fn(|j| (j as f64 * 0.37).sin()));
+        let w: Box<[[f64; 784]; 128]> = neuron_core::Tensor::boxed_zeros();
+        let mut w = w;
+        for (i, row) in w.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = ((i * 784 + j) as f64 * 0.11).cos() * 0.05;
+            }
+        }
+        let x32: Box<[f32; 784]> = Box::new(x.map(|v| v as f32));
+        let mut w32: Box<[[f32; 784]; 128]> = neuron_core::Tensor::boxed_zeros();
+        for (r32, r) in w32.iter_mut().zip(w.iter()) {
+            *r32 = r.map(|v| v as f32);
+        }
+        group.bench_function("generated f64", |bench| {
+            bench.iter(|| neurons::wide::forward_ref::<f64>(black_box(&x), black_box(&w)))
+        });
+        group.bench_function("hand f64", |bench| {
+            bench.iter(|| hand::wide_forward_ref(black_box(&x), black_box(&w)))
+        });
+        group.bench_function("generated f32", |bench| {
+            bench.iter(|| neurons::wide::forward_ref::<f32>(black_box(&x32), black_box(&w32)))
         });
         group.finish();
     }

@@ -81,6 +81,18 @@ pub fn dot1024_forward_ref(x: &[f64; 1024], w: &[f64; 1024], b: f64) -> f64 {
     (z + b).max(0.0)
 }
 
+/// `matvec(w, x)` for a 784 → 128 layer, borrowing its arrays: one
+/// accumulator per row, the loops as written.
+pub fn wide_forward_ref(x: &[f64; 784], w: &[[f64; 784]; 128]) -> [f64; 128] {
+    let mut y = [0.0; 128];
+    for i in 0..128 {
+        for j in 0..784 {
+            y[i] += w[i][j] * x[j];
+        }
+    }
+    y
+}
+
 /// The body of the `dot*_gradient` functions. They are not generic, so
 /// that like the generated functions they are compiled in this crate and
 /// called, not inlined, by a benchmark in another crate.

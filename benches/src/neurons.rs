@@ -45,3 +45,10 @@ pub fn net(
 /// The 2-64-3 spiral classifier with logits as output, the shape that
 /// `SoftmaxCrossEntropy` trains: the very network of the `spiral` example.
 pub use neuron_examples::spiral_net;
+
+/// A 784 → 128 layer (the first layer of an MNIST-sized network), generic
+/// in its float type: rows long enough for partial sums.
+#[neuron]
+pub fn wide<T: Real>(x: [T; 784], #[param] w: [[T; 784]; 128]) -> [T; 128] {
+    matvec(w, x)
+}

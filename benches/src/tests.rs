@@ -76,3 +76,20 @@ fn net_hand_matches_generated() {
     assert!(close(g.w1.as_flattened(), gh.w1.as_flattened()));
     assert!(close(g.w2.as_flattened(), gh.w2.as_flattened()));
 }
+
+/// The 784 → 128 layer with partial sums agrees with one accumulator per
+/// row to rounding.
+#[test]
+fn wide_layer_agrees_with_the_hand_loop() {
+    let x: Box<[f64; 784]> = Box::new(std::array::from_fn(|j| (j as f64 * 0.37).sin()));
+    let mut w: Box<[[f64; 784]; 128]> = neuron_core::Tensor::boxed_zeros();
+    for (i, row) in w.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = ((i * 784 + j) as f64 * 0.11).cos() * 0.05;
+        }
+    }
+    let y = neurons::wide::forward_ref::<f64>(&x, &w);
+    let yh = hand::wide_forward_ref(&x, &w);
+    assert!(close(&y, &yh));
+    assert!(y.iter().any(|&v| v != 0.0));
+}

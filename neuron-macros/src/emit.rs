@@ -1007,6 +1007,11 @@ impl LoopCx<'_, '_> {
         self.e.zero()
     }
 
+    /// The function's float type.
+    pub fn real(&self) -> TokenStream {
+        self.e.ty(&[])
+    }
+
     /// An array shaped like the result, all zeros.
     pub fn zeros(&self) -> TokenStream {
         let zero = self.zero();

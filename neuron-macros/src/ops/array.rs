@@ -29,7 +29,7 @@ const LANES: usize = 8;
 
 /// Whether a reduction over an array of `shape` is short enough to add in
 /// the written order: a known length under [`LONG`].
-fn short(shape: &Shape) -> bool {
+fn short(shape: &[crate::ast::Dim]) -> bool {
     shape.iter().all(|d| d.fixed().is_some())
         && shape.iter().filter_map(|d| d.fixed()).product::<usize>() < LONG
 }
@@ -217,11 +217,34 @@ pub const MATVEC: OpDef = OpDef {
                     }
                 }
             }
-        } else {
+        } else if short(&cx.shape(0)[1..]) {
             quote! {
                 let mut #name: #ty = #init;
                 for #i in 0..#rows {
                     for #j in 0..#cols {
+                        #name[#i] += #a * #x;
+                    }
+                }
+            }
+        } else {
+            // Long rows: each row's dot product keeps partial sums, as
+            // `dot` does.
+            let (acc, block, lane) = (cx.local("lanes"), cx.index(2), cx.index(3));
+            let tree = lane_tree(&acc);
+            let (zero, ty_elem) = (cx.zero(), cx.real());
+            let lanes = proc_macro2::Literal::usize_unsuffixed(LANES);
+            quote! {
+                let mut #name: #ty = #init;
+                for #i in 0..#rows {
+                    let mut #acc: [#ty_elem; #lanes] = [#zero; #lanes];
+                    for #block in 0..#cols / #lanes {
+                        for #lane in 0..#lanes {
+                            let #j = #block * #lanes + #lane;
+                            #acc[#lane] += #a * #x;
+                        }
+                    }
+                    #name[#i] = #tree;
+                    for #j in #cols / #lanes * #lanes..#cols {
                         #name[#i] += #a * #x;
                     }
                 }
