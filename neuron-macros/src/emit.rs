@@ -209,7 +209,21 @@ pub fn body_with(
                 .then(|| e.elem(r, &loop_vars[..node.shape.len().min(2)]).tokens)
         })
         .collect();
-    let roots = roots.iter().map(|&r| e.value(r)).collect();
+    let roots = roots
+        .iter()
+        .map(|&r| match g.nodes[r].op {
+            // A called neuron's partial returned whole: copied element by
+            // element into an array of the shape this neuron expects, so
+            // that a wrong call (swapped arguments, whose partials then
+            // have other shapes) is only rustc's one error at the call.
+            // Where the call is right the shapes agree and the copy is the
+            // identity.
+            Op::CallGrad { .. } if !g.nodes[r].shape.is_empty() && !options.accumulate => {
+                e.copied(r)
+            }
+            _ => e.value(r),
+        })
+        .collect();
     Body {
         stmts,
         roots,
@@ -772,6 +786,20 @@ impl Emitter<'_> {
         };
         let d = self.value(dy);
         quote!(let #group = #object.backward(#d).into_parts();)
+    }
+
+    /// Array node `id` copied element by element into an array of its
+    /// shape: `::core::array::from_fn::<_, N, _>(|i| v[i])`, nested for a
+    /// matrix.
+    fn copied(&mut self, id: NodeId) -> TokenStream {
+        let v = self.value(id);
+        let shape = self.g.nodes[id].shape.clone();
+        let vars: Vec<Ident> = self.plan.loop_vars[..shape.len().min(2)].to_vec();
+        let mut elem = quote!(#v #([#vars])*);
+        for (d, var) in shape.iter().zip(&vars).rev() {
+            elem = quote!(::core::array::from_fn::<_, #d, _>(|#var| #elem));
+        }
+        elem
     }
 
     /// The spans of a call node's source: the call and its written type.

@@ -1,5 +1,6 @@
-//! Arguments of another #[neuron] function in the wrong order: rustc's error
-//! at the call, once, naming the function and suggesting the order.
+//! Arguments of another #[neuron] function in the wrong order, or one
+//! missing: one error each, rustc's, at the call, naming the function and
+//! suggesting the order or the missing argument.
 use neuron_core::prelude::*;
 
 #[neuron]
