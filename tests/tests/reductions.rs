@@ -10,7 +10,7 @@ mod fd;
 #[macro_use]
 mod harness;
 
-use fd::{arr, assert_all_close, central, central_f32, flat2, mat, uniforms};
+use fd::{arr, assert_all_close, central, central_f32, flat2, mat, rng, uniforms};
 use harness::*;
 use neuron_core::prelude::*;
 
@@ -549,4 +549,80 @@ fn long_reductions_stay_loops() {
     let (y, g) = wide::gradient(v, 0.5);
     assert_eq!(y, wide(v, 0.5));
     assert!(g.v.iter().all(|d| d.is_finite()));
+}
+
+// ---------------------------------------------------------------------------
+// Long reductions keep partial sums in a fixed, documented order.
+
+/// A dot of 37: four blocks of eight and a remainder of five.
+#[neuron]
+pub fn long_dot(x: [f64; 37], #[param] w: [f64; 37]) -> f64 {
+    dot(w, x)
+}
+
+/// 17 rows (more than the rows swept column-first) of 41 columns.
+#[neuron]
+pub fn long_rows(x: [f64; 41], #[param] w: [[f64; 41]; 17]) -> [f64; 17] {
+    matvec(w, x)
+}
+
+/// The same product with the lengths generic.
+#[neuron]
+pub fn generic_rows<T: Real, const I: usize, const O: usize>(
+    x: [T; I],
+    #[param] w: [[T; I]; O],
+) -> [T; O] {
+    matvec(w, x)
+}
+
+/// The documented order, written out independently: element `i` of the
+/// whole blocks of eight into partial `i % 8`, the partials added
+/// pairwise, then the remainder in order.
+fn partial_sums(terms: &[f64]) -> f64 {
+    let whole = terms.len() / 8 * 8;
+    let mut p = [0.0; 8];
+    for (i, t) in terms[..whole].iter().enumerate() {
+        p[i % 8] += t;
+    }
+    let mut total = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    for t in &terms[whole..] {
+        total += t;
+    }
+    total
+}
+
+#[test]
+fn long_reductions_add_in_the_documented_order() {
+    let mut r = rng(37);
+    let x: [f64; 37] = arr(&uniforms(&mut r, 37, -2.0, 2.0));
+    let w: [f64; 37] = arr(&uniforms(&mut r, 37, -2.0, 2.0));
+    let terms: Vec<f64> = (0..37).map(|i| w[i] * x[i]).collect();
+    let (y, g) = long_dot::gradient(x, w);
+    assert_eq!(y.to_bits(), partial_sums(&terms).to_bits());
+    // Rounding aside, the written order's value; the partials are exact.
+    let sequential: f64 = terms.iter().sum();
+    assert!((y - sequential).abs() <= 1e-12 * (1.0 + sequential.abs()));
+    assert_eq!((g.x, g.w), (w, x));
+
+    let x: [f64; 41] = arr(&uniforms(&mut r, 41, -2.0, 2.0));
+    let w: [[f64; 41]; 17] = std::array::from_fn(|_| arr(&uniforms(&mut r, 41, -2.0, 2.0)));
+    let y = long_rows(x, w);
+    let generic = generic_rows(x, w);
+    for i in 0..17 {
+        let terms: Vec<f64> = (0..41).map(|j| w[i][j] * x[j]).collect();
+        assert_eq!(y[i].to_bits(), partial_sums(&terms).to_bits(), "row {i}");
+        assert_eq!(generic[i].to_bits(), y[i].to_bits(), "row {i}");
+    }
+    // And the gradient of a random projection against finite differences.
+    let dy: [f64; 17] = arr(&uniforms(&mut r, 17, -1.0, 1.0));
+    let (_, g) = long_rows::backward(x, w, dy);
+    let f = |v: &[f64]| {
+        let x: [f64; 41] = arr(v);
+        long_rows(x, w)
+            .iter()
+            .zip(&dy)
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+    };
+    assert_all_close("∂x of long rows", &x, &g.x, &central(f, &x, 1e-5), 1e-7);
 }

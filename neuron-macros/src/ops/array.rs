@@ -21,10 +21,11 @@ const LONG: usize = 32;
 /// The partial sums of a long reduction: element `i` goes to partial
 /// `i % LANES`, the partials are added pairwise, as in
 /// `((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`, and the last
-/// `n % LANES` elements are added to that in order. The order is fixed, so the result is the same
-/// on every run and machine; it differs from the written order by
-/// rounding only, and the independent partial sums let the loop run at
-/// the speed of the arithmetic rather than of one long dependency chain.
+/// `n % LANES` elements are added to that in order. The order is fixed,
+/// so the result is the same on every run and machine; it differs from the
+/// written order by rounding only, and the independent partial sums let
+/// the loop run at the speed of the arithmetic rather than of one long
+/// dependency chain.
 const LANES: usize = 8;
 
 /// Whether a reduction over an array of `shape` is short enough to add in
@@ -32,6 +33,42 @@ const LANES: usize = 8;
 fn short(shape: &[crate::ast::Dim]) -> bool {
     shape.iter().all(|d| d.fixed().is_some())
         && shape.iter().filter_map(|d| d.fixed()).product::<usize>() < LONG
+}
+
+/// A long reduction of `term` over `index` in `0..n`, kept in partial
+/// sums (see [`LANES`]): the partials' declaration and their loop over
+/// whole blocks, `sum` the partials added pairwise, and `rest` the range
+/// of the remainder, which the op adds after `sum` in order. The block and
+/// lane indices are the op's loop indices `first` and `first + 1`.
+struct Partials {
+    blocks: TokenStream,
+    sum: TokenStream,
+    rest: TokenStream,
+}
+
+fn partials(
+    cx: &mut LoopCx,
+    index: &proc_macro2::Ident,
+    n: &TokenStream,
+    term: &TokenStream,
+    first: usize,
+) -> Partials {
+    let (acc, block, lane) = (cx.local("lanes"), cx.index(first), cx.index(first + 1));
+    let (zero, real) = (cx.zero(), cx.real());
+    let lanes = proc_macro2::Literal::usize_unsuffixed(LANES);
+    Partials {
+        blocks: quote! {
+            let mut #acc: [#real; #lanes] = [#zero; #lanes];
+            for #block in 0..#n / #lanes {
+                for #lane in 0..#lanes {
+                    let #index = #block * #lanes + #lane;
+                    #acc[#lane] += #term;
+                }
+            }
+        },
+        sum: lane_tree(&acc),
+        rest: quote!(#n / #lanes * #lanes..#n),
+    }
 }
 
 /// `((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))`.
@@ -81,19 +118,11 @@ pub const DOT: OpDef = OpDef {
                 }
             };
         }
-        let (acc, block, lane) = (cx.local("lanes"), cx.index(1), cx.index(2));
-        let tree = lane_tree(&acc);
-        let lanes = proc_macro2::Literal::usize_unsuffixed(LANES);
+        let Partials { blocks, sum, rest } = partials(cx, &i, &n, &quote!(#x * #y), 1);
         quote! {
-            let mut #acc: [#ty; #lanes] = [#zero; #lanes];
-            for #block in 0..#n / #lanes {
-                for #lane in 0..#lanes {
-                    let #i = #block * #lanes + #lane;
-                    #acc[#lane] += #x * #y;
-                }
-            }
-            let mut #name: #ty = #tree;
-            for #i in #n / #lanes * #lanes..#n {
+            #blocks
+            let mut #name: #ty = #sum;
+            for #i in #rest {
                 #name += #x * #y;
             }
         }
@@ -229,22 +258,13 @@ pub const MATVEC: OpDef = OpDef {
         } else {
             // Long rows: each row's dot product keeps partial sums, as
             // `dot` does.
-            let (acc, block, lane) = (cx.local("lanes"), cx.index(2), cx.index(3));
-            let tree = lane_tree(&acc);
-            let (zero, ty_elem) = (cx.zero(), cx.real());
-            let lanes = proc_macro2::Literal::usize_unsuffixed(LANES);
+            let Partials { blocks, sum, rest } = partials(cx, &j, &cols, &quote!(#a * #x), 2);
             quote! {
                 let mut #name: #ty = #init;
                 for #i in 0..#rows {
-                    let mut #acc: [#ty_elem; #lanes] = [#zero; #lanes];
-                    for #block in 0..#cols / #lanes {
-                        for #lane in 0..#lanes {
-                            let #j = #block * #lanes + #lane;
-                            #acc[#lane] += #a * #x;
-                        }
-                    }
-                    #name[#i] = #tree;
-                    for #j in #cols / #lanes * #lanes..#cols {
+                    #blocks
+                    #name[#i] = #sum;
+                    for #j in #rest {
                         #name[#i] += #a * #x;
                     }
                 }
