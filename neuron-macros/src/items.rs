@@ -677,15 +677,16 @@ pub fn hessian_rule(f: &Function) -> Option<String> {
 /// pub fn hessian(x: [f64; 2], b: f64) -> (f64, Grad, [[f64; 3]; 3]) {
 ///     let mut neuron_v: Grad = Grad { x: zeros, b: zeros };
 ///     let mut neuron_h = [[0.0; 3]; 3];
+///     let (mut neuron_y, mut neuron_g) = (0.0, Grad { x: zeros, b: zeros });
 ///     for neuron_i in 0..2 {
 ///         as_mut_slice(&mut neuron_v.x)[neuron_i] = 1.0;
-///         let (_, _, neuron_hv) = self::hvp_ref(&x, b, &neuron_v);
+///         let neuron_hv;
+///         (neuron_y, neuron_g, neuron_hv) = self::hvp_ref(&x, b, &neuron_v);
 ///         as_mut_slice(&mut neuron_v.x)[neuron_i] = 0.0;
 ///         neuron_h[0 + neuron_i][0..2].copy_from_slice(as_slice(&neuron_hv.x));
 ///         neuron_h[0 + neuron_i][2..3].copy_from_slice(as_slice(&neuron_hv.b));
 ///     }
 ///     for neuron_i in 0..1 { .. b, row 2 + neuron_i .. }
-///     let (neuron_y, neuron_g) = self::gradient_ref(&x, b);
 ///     (neuron_y, neuron_g, neuron_h)
 /// }
 /// ```
@@ -752,7 +753,8 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
             quote! {
                 for #i in 0..#len {
                     #tensor::as_mut_slice(&mut #v.#a)[#i] = #one;
-                    let (_, _, #hv) = self::hvp_ref(#(#lend,)* &#v);
+                    let #hv;
+                    (#y, #g, #hv) = self::hvp_ref(#(#lend,)* &#v);
                     #tensor::as_mut_slice(&mut #v.#a)[#i] = #zero;
                     let #i = #at + #i;
                     #(#columns)*
@@ -763,12 +765,18 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
         let tensor = tensor(t);
         quote!(#a: #tensor::zeros())
     });
+    // Every `hvp_ref` returns the value and the gradient too: the last
+    // one's are the result's, so nothing is computed twice.
+    let zeros: Vec<TokenStream> = zeros.collect();
     Some(quote! {
+        // The first values of `y` and `g` are overwritten by the first row.
+        #[allow(unused_assignments)]
         pub fn hessian #generics (#(#args: #tys),*) -> (#ret, Grad #ty_args, [[#real; #n]; #n]) {
             let mut #v: Grad #ty_args = Grad { #(#zeros),* };
             let mut #h = [[#zero; #n]; #n];
+            let mut #y = #zero;
+            let mut #g: Grad #ty_args = Grad { #(#zeros),* };
             #(#rows)*
-            let (#y, #g) = self::gradient_ref(#(#lend),*);
             (#y, #g, #h)
         }
     })
