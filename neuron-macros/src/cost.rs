@@ -208,12 +208,8 @@ impl Tally {
                         (Some(d), _) => d.iter().fold(Poly::constant(1), |acc, n| acc.mul(n)),
                         (None, _) => Poly::constant(1),
                     };
-                    // An element index computed from loop indices
-                    // (`let i = j * 8 + k;`) is integer work, not a count.
-                    if let Some(init) = init
-                        && !is_index_arithmetic(init)
-                    {
-                        self.elements.add(&elements);
+                    self.elements.add(&elements);
+                    if let Some(init) = init {
                         self.expr(init, times, dims.as_deref());
                     }
                 }
@@ -307,8 +303,8 @@ impl Tally {
             // runs the lane body `n` times, counting the loop over the
             // remainder (`n / L * L..n`, see `length`) as none.
             Expr::ForLoop(l) if lanes(l).is_some() => {
-                if let Some((n, inner)) = lanes(l) {
-                    self.block(&inner.body.stmts, &times.mul(&length(n)));
+                if let Some((n, body)) = lanes(l) {
+                    self.block(body, &times.mul(&length(n)));
                 }
             }
             Expr::ForLoop(l) => {
@@ -426,9 +422,11 @@ fn dims(ty: &syn::Type) -> Vec<Poly> {
     }
 }
 
-/// `n` and the inner loop of `for j in 0..n / L { for k in 0..L { .. } }`,
-/// with `L` an integer literal.
-fn lanes(l: &syn::ExprForLoop) -> Option<(&syn::Expr, &syn::ExprForLoop)> {
+/// `n` and the body of the inner loop of
+/// `for j in 0..n / L { for k in 0..L { let i = j * L + k; .. } }`, with
+/// `L` an integer literal, without the element index `let i = ..`
+/// (integer work, not a count).
+fn lanes(l: &syn::ExprForLoop) -> Option<(&syn::Expr, &[syn::Stmt])> {
     let syn::Expr::Range(outer) = &*l.expr else {
         return None;
     };
@@ -445,7 +443,42 @@ fn lanes(l: &syn::ExprForLoop) -> Option<(&syn::Expr, &syn::ExprForLoop)> {
         return None;
     };
     let lanes = int(r.end.as_deref()?)?;
-    (int(&div.right)? == lanes).then_some((&*div.left, inner))
+    if int(&div.right)? != lanes {
+        return None;
+    }
+    let body = inner.body.stmts.as_slice();
+    let body = match body.split_first() {
+        Some((syn::Stmt::Local(local), rest))
+            if local
+                .init
+                .as_ref()
+                .is_some_and(|i| is_block_index(&i.expr, &l.pat, &inner.pat, lanes)) =>
+        {
+            rest
+        }
+        _ => body,
+    };
+    Some((&*div.left, body))
+}
+
+/// Whether `e` is `block * lanes + lane`, with `block` and `lane` the
+/// loops' own indices.
+fn is_block_index(e: &syn::Expr, block: &syn::Pat, lane: &syn::Pat, lanes: u64) -> bool {
+    let is = |e: &syn::Expr, pat: &syn::Pat| match (e, pat) {
+        (syn::Expr::Path(p), syn::Pat::Ident(i)) => p.path.is_ident(&i.ident),
+        _ => false,
+    };
+    match e {
+        syn::Expr::Binary(sum) if matches!(sum.op, syn::BinOp::Add(_)) => match &*sum.left {
+            syn::Expr::Binary(product) if matches!(product.op, syn::BinOp::Mul(_)) => {
+                is(&product.left, block)
+                    && int(&product.right) == Some(lanes)
+                    && is(&sum.right, lane)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// The value of an integer literal.
@@ -456,20 +489,6 @@ fn int(e: &syn::Expr) -> Option<u64> {
             ..
         }) => i.base10_parse().ok(),
         _ => None,
-    }
-}
-
-/// Whether `e` is integer arithmetic on names and integer literals, as an
-/// element index computed from loop indices is.
-fn is_index_arithmetic(e: &syn::Expr) -> bool {
-    match e {
-        syn::Expr::Binary(b) => {
-            matches!(b.op, syn::BinOp::Add(_) | syn::BinOp::Mul(_))
-                && is_index_arithmetic(&b.left)
-                && is_index_arithmetic(&b.right)
-        }
-        syn::Expr::Path(p) => p.path.get_ident().is_some(),
-        e => int(e).is_some(),
     }
 }
 
@@ -655,6 +674,22 @@ mod tests {
         assert_eq!(t.ops.multiply_adds, Poly::var("N"));
         assert_eq!(t.ops.calls, Poly::constant(1));
         assert_eq!(t.elements, Poly::constant(4));
+    }
+
+    /// A `let` adding two named reals is counted; only the element index
+    /// of a loop over blocks of partial sums is not.
+    #[test]
+    fn named_sums_count_and_block_indices_do_not() {
+        let t = tally("{ let z = dot + b; let p = z * s; p }");
+        assert_eq!(t.ops.adds, Poly::constant(1));
+        assert_eq!(t.ops.multiplies, Poly::constant(1));
+        let t = tally(
+            "{ let mut p = [0.0; 8]; for j in 0..N / 8 { for k in 0..8 { let i = j * 8 + k; p[k] += w[i] * x[i]; } } let mut d = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); for i in N / 8 * 8..N { d += w[i] * x[i]; } d }",
+        );
+        let mut adds = Poly::var("N");
+        adds.add(&Poly::constant(7));
+        assert_eq!(t.ops.adds, adds);
+        assert_eq!(t.ops.multiplies, Poly::var("N"));
     }
 
     #[test]

@@ -439,3 +439,18 @@ fn a_generic_layers_cost_follows_its_lengths() {
     assert_eq!(2 * single.gradient_bytes, big.gradient_bytes);
     assert!(single.gradient_bytes > 0);
 }
+
+/// A sum of two named values bound by `let`.
+#[neuron]
+pub fn biased(x: [f64; 3], #[param] w: [f64; 3], #[param] b: f64) -> f64 {
+    let z = dot(w, x) + b;
+    z * z
+}
+
+#[test]
+fn a_named_sum_is_counted() {
+    // Forward: dot is 3 multiplies and 3 adds (from 0); `z = dot + b` is
+    // one add; `z * z` one multiply.
+    let c = biased::COST;
+    assert_eq!((c.forward.multiplies, c.forward.adds), (4, 4), "{c}");
+}
