@@ -153,18 +153,22 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
             }
         })
         .collect();
-    let lend: Vec<TokenStream> = f
-        .args
-        .iter()
-        .map(|a| {
-            let n = &a.name;
-            if a.shape.is_empty() {
-                quote!(#n)
-            } else {
-                quote!(&#n)
-            }
-        })
-        .collect();
+    // Each argument as the borrowing forms take it, read from `owner`
+    // (`x`, or `self.x`): arrays by reference, reals by value.
+    let lend_from = |owner: TokenStream| -> Vec<TokenStream> {
+        f.args
+            .iter()
+            .map(|a| {
+                let n = &a.name;
+                if a.shape.is_empty() {
+                    quote!(#owner #n)
+                } else {
+                    quote!(&#owner #n)
+                }
+            })
+            .collect()
+    };
+    let lend = lend_from(TokenStream::new());
 
     // The forward function, as written, and its borrowing form.
     let forward_ref_body = match d {
@@ -184,18 +188,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     // function's signature, spans included, so that rustc's errors about a
     // wrong call read as errors about the function itself.
     let call_fn = Ident::new("call", name.span());
-    let lend_self: Vec<TokenStream> = f
-        .args
-        .iter()
-        .map(|a| {
-            let n = &a.name;
-            if a.shape.is_empty() {
-                quote!(self.#n)
-            } else {
-                quote!(&self.#n)
-            }
-        })
-        .collect();
+    let lend_self = lend_from(quote!(self.));
     let call_doc = format!(
         "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments, kept for the backward pass."
     );
