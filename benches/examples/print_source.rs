@@ -11,6 +11,7 @@ fn main() {
         ("dot1024", neurons::dot1024::SOURCE),
         ("net", neurons::net::SOURCE),
         ("spiral_net", neurons::spiral_net::SOURCE),
+        ("wide", neurons::wide::SOURCE),
     ];
     for (name, source) in sources {
         println!("// ===== {name}\n{source}");

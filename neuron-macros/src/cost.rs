@@ -684,10 +684,10 @@ mod tests {
         assert_eq!(t.ops.adds, Poly::constant(1));
         assert_eq!(t.ops.multiplies, Poly::constant(1));
         let t = tally(
-            "{ let mut p = [0.0; 8]; for j in 0..N / 8 { for k in 0..8 { let i = j * 8 + k; p[k] += w[i] * x[i]; } } let mut d = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); for i in N / 8 * 8..N { d += w[i] * x[i]; } d }",
+            "{ let mut p = [0.0; 16]; for j in 0..N / 16 { for k in 0..16 { let i = j * 16 + k; p[k] += w[i] * x[i]; } } let mut d = p[0] + p[1] + p[2] + p[3] + p[4] + p[5] + p[6] + p[7] + p[8] + p[9] + p[10] + p[11] + p[12] + p[13] + p[14] + p[15]; for i in N / 16 * 16..N { d += w[i] * x[i]; } d }",
         );
         let mut adds = Poly::var("N");
-        adds.add(&Poly::constant(7));
+        adds.add(&Poly::constant(15));
         assert_eq!(t.ops.adds, adds);
         assert_eq!(t.ops.multiplies, Poly::var("N"));
     }
@@ -730,13 +730,13 @@ mod tests {
                 tanh(dot(w, x))
             }
         });
-        // `dot` of a symbolic length keeps eight partial sums: N
-        // multiply-adds, and 7 adds joining the partials; its temporaries
-        // are the 8 partials and the sum.
+        // `dot` of a symbolic length keeps sixteen partial sums: N
+        // multiply-adds, and 15 adds joining the partials; its temporaries
+        // are the 16 partials and the sum.
         for line in [
-            "/// forward:  N + 7 adds, N multiplies, 1 calls, N multiply-adds",
+            "/// forward:  N + 15 adds, N multiplies, 1 calls, N multiply-adds",
             "/// backward: 1 adds, 2·N + 1 multiplies, 1 multiply-adds",
-            "/// temporaries: (9) × size_of::<T>() bytes forward, (2·N + 11) × size_of::<T>() bytes for the gradient",
+            "/// temporaries: (17) × size_of::<T>() bytes forward, (2·N + 19) × size_of::<T>() bytes for the gradient",
         ] {
             assert!(
                 text.lines().any(|l| l.trim() == line),

@@ -1232,12 +1232,14 @@ mod tests {
             emitted("w:16 x:16", "(dot w x)"),
             "let mut dot: f64 = 0.0;\nfor i in 0..16 {\ndot += w[i] * x[i];\n}\ndot"
         );
-        // A long one keeps eight partial sums, added in a fixed order.
+        // A long one keeps sixteen partial sums, added in a fixed order.
         assert_eq!(
             emitted("w:1024 x:1024", "(dot w x)"),
-            "let mut dot_lanes: [f64; 8] = [0.0; 8];\nfor j in 0..1024 / 8 {\nfor k in 0..8 {\nlet i = j * 8 + k;\n\
-             dot_lanes[k] += w[i] * x[i];\n}\n}\nlet mut dot: f64 = ((dot_lanes[0] + dot_lanes[1]) + (dot_lanes[2] + dot_lanes[3]))\n\
-             + ((dot_lanes[4] + dot_lanes[5]) + (dot_lanes[6] + dot_lanes[7]));\nfor i in 1024 / 8 * 8..1024 {\ndot += w[i] * x[i];\n}\ndot"
+            "let mut dot_lanes: [f64; 16] = [0.0; 16];\nfor j in 0..1024 / 16 {\nfor k in 0..16 {\nlet i = j * 16 + k;\n\
+             dot_lanes[k] += w[i] * x[i];\n}\n}\nlet mut dot: f64 = dot_lanes[0] + dot_lanes[1] + dot_lanes[2] + dot_lanes[3]\n\
+             + dot_lanes[4] + dot_lanes[5] + dot_lanes[6] + dot_lanes[7] + dot_lanes[8]\n\
+             + dot_lanes[9] + dot_lanes[10] + dot_lanes[11] + dot_lanes[12] + dot_lanes[13]\n\
+             + dot_lanes[14] + dot_lanes[15];\nfor i in 1024 / 16 * 16..1024 {\ndot += w[i] * x[i];\n}\ndot"
         );
     }
 

@@ -554,7 +554,7 @@ fn long_reductions_stay_loops() {
 // ---------------------------------------------------------------------------
 // Long reductions keep partial sums in a fixed, documented order.
 
-/// A dot of 37: four blocks of eight and a remainder of five.
+/// A dot of 37: two blocks of sixteen and a remainder of five.
 #[neuron]
 pub fn long_dot(x: [f64; 37], #[param] w: [f64; 37]) -> f64 {
     dot(w, x)
@@ -576,15 +576,18 @@ pub fn generic_rows<T: Real, const I: usize, const O: usize>(
 }
 
 /// The documented order, written out independently: element `i` of the
-/// whole blocks of eight into partial `i % 8`, the partials added
-/// pairwise, then the remainder in order.
+/// whole blocks of sixteen into partial `i % 16`, the partials added in
+/// order, then the remainder in order.
 fn partial_sums(terms: &[f64]) -> f64 {
-    let whole = terms.len() / 8 * 8;
-    let mut p = [0.0; 8];
+    let whole = terms.len() / 16 * 16;
+    let mut p = [0.0; 16];
     for (i, t) in terms[..whole].iter().enumerate() {
-        p[i % 8] += t;
+        p[i % 16] += t;
     }
-    let mut total = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    let mut total = p[0];
+    for partial in &p[1..] {
+        total += partial;
+    }
     for t in &terms[whole..] {
         total += t;
     }

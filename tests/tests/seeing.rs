@@ -421,16 +421,16 @@ pub fn dense<T: Real, const I: usize, const O: usize>(
 fn a_generic_layers_cost_follows_its_lengths() {
     let c = dense::Model::<f64, 3, 2>::COST;
     // Forward: matvec is O·I = 6 multiplies and 6 adds; its rows, of a
-    // const-generic width, keep eight partial sums joined by 7 adds each
-    // (O·7 = 14); + b is O = 2 adds.
-    assert_eq!((c.forward.multiplies, c.forward.adds), (6, 22));
+    // const-generic width, keep sixteen partial sums joined by 15 adds
+    // each (O·15 = 30); + b is O = 2 adds.
+    assert_eq!((c.forward.multiplies, c.forward.adds), (6, 38));
     // Backward from dy: ∂b = dy is free; ∂w[o][i] = dy[o]·x[i] is O·I = 6
     // multiplies; ∂x = wᵀ·dy is O·I = 6 multiplies and 6 adds.
     assert_eq!((c.backward.multiplies, c.backward.adds), (12, 6));
     let big = dense::Model::<f64, 30, 20>::COST;
     assert_eq!(
         (big.forward.multiplies, big.forward.adds),
-        (600, 600 + 20 * 7 + 20)
+        (600, 600 + 20 * 15 + 20)
     );
     assert_eq!((big.backward.multiplies, big.backward.adds), (1200, 600));
     // The bytes follow the float type.

@@ -19,14 +19,22 @@ const FEW_ROWS: usize = 16;
 const LONG: usize = 32;
 
 /// The partial sums of a long reduction: element `i` goes to partial
-/// `i % LANES`, the partials are added pairwise, as in
-/// `((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`, and the last
-/// `n % LANES` elements are added to that in order. The order is fixed,
-/// so the result is the same on every run and machine; it differs from the
-/// written order by rounding only, and the independent partial sums let
-/// the loop run at the speed of the arithmetic rather than of one long
-/// dependency chain.
-const LANES: usize = 8;
+/// `i % LANES`, the partials are added in order,
+/// `p0 + p1 + p2 + … + p15`, and the last `n % LANES`
+/// elements are added to that in order. The order is fixed, so the result
+/// is the same on every run and machine; it differs from the written order
+/// by rounding only, and the independent partial sums let the loop run at
+/// the speed of the arithmetic rather than of one long dependency chain.
+///
+/// The partials are added in order rather than pairwise because LLVM
+/// vectorizes the block loop to match the final sum's shape: after a
+/// pairwise tree it packs the partials in pairs, two to a vector register
+/// with shuffles, so `f32` gained nothing over `f64`; after the sum in
+/// order it keeps the partials in whole registers: four of four `f32`,
+/// eight of two `f64` (of the sixteen SSE registers). Sixteen partials
+/// rather than eight make an `f32` layer 1.9× as fast as the `f64` one
+/// instead of 1.5× (BENCHMARKS.md).
+const LANES: usize = 16;
 
 /// Whether a reduction over an array of `shape` is short enough to add in
 /// the written order: a known length under [`LONG`].
@@ -37,7 +45,7 @@ fn short(shape: &[crate::ast::Dim]) -> bool {
 
 /// A long reduction of `term` over `index` in `0..n`, kept in partial
 /// sums (see [`LANES`]): the partials' declaration and their loop over
-/// whole blocks, `sum` the partials added pairwise, and `rest` the range
+/// whole blocks, `sum` the partials added in order, and `rest` the range
 /// of the remainder, which the op adds after `sum` in order. The block and
 /// lane indices are the op's loop indices `first` and `first + 1`.
 struct Partials {
@@ -66,25 +74,15 @@ fn partials(
                 }
             }
         },
-        sum: lane_tree(&acc),
+        sum: lane_sum(&acc),
         rest: quote!(#n / #lanes * #lanes..#n),
     }
 }
 
-/// `((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))`.
-fn lane_tree(p: &proc_macro2::Ident) -> TokenStream {
-    fn half(p: &proc_macro2::Ident, lanes: std::ops::Range<usize>) -> TokenStream {
-        if lanes.len() == 1 {
-            let k = proc_macro2::Literal::usize_unsuffixed(lanes.start);
-            return quote!(#p[#k]);
-        }
-        let mid = lanes.start + lanes.len() / 2;
-        let (l, r) = (half(p, lanes.start..mid), half(p, mid..lanes.end));
-        let wrap = |t: TokenStream, n: usize| if n > 1 { quote!((#t)) } else { t };
-        let (l, r) = (wrap(l, mid - lanes.start), wrap(r, lanes.end - mid));
-        quote!(#l + #r)
-    }
-    half(p, 0..LANES)
+/// `p[0] + p[1] + … + p[15]`, added left to right.
+fn lane_sum(p: &proc_macro2::Ident) -> TokenStream {
+    let lanes = (0..LANES).map(proc_macro2::Literal::usize_unsuffixed);
+    quote!(#(#p[#lanes])+*)
 }
 
 /// `dot(a, b)`: the sum of `a[i] * b[i]`.
