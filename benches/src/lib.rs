@@ -7,6 +7,7 @@
 //! The tests at the bottom check that every implementation computes the
 //! same gradient, so that the benchmarks compare equal work.
 
+pub mod chained;
 pub mod dual;
 pub mod hand;
 pub mod inputs;

@@ -696,6 +696,32 @@ impl<'a> Gen<'a> {
                 let callee = self.neurons[c].clone();
                 let mut call_args = Vec::new();
                 for a in &callee.args {
+                    // An argument passed on as it is, often, a parameter not
+                    // used yet first: where it is used nowhere else, the
+                    // callee adds its partial straight into the training
+                    // step's accumulator.
+                    let unused_param =
+                        |v: &&Var| args[v.slot].param && scope.uses[v.slot].get() == 0;
+                    let mut bare: Vec<Var> = scope
+                        .vars
+                        .iter()
+                        .filter(|v| v.ty == a.ty && v.slot < n_args)
+                        .filter(unused_param)
+                        .cloned()
+                        .collect();
+                    if bare.is_empty() {
+                        bare = scope
+                            .vars
+                            .iter()
+                            .filter(|v| v.ty == a.ty && v.slot < n_args)
+                            .cloned()
+                            .collect();
+                    }
+                    if !bare.is_empty() && self.chance(0.5) {
+                        let v = self.pick(&bare);
+                        call_args.push(Self::var(&v));
+                        continue;
+                    }
                     let e = self.expr(&scope, a.ty, 2);
                     call_args.push(self.fit(e, 1.5));
                 }

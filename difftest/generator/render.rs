@@ -323,6 +323,44 @@ fn instances(module: &str, n: &Neuron) -> String {
     let path = format!("{module}::{}", n.name);
     let mut out = String::new();
     for (label, float, turbofish) in kinds {
+        // `Model::forward_backward` from the arguments: the parameters
+        // into `Params`, the others into the model's input; its partials
+        // are the parameters', in order.
+        let concrete = if float == "F32" {
+            Float::F32
+        } else {
+            Float::F64
+        };
+        let train = if n.args.iter().any(|a| a.param) {
+            let reads: String = n
+                .args
+                .iter()
+                .enumerate()
+                .map(|(k, a)| format!("let a{k}: {} = take(a); ", type_name(a.ty, &concrete)))
+                .collect();
+            let (params, inputs): (Vec<_>, Vec<_>) =
+                (0..n.args.len()).partition(|&k| n.args[k].param);
+            let params: Vec<String> = params.iter().map(|k| format!("a{k}")).collect();
+            let inputs: Vec<String> = inputs.iter().map(|k| format!("a{k}")).collect();
+            let input = match inputs.as_slice() {
+                [one] => one.clone(),
+                many => format!(
+                    "({})",
+                    many.iter().map(|i| format!("{i},")).collect::<String>()
+                ),
+            };
+            let widen = if float == "F32" {
+                ".into_iter().map(f64::from).collect()"
+            } else {
+                ""
+            };
+            format!(
+                "Some(|p, dy| {{ let a = &mut p.iter().copied(); {reads}let model = {path}::Model{turbofish}::new({path}::Params{turbofish}::new({})); let mut grads = <{path}::Params{turbofish} as neuron_core::Parameters<_>>::zeros(); let y = neuron_core::Model::forward_backward(&model, &{input}, |_| take(&mut dy.iter().copied()), &mut grads); (put(&y), neuron_core::Parameters::to_vec(&grads){widen}) }})",
+                params.join(", ")
+            )
+        } else {
+            "None".to_string()
+        };
         let gradient = if n.ret == Ty::S {
             format!(
                 "Some(|p| {{ let a = &mut p.iter().copied(); let (y, g) = {path}::gradient{turbofish}({takes}); let g = g.into_parts(); (put(&y), [{parts}].concat()) }})"
@@ -346,6 +384,7 @@ fn instances(module: &str, n: &Neuron) -> String {
                     gradient: {gradient},
                     trace: {trace},
                     backward: |p, dy| {{ let a = &mut p.iter().copied(); let (y, g) = {path}::backward{turbofish}({takes}, take(&mut dy.iter().copied())); let g = g.into_parts(); (put(&y), [{parts}].concat()) }},
+                    train: {train},
                 }},
 "
         );
@@ -409,6 +448,7 @@ pub fn program(p: &Program, seed: u64, points: usize, nan: bool) -> String {
             .iter()
             .map(|a| format!("({:?}, &{:?})", a.name, a.ty.shape()))
             .collect();
+        let params: Vec<String> = n.args.iter().map(|a| a.param.to_string()).collect();
         let out_len = match n.ret {
             Ty::S => "None".to_string(),
             t => format!("Some({})", t.len()),
@@ -418,6 +458,7 @@ pub fn program(p: &Program, seed: u64, points: usize, nan: bool) -> String {
             "            Neuron {{
                 name: {:?},
                 args: &[{}],
+                params: &[{}],
                 out_len: {out_len},
                 reference: {module}_reference::n{k},
                 instances: &[
@@ -426,6 +467,7 @@ pub fn program(p: &Program, seed: u64, points: usize, nan: bool) -> String {
 ",
             n.name,
             args.join(", "),
+            params.join(", "),
             instances(&module, n)
         );
     }

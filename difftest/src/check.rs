@@ -28,6 +28,19 @@ pub enum Float {
 /// Value and flat partials of all arguments.
 pub type ValueAndGrad = (Vec<f64>, Vec<f64>);
 
+/// A pass from the flat arguments and the upstream derivative `dy`.
+pub type Backward = fn(&[f64], &[f64]) -> ValueAndGrad;
+
+/// The partials of one instance at one point, each way it computes them.
+struct Partials {
+    /// `gradient`'s, for a scalar result.
+    gradient: Option<Vec<f64>>,
+    /// `backward`'s.
+    backward: Vec<f64>,
+    /// The training step's, the parameters' only.
+    train: Option<Vec<f64>>,
+}
+
 /// One monomorphic instance of a generated neuron, seen through flat
 /// vectors of `f64` (an `f32` instance converts on the way in and out).
 pub struct Instance {
@@ -43,6 +56,9 @@ pub struct Instance {
     pub backward: fn(&[f64], &[f64]) -> ValueAndGrad,
     /// `NAME::trace(args)`'s output and partials, for a scalar result.
     pub trace: Option<fn(&[f64]) -> ValueAndGrad>,
+    /// `Model::forward_backward` with the loss's derivative `dy`: the
+    /// output and the parameters' partials, for a neuron with parameters.
+    pub train: Option<Backward>,
 }
 
 /// A generated `#[neuron]` function, its reference and its instances.
@@ -51,6 +67,8 @@ pub struct Neuron<'a> {
     pub name: &'a str,
     /// Name and shape of every argument, in order.
     pub args: &'a [(&'a str, &'a [usize])],
+    /// Whether each argument is a parameter.
+    pub params: &'a [bool],
     /// The length of an array result; `None` for a real.
     pub out_len: Option<usize>,
     /// The reference, on the arguments as values.
@@ -263,12 +281,7 @@ impl Checker<'_> {
     /// Checks the value of `forward` against the reference, and that
     /// `gradient` and `backward` return the same value bit for bit; returns
     /// `gradient`'s and `backward`'s partials.
-    fn values(
-        &self,
-        instance: &Instance,
-        point: &[f64],
-        dy: &[f64],
-    ) -> (Option<Vec<f64>>, Vec<f64>) {
+    fn values(&self, instance: &Instance, point: &[f64], dy: &[f64]) -> Partials {
         let point = Self::rounded(instance, point);
         let dy = Self::rounded(instance, dy);
         let tol = tolerance(instance.float);
@@ -345,12 +358,51 @@ impl Checker<'_> {
                 ),
             );
         }
-        (gradient, gb)
+        // The training step computes the output as the forward function does.
+        let train = instance.train.map(|train| {
+            let (yt, gt) = train(&point, &dy);
+            if !same(&yt, &y) {
+                self.fail(
+                    instance,
+                    &point,
+                    &format!(
+                        "the training step's value {yt:?} differs from the forward function's {y:?}"
+                    ),
+                );
+            }
+            gt
+        });
+        Partials {
+            gradient,
+            backward: gb,
+            train,
+        }
+    }
+
+    /// For each coordinate of the flat point, its position among the
+    /// parameters' coordinates, or `None` for an input's.
+    fn param_positions(&self) -> Vec<Option<usize>> {
+        let mut next = 0;
+        let mut out = Vec::new();
+        for ((_, shape), &param) in self.neuron.args.iter().zip(self.neuron.params) {
+            for _ in 0..shape.iter().product::<usize>() {
+                out.push(param.then(|| {
+                    next += 1;
+                    next - 1
+                }));
+            }
+        }
+        out
     }
 
     /// Every check at one point; returns how many partials were skipped.
     fn at(&self, instance: &Instance, point: &[f64], dy: &[f64]) -> usize {
-        let (gradient, backward) = self.values(instance, point, dy);
+        let Partials {
+            gradient,
+            backward,
+            train,
+        } = self.values(instance, point, dy);
+        let positions = self.param_positions();
         let point = Self::rounded(instance, point);
         let dy = Self::rounded(instance, dy);
         let tol = tolerance(instance.float);
@@ -370,6 +422,9 @@ impl Checker<'_> {
             }
             let scaled = if scalar { dy[0] * fd } else { fd };
             cases.push((format!("backward with dy = {dy:?}"), backward[k], scaled));
+            if let (Some(t), Some(Some(j))) = (&train, positions.get(k)) {
+                cases.push((format!("the training step with dy = {dy:?}"), t[*j], scaled));
+            }
             for (what, got, want) in cases {
                 if !(got.is_finite() && (got - want).abs() <= tol.partial * want.abs().max(1.0)) {
                     self.fail(
@@ -457,6 +512,7 @@ mod tests {
         let instances = [Instance {
             trace: None,
             label: "f64",
+            train: None,
             float: Float::F64,
             forward: |p| {
                 let (x, w) = split(p);
@@ -475,6 +531,7 @@ mod tests {
         let neurons = [Neuron {
             name: "unit",
             args: ARGS,
+            params: &[],
             out_len: None,
             reference,
             instances: &instances,
@@ -487,6 +544,7 @@ mod tests {
         let instances = [Instance {
             trace: None,
             label: "f64",
+            train: None,
             float: Float::F64,
             forward: |p| {
                 let (x, w) = split(p);
@@ -501,6 +559,7 @@ mod tests {
         let neurons = [Neuron {
             name: "unit",
             args: ARGS,
+            params: &[],
             out_len: None,
             reference,
             instances: &instances,
@@ -520,6 +579,7 @@ mod tests {
         let instances = [Instance {
             trace: None,
             label: "f64",
+            train: None,
             float: Float::F64,
             forward: |p| {
                 let (x, w) = split(p);
@@ -540,6 +600,7 @@ mod tests {
         let neurons = [Neuron {
             name: "unit",
             args: ARGS,
+            params: &[],
             out_len: None,
             reference,
             instances: &instances,
@@ -561,6 +622,7 @@ mod tests {
                 (vec![value(x, w)], g)
             }),
             label: "f64",
+            train: None,
             float: Float::F64,
             forward: |p| {
                 let (x, w) = split(p);
@@ -579,6 +641,7 @@ mod tests {
         let neurons = [Neuron {
             name: "unit",
             args: ARGS,
+            params: &[],
             out_len: None,
             reference,
             instances: &instances,
@@ -595,6 +658,7 @@ mod tests {
         let instances = [Instance {
             trace: None,
             label: "f64",
+            train: None,
             float: Float::F64,
             forward: |p| {
                 let (x, w) = split(p);
@@ -611,6 +675,7 @@ mod tests {
         let neurons = [Neuron {
             name: "unit",
             args: ARGS,
+            params: &[],
             out_len: None,
             reference,
             instances: &instances,
@@ -634,6 +699,7 @@ mod tests {
         let instances = [Instance {
             trace: None,
             label: "f64",
+            train: None,
             float: Float::F64,
             forward: |p| vec![(p[0] * 1e4).sin()],
             gradient: None,
@@ -642,6 +708,7 @@ mod tests {
         let neurons = [Neuron {
             name: "rough",
             args: &[("x", &[])],
+            params: &[],
             out_len: None,
             reference: rough,
             instances: &instances,
@@ -658,6 +725,7 @@ mod tests {
         let neurons = [Neuron {
             name: "m",
             args: &[("s", &[]), ("m", &[2, 3])],
+            params: &[],
             out_len: None,
             reference,
             instances: &[],

@@ -192,6 +192,10 @@ pub trait Tensor<T>: Copy {
     fn as_slice(&self) -> &[T];
     /// The scalars in order, mutably.
     fn as_mut_slice(&mut self) -> &mut [T];
+    /// `flat` seen as a value of this shape, in place: `None` unless it
+    /// holds exactly as many scalars. A called neuron's `backward_add`
+    /// takes its accumulators flat and sees them through this.
+    fn from_flat_mut(flat: &mut [T]) -> Option<&mut Self>;
 }
 
 impl<T: Real> Tensor<T> for T {
@@ -206,6 +210,12 @@ impl<T: Real> Tensor<T> for T {
     }
     fn as_mut_slice(&mut self) -> &mut [T] {
         core::slice::from_mut(self)
+    }
+    fn from_flat_mut(flat: &mut [T]) -> Option<&mut Self> {
+        match flat {
+            [x] => Some(x),
+            _ => None,
+        }
     }
 }
 
@@ -227,6 +237,9 @@ impl<T: Real, const K: usize> Tensor<T> for [T; K] {
     fn as_mut_slice(&mut self) -> &mut [T] {
         self
     }
+    fn from_flat_mut(flat: &mut [T]) -> Option<&mut Self> {
+        flat.try_into().ok()
+    }
 }
 
 impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
@@ -246,6 +259,23 @@ impl<T: Real, const N: usize, const M: usize> Tensor<T> for [[T; N]; M] {
     }
     fn as_mut_slice(&mut self) -> &mut [T] {
         self.as_flattened_mut()
+    }
+    fn from_flat_mut(flat: &mut [T]) -> Option<&mut Self> {
+        if N == 0 {
+            // Rows of nothing: only an empty slice holds `M` of them, and
+            // the value has no size, so its box allocates nothing.
+            return if flat.is_empty() {
+                Some(Box::leak(Box::new([[T::zero(); N]; M])))
+            } else {
+                None
+            };
+        }
+        let (rows, rest) = flat.as_chunks_mut::<N>();
+        if rest.is_empty() {
+            rows.try_into().ok()
+        } else {
+            None
+        }
     }
 }
 

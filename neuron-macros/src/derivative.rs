@@ -290,6 +290,11 @@ fn marker_module(
     };
     let which = fresh("which");
     let dy = fresh("dy");
+    let accumulators: Vec<Ident> = args
+        .iter()
+        .map(|a| Ident::new(&format!("neuron_d_{}", a.unraw()), Span::call_site()))
+        .collect();
+    let positions = (0..args.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let last = calls.len().saturating_sub(1);
     let arms = calls.iter().enumerate().map(|(k, call)| {
         if k == last {
@@ -386,6 +391,23 @@ fn marker_module(
                 #[inline]
                 pub fn backward(&self, #dy: #ret) -> Grad #ty_generics {
                     self::backward(#(self.#args,)* #dy).1
+                }
+
+                /// Adds the partial derivatives times the upstream
+                /// derivative into `accumulators`, one per argument in
+                /// order, as the `Called` of a `#[neuron]` function; `None`
+                /// leaves one out.
+                #[inline]
+                pub fn backward_add(&self, #dy: #ret, neuron_accumulators: &mut [::core::option::Option<&mut [#ret]>]) {
+                    let partials = self.backward(#dy);
+                    #(
+                        if let ::core::option::Option::Some([#accumulators]) = neuron_accumulators
+                            .get_mut(#positions)
+                            .and_then(::core::option::Option::as_deref_mut)
+                        {
+                            *#accumulators += partials.#args;
+                        }
+                    )*
                 }
             }
         }

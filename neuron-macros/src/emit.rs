@@ -118,6 +118,13 @@ pub struct Body {
     /// Whether the body calls a `neuron_core::Real` method, so that the
     /// trait must be in scope for concrete float types.
     pub uses_real_trait: bool,
+    /// With [`Options::root_targets`]: for each root, whether a called
+    /// neuron's `backward_add` already added it into its target, so the
+    /// caller must not add it again.
+    pub delivered: Vec<bool>,
+    /// With [`Options::guarded`]: for each root, the statements only it
+    /// needs, for the caller to run only where that root is wanted.
+    pub root_stmts: Vec<TokenStream>,
 }
 
 /// How a body reaches its inputs, beyond plain by-value arguments.
@@ -141,6 +148,16 @@ pub struct Options {
     /// own (the direction of `hvp`) are bound by reference too; otherwise
     /// they are values (`dy`).
     pub extra_args_by_ref: bool,
+    /// With [`Options::accumulate`]: for each root, the accumulator it is
+    /// added into, as a `&mut` expression (`&mut *neuron_grads.w`). A root
+    /// that is a called neuron's partial and nothing else is then added
+    /// there by the callee itself (`Call::backward_add`), and the other
+    /// partials of that call that the body reads are added into zeroed
+    /// locals; partials nobody reads are not asked for.
+    pub root_targets: Vec<Option<TokenStream>>,
+    /// The statements that only one root needs go to
+    /// [`Body::root_stmts`] instead of [`Body::stmts`].
+    pub guarded: bool,
 }
 
 /// Emits `g` so that `roots` are computed. `arg_names` are the identifiers
@@ -173,9 +190,19 @@ pub fn body_with(
         stmts.extend(quote!(let #mask = ::neuron_core::dropout::Mask::current();));
     }
     let mut grouped = HashSet::new();
-    for id in 0..g.nodes.len() {
+    let owners = if options.guarded {
+        owners(g, roots)
+    } else {
+        vec![None; g.nodes.len()]
+    };
+    let mut root_stmts = vec![TokenStream::new(); roots.len()];
+    for (id, owner) in owners.iter().enumerate() {
         if e.plan.materialized[id] {
-            stmts.extend(e.statement(id));
+            let statement = e.statement(id);
+            match *owner {
+                Some(k) => root_stmts[k].extend(statement),
+                None => stmts.extend(statement),
+            }
         }
         if let (Some(loss_grad), Op::Arg(k)) = (&options.dy_from, &g.nodes[id].op)
             && *k == g.args.len()
@@ -201,6 +228,7 @@ pub fn body_with(
         stmts.extend(quote!(let _ = #loss_grad(&#y);));
     }
     let loop_vars = [e.plan.loop_vars[0].clone(), e.plan.loop_vars[1].clone()];
+    let root_ids = roots;
     let root_elems = roots
         .iter()
         .map(|&r| {
@@ -212,6 +240,8 @@ pub fn body_with(
     let roots = roots
         .iter()
         .map(|&r| match g.nodes[r].op {
+            // Added into its target by the callee.
+            _ if e.plan.delivered.contains_key(&r) => TokenStream::new(),
             // A called neuron's partial returned whole: copied element by
             // element into an array of the shape this neuron expects, so
             // that a wrong call (swapped arguments, whose partials then
@@ -224,13 +254,56 @@ pub fn body_with(
             _ => e.value(r),
         })
         .collect();
+    let delivered = root_ids
+        .iter()
+        .map(|r| e.plan.delivered.contains_key(r))
+        .collect();
     Body {
         stmts,
         roots,
         root_elems,
         loop_vars,
         uses_real_trait: e.uses_real_trait,
+        delivered,
+        root_stmts,
     }
+}
+
+/// For each node, the one root that needs it, when only one does: the
+/// position in `roots` of the only root it is reachable from.
+fn owners(g: &Graph, roots: &[NodeId]) -> Vec<Option<usize>> {
+    // `None`: no root yet; `Some(Some(k))`: root `k` only; `Some(None)`: several.
+    let mut owner: Vec<Option<Option<usize>>> = vec![None; g.nodes.len()];
+    for (k, &r) in roots.iter().enumerate() {
+        let mut reached = vec![false; g.nodes.len()];
+        reached[r] = true;
+        for id in (0..=r).rev() {
+            if !reached[id] {
+                continue;
+            }
+            for o in g.nodes[id].op.operands() {
+                reached[o] = true;
+            }
+            owner[id] = match owner[id] {
+                None => Some(Some(k)),
+                Some(Some(j)) if j == k => Some(Some(k)),
+                Some(_) => Some(None),
+            };
+        }
+    }
+    // A call and the partials of one are bound once for all roots, so they
+    // and everything they read stay in the shared statements.
+    for id in (0..g.nodes.len()).rev() {
+        if matches!(g.nodes[id].op, Op::Call { .. } | Op::CallGrad { .. }) {
+            owner[id] = Some(None);
+        }
+        if owner[id] == Some(None) {
+            for o in g.nodes[id].op.operands() {
+                owner[o] = Some(None);
+            }
+        }
+    }
+    owner.into_iter().map(Option::flatten).collect()
 }
 
 /// Whether a root can be computed element by element inside the caller's
@@ -254,6 +327,12 @@ struct Plan {
     /// For `Call` nodes whose partials the body reads: the name bound to
     /// the callee's `Call`, whose `backward` gives them.
     calls: HashMap<NodeId, Ident>,
+    /// With [`Options::root_targets`]: a called neuron's partial that the
+    /// callee adds straight into a root's accumulator, and that target.
+    delivered: HashMap<NodeId, TokenStream>,
+    /// With [`Options::root_targets`]: a called neuron's partial that the
+    /// body reads, and the zeroed local the callee adds it into.
+    call_locals: HashMap<NodeId, Ident>,
     /// The local holding the thread's dropout state, when an op reads it.
     mask: Option<Ident>,
     /// Every name the body uses or must not shadow; new names (helper
@@ -333,6 +412,22 @@ impl Plan {
                 }
             }
         }
+        // A call lends its array arguments (`call(&h, w)`), so each must be
+        // a place that outlives the call: a name, an argument, a partial.
+        for node in &g.nodes {
+            if let Op::Call { args, .. } = &node.op {
+                for &a in args {
+                    if !g.nodes[a].shape.is_empty()
+                        && !matches!(
+                            g.nodes[a].op,
+                            Op::Arg(_) | Op::Index(..) | Op::CallGrad { .. }
+                        )
+                    {
+                        materialized[a] = true;
+                    }
+                }
+            }
+        }
         // An adjoint that is only added into an accumulator is computed
         // inside the accumulating loop instead of into an array first.
         if options.accumulate {
@@ -396,12 +491,52 @@ impl Plan {
                 call_grads.insert((call, dy), fresh(&mut taken, &base));
             }
         }
+        let mut delivered = HashMap::new();
+        let mut call_locals = HashMap::new();
+        if !options.root_targets.is_empty() {
+            for (id, node) in g.nodes.iter().enumerate() {
+                let Op::CallGrad { call, arg, .. } = node.op else {
+                    continue;
+                };
+                let target = roots
+                    .iter()
+                    .zip(&options.root_targets)
+                    .find(|(r, t)| {
+                        **r == id && t.is_some() && uses[id] == 1 && users[id].is_empty()
+                    })
+                    .and_then(|(_, t)| t.clone());
+                match target {
+                    Some(t) => {
+                        delivered.insert(id, t);
+                    }
+                    None => {
+                        // Named after the argument it is the partial of.
+                        let of = match &g.nodes[call].op {
+                            Op::Call { args, .. } => args.get(arg).copied(),
+                            _ => None,
+                        };
+                        let base = of.map_or_else(
+                            || "partial".to_string(),
+                            |a| {
+                                g.nodes[a]
+                                    .name
+                                    .clone()
+                                    .unwrap_or_else(|| default_name(g, a))
+                            },
+                        );
+                        call_locals.insert(id, fresh(&mut taken, &format!("d_{base}")));
+                    }
+                }
+            }
+        }
         Plan {
             materialized,
             names,
             loop_vars,
             call_grads,
             calls,
+            delivered,
+            call_locals,
             mask,
             taken,
         }
@@ -576,6 +711,9 @@ impl Emitter<'_> {
     /// A materialized array, an argument or a call's partial, as something
     /// to index: its name, never a copy.
     fn place(&mut self, id: NodeId) -> TokenStream {
+        if let Some(local) = self.plan.call_locals.get(&id) {
+            return quote!(#local);
+        }
         match &self.g.nodes[id].op {
             Op::CallGrad { call, dy, arg } => {
                 let group = &self.plan.call_grads[&(*call, *dy)];
@@ -699,7 +837,7 @@ impl Emitter<'_> {
                     .iter()
                     .enumerate()
                     .map(|(k, &a)| {
-                        let v = self.value(a);
+                        let v = self.lent(a);
                         match spans.get(k) {
                             Some(sp) => respan_range(v, *sp),
                             None => v,
@@ -785,7 +923,69 @@ impl Emitter<'_> {
             return TokenStream::new();
         };
         let d = self.value(dy);
-        quote!(let #group = #object.backward(#d).into_parts();)
+        if self.plan.delivered.is_empty() && self.plan.call_locals.is_empty() {
+            return quote!(let #group = #object.backward(#d).into_parts(););
+        }
+        // The callee adds each partial the body needs into its target: a
+        // root's accumulator, or a zeroed local read later.
+        let g = self.g;
+        let Op::Call { args, .. } = &g.nodes[call].op else {
+            return TokenStream::new();
+        };
+        let mut locals = TokenStream::new();
+        let targets: Vec<TokenStream> = (0..args.len())
+            .map(|k| {
+                let partial = g.nodes.iter().position(|n| {
+                    matches!(n.op, Op::CallGrad { call: c, dy: d, arg } if c == call && d == dy && arg == k)
+                });
+                let Some(p) = partial else {
+                    return quote!(::core::option::Option::None);
+                };
+                // Each accumulator is lent flat (see `backward_add`).
+                let scalar = self.ty(&[]);
+                let lend = |place: TokenStream| {
+                    quote!(::core::option::Option::Some(
+                        ::neuron_core::Tensor::<#scalar>::as_mut_slice(#place)
+                    ))
+                };
+                let shape = g.nodes[p].shape.clone();
+                if let Some(target) = self.plan.delivered.get(&p) {
+                    return lend(target.clone());
+                }
+                match self.plan.call_locals.get(&p).cloned() {
+                    Some(local) => {
+                        let ty = self.ty(&shape);
+                        let zero = self.zero();
+                        let init = self.repeat(zero, &shape);
+                        locals.extend(quote!(let mut #local: #ty = #init;));
+                        lend(quote!(&mut #local))
+                    }
+                    None => quote!(::core::option::Option::None),
+                }
+            })
+            .collect();
+        quote! {
+            #locals
+            #object.backward_add(#d, &mut [#(#targets),*]);
+        }
+    }
+
+    /// Array argument `a` of a call, lent: the reference an argument bound
+    /// by reference already is, or a reference to its place.
+    fn lent(&mut self, a: NodeId) -> TokenStream {
+        let node = &self.g.nodes[a];
+        if node.shape.is_empty() {
+            return self.value(a);
+        }
+        match node.op {
+            Op::Arg(k) if self.args_by_ref && (k < self.g.args.len() || self.extra_args_by_ref) => {
+                self.name(a)
+            }
+            _ => {
+                let place = self.place(a);
+                quote!(&#place)
+            }
+        }
     }
 
     /// Array node `id` copied element by element into an array of its

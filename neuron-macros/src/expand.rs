@@ -155,6 +155,8 @@ pub struct Derived {
     /// The body of `Model::forward_backward`: one forward pass, `dy` from
     /// the loss, then the parameters' adjoints only.
     pub train: Body,
+    /// A call from another neuron (`Call`, `Called`).
+    pub call: CallBodies,
     /// The body of `trace`, for a scalar output (`trace.rs`).
     pub trace: Option<TokenStream>,
     /// `DOT`: the forward and backward graph in Graphviz's language (`dot.rs`).
@@ -189,6 +191,166 @@ pub fn hvp_rule(f: &Function, calls: &Calls) -> Option<String> {
 /// in `hvp_ref` (`neuron_` names are the generated code's own).
 pub fn direction(arg: &Ident) -> Ident {
     Ident::new(&format!("neuron_v_{}", arg.unraw()), Span::call_site())
+}
+
+/// The bodies of a call of this neuron from another: `Call::forward` keeps
+/// the forward values the backward pass reads (`Called`'s `saved` fields),
+/// so that `Called::backward` and `Called::backward_add` compute no forward
+/// value again.
+pub struct CallBodies {
+    /// The kept values: each one's field name and shape.
+    pub saved: Vec<(Ident, crate::ir::Shape)>,
+    /// The output, then each kept value.
+    pub forward: Body,
+    /// Every argument's adjoint for `dy`, reading the kept values as
+    /// arguments after `dy` (by reference, as `dy` itself).
+    pub backward: Body,
+    /// The same adjoints, each added into its accumulator when one is
+    /// given (roots after the first, which is a placeholder); the work
+    /// only one adjoint needs is in its `root_stmts`, done only for it.
+    pub add: Body,
+}
+
+/// [`CallBodies`] of `f` from `bg`, its graph with the upstream derivative
+/// `dy` as the argument after `f`'s own, `adjoints` each argument's
+/// adjoint in it, and `names` the arguments' names with `dy` last.
+///
+/// A forward value is kept when an adjoint reads it (or is it), unless it
+/// is an argument, a constant, or cheap to read again from one (an element
+/// or a fill of an argument). A call of another neuron is not kept: its
+/// `Called` is what the backward pass needs, and that is computed again.
+fn call_bodies(
+    f: &Function,
+    bg: &Graph,
+    output: NodeId,
+    adjoints: &[NodeId],
+    names: &[Ident],
+) -> CallBodies {
+    let mut roots = vec![output];
+    roots.extend(adjoints);
+    let (sg, sroots) = simplify::simplify(bg, &roots);
+    let dy = f.args.len();
+    let n = sg.nodes.len();
+    let mut depends = vec![false; n];
+    for (id, node) in sg.nodes.iter().enumerate() {
+        depends[id] = node.op == Op::Arg(dy) || node.op.operands().iter().any(|&o| depends[o]);
+    }
+    let cheap = |id: NodeId| matches!(sg.nodes[id].op, Op::Arg(_) | Op::Const(_));
+    let keepable = |id: NodeId| match &sg.nodes[id].op {
+        Op::Arg(_) | Op::Const(_) | Op::Count(_) | Op::Call { .. } | Op::CallGrad { .. } => false,
+        Op::Pack(entries) => !entries.is_empty(),
+        Op::Index(a, _) | Op::Fill(a) => !cheap(*a),
+        Op::Apply(..) => true,
+    };
+    let mut kept = vec![false; n];
+    for (id, node) in sg.nodes.iter().enumerate() {
+        if depends[id] {
+            for o in node.op.operands() {
+                kept[o] |= !depends[o] && keepable(o);
+            }
+        }
+    }
+    for &r in &sroots[1..] {
+        kept[r] |= !depends[r] && keepable(r);
+    }
+    let saved: Vec<NodeId> = (0..n).filter(|&id| kept[id]).collect();
+
+    // Their names, apart from the arguments, `dy`, the generated items and
+    // each other.
+    let mut taken: std::collections::HashSet<String> =
+        names.iter().map(|a| a.unraw().to_string()).collect();
+    taken.extend(crate::items::ITEMS.iter().map(ToString::to_string));
+    let saved_names: Vec<Ident> = saved
+        .iter()
+        .map(|&id| {
+            let base = sg.nodes[id]
+                .name
+                .clone()
+                .unwrap_or_else(|| crate::ir::default_name(&sg, id));
+            let mut name = base.clone();
+            let mut k = 2;
+            while taken.contains(&name) || syn::parse_str::<Ident>(&name).is_err() {
+                name = format!("{base}_{k}");
+                k += 1;
+            }
+            taken.insert(name.clone());
+            Ident::new(&name, Span::call_site())
+        })
+        .collect();
+
+    let by_ref = emit::Options {
+        args_by_ref: true,
+        ..emit::Options::default()
+    };
+    // The forward pass: the output, then the kept values.
+    let mut froots = vec![sroots[0]];
+    froots.extend(&saved);
+    let (fg, froots) = simplify::prune(&sg, &froots);
+    let forward = emit::body_with(&fg, &froots, &names[..dy], &f.real, &by_ref);
+
+    // The backward pass: each kept value becomes an argument after `dy`.
+    let mut ug = Graph::new(sg.args.clone());
+    ug.precision = sg.precision;
+    ug.neuron.clone_from(&sg.neuron);
+    let mut map = Vec::with_capacity(n);
+    for (id, node) in sg.nodes.iter().enumerate() {
+        let op = match saved.iter().position(|&k| k == id) {
+            Some(k) => Op::Arg(dy + 1 + k),
+            None => node.op.map(|o| map[o]),
+        };
+        let new = ug.intern(op, node.shape.clone());
+        ug.nodes[new].name.clone_from(&node.name);
+        ug.nodes[new].origin = node.origin;
+        ug.nodes[new].arg_spans.clone_from(&node.arg_spans);
+        map.push(new);
+    }
+    let adjoints: Vec<NodeId> = sroots[1..].iter().map(|&r| map[r]).collect();
+    let mut names: Vec<Ident> = names.to_vec();
+    names.extend(saved_names.iter().cloned());
+    let refs = emit::Options {
+        args_by_ref: true,
+        extra_args_by_ref: true,
+        ..emit::Options::default()
+    };
+    let (bwd, broots) = simplify::prune(&ug, &adjoints);
+    let backward = emit::body_with(&bwd, &broots, &names, &f.real, &refs);
+    let placeholder = ug.konst(0.0);
+    let mut roots = vec![placeholder];
+    roots.extend(&adjoints);
+    let (ag, aroots) = simplify::prune(&ug, &roots);
+    let options = emit::Options {
+        args_by_ref: true,
+        extra_args_by_ref: true,
+        reserved: f
+            .args
+            .iter()
+            .map(|a| call_accumulator(&a.name).to_string())
+            .chain(std::iter::once(CALL_ACCUMULATORS.to_string()))
+            .collect(),
+        accumulate: true,
+        guarded: true,
+        ..emit::Options::default()
+    };
+    let add = emit::body_with(&ag, &aroots, &names, &f.real, &options);
+    CallBodies {
+        saved: saved
+            .iter()
+            .zip(saved_names)
+            .map(|(&id, name)| (name, sg.nodes[id].shape.clone()))
+            .collect(),
+        forward,
+        backward,
+        add,
+    }
+}
+
+/// The parameter of `Called::backward_add` holding every accumulator.
+pub const CALL_ACCUMULATORS: &str = "neuron_accumulators";
+
+/// The local of `Called::backward_add` holding the accumulator of
+/// argument `arg`'s partial (`neuron_` names are the generated code's own).
+pub fn call_accumulator(arg: &Ident) -> Ident {
+    Ident::new(&format!("neuron_d_{}", arg.unraw()), Span::call_site())
 }
 
 /// The parameter of `hvp` and `hvp_ref` holding the direction.
@@ -280,6 +442,8 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
             .collect(),
         accumulate: true,
         extra_args_by_ref: false,
+        root_targets: Vec::new(),
+        guarded: false,
     };
     let flat = emit::body_with(&ag, &roots, &names, &f.real, &options);
 
@@ -289,11 +453,24 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
     roots.extend(
         f.args
             .iter()
-            .zip(adjoints)
+            .zip(&adjoints)
             .filter(|(a, _)| a.param)
-            .map(|(_, d)| d),
+            .map(|(_, &d)| d),
     );
     let (tg, roots) = simplify::simplify(&bg, &roots);
+    // Each parameter's accumulator, where a called neuron adds its partial
+    // itself (`Call::backward_add`).
+    let grads = Ident::new(TRAIN_GRADS, Span::call_site());
+    let root_targets = std::iter::once(None)
+        .chain(f.args.iter().filter(|a| a.param).map(|a| {
+            let n = &a.name;
+            Some(if a.shape.is_empty() {
+                quote!(&mut #grads.#n)
+            } else {
+                quote!(&mut *#grads.#n)
+            })
+        }))
+        .collect();
     let options = emit::Options {
         args_by_ref: true,
         dy_from: Some(Ident::new(TRAIN_LOSS_GRAD, Span::call_site())),
@@ -302,8 +479,12 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
             .to_vec(),
         accumulate: true,
         extra_args_by_ref: false,
+        root_targets,
+        guarded: false,
     };
     let train = emit::body_with(&tg, &roots, &names, &f.real, &options);
+
+    let call = call_bodies(f, &bg, output, &adjoints, &names);
 
     let trace = if f.ret_shape.is_empty() {
         Some(crate::trace::body(f, &crate::items::signature(f), g, output).map_err(internal)?)
@@ -346,6 +527,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
         backward,
         flat,
         train,
+        call,
         hvp,
     })
 }

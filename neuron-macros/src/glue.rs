@@ -498,7 +498,7 @@ fn bind(a: &Arg, place: TokenStream) -> TokenStream {
 
 /// Where an argument's adjoint is added: a field of a parameter struct
 /// (`neuron_grads.w`), or a run of a flat slice starting at `offset`.
-enum Target {
+pub(crate) enum Target {
     Field(TokenStream),
     Flat { slice: Ident, offset: TokenStream },
 }
@@ -512,7 +512,7 @@ enum Target {
 /// for i in 0..4 { for j in 0..2 { neuron_grads.w[i][j] += d_sum[i] * x[j]; } }
 /// neuron_grad[8 + i] += d_h[i];          // a flat target
 /// ```
-fn accumulate(
+pub(crate) fn accumulate(
     real: &TokenStream,
     body: &Body,
     args: &[&Arg],
@@ -523,7 +523,10 @@ fn accumulate(
     args.iter()
         .zip(targets)
         .zip(body.roots[1..].iter().zip(&body.root_elems[1..]))
-        .map(|((a, target), (d, elem))| {
+        .zip(body.delivered[1..].iter())
+        // A called neuron's partial added into its target by the callee.
+        .filter(|(_, delivered)| !**delivered)
+        .map(|(((a, target), (d, elem)), _)| {
             // The element at `index` (`[i][j]`, or a flat position).
             let at = |rank: usize| -> TokenStream {
                 match target {

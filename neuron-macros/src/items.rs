@@ -24,6 +24,11 @@ pub struct Sig {
     pub args: Vec<Ident>,
     pub tys: Vec<syn::Type>,
     pub ret: syn::Type,
+    /// [`Sig::generics`] with the lifetime `'neuron` first, for the types
+    /// that borrow the array arguments (`Call`), when there is one.
+    pub lt_generics: TokenStream,
+    /// [`Sig::ty_args`] with `'neuron` first.
+    pub lt_ty_args: TokenStream,
 }
 
 pub fn signature(f: &Function) -> Sig {
@@ -56,10 +61,21 @@ pub fn signature(f: &Function) -> Sig {
     } else {
         (quote!(<#(#params),*>), quote!(<#(#args),*>))
     };
+    // Only a neuron with an array argument borrows one.
+    let (lt_generics, lt_ty_args) = if f.args.iter().any(|a| !a.shape.is_empty()) {
+        (
+            quote!(<'neuron #(, #params)*>),
+            quote!(<'neuron #(, #args)*>),
+        )
+    } else {
+        (generics.clone(), ty_args.clone())
+    };
     Sig {
         real,
         generics,
         ty_args,
+        lt_generics,
+        lt_ty_args,
         args: f.args.iter().map(|a| a.name.clone()).collect(),
         tys: f.args.iter().map(|a| a.ty.clone()).collect(),
         ret: f.ret.clone(),
@@ -184,37 +200,209 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
         pub fn forward_ref #generics (#(#ref_params),*) -> #ret #forward_ref_body
     };
 
-    // A call of this neuron from another: `call` has the forward
-    // function's signature, spans included, so that rustc's errors about a
-    // wrong call read as errors about the function itself.
+    // A call of this neuron from another: `call` has the borrowing form's
+    // signature, spans included, so that rustc's errors about a wrong call
+    // read as errors about the function itself.
     let call_fn = Ident::new("call", name.span());
-    let lend_self = lend_from(quote!(self.));
+    let (lt_generics, lt_ty_args) = (&s.lt_generics, &s.lt_ty_args);
+    // Arrays are borrowed for the call's lifetime, scalars copied.
+    let lent_tys: Vec<TokenStream> = f
+        .args
+        .iter()
+        .map(|a| {
+            let t = &a.ty;
+            if a.shape.is_empty() {
+                quote!(#t)
+            } else {
+                quote!(&'neuron #t)
+            }
+        })
+        .collect();
     let call_doc = format!(
-        "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments, kept for the backward pass."
+        "A call of [`{name}`](fn@self::{name}) from another `#[neuron]` function: its arguments, borrowed for the backward pass."
+    );
+    // `backward_add` takes its accumulators as one slice of flat views
+    // (`&mut [Option<&mut [T]>]`), whatever the arguments' count and
+    // shapes, so a wrong call (swapped or missing arguments) is rustc's one
+    // error at the call and no more in the caller's training step.
+    let accumulators: Vec<Ident> = f
+        .args
+        .iter()
+        .map(|a| crate::expand::call_accumulator(&a.name))
+        .collect();
+    // The values the forward pass keeps for the backward pass.
+    let saved: Vec<(Ident, TokenStream)> = d
+        .map(|d| {
+            d.call
+                .saved
+                .iter()
+                .map(|(n, shape)| {
+                    let ty = shape
+                        .iter()
+                        .rev()
+                        .fold(s.real.clone(), |inner, d| quote!([#inner; #d]));
+                    (n.clone(), ty)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let saved_names: Vec<&Ident> = saved.iter().map(|(n, _)| n).collect();
+    let saved_tys: Vec<&TokenStream> = saved.iter().map(|(_, t)| t).collect();
+    // `let x = self.x;` for each argument (a reference or a scalar), and
+    // `let z = &self.z;` for each kept array (a kept scalar is copied).
+    let read_self: Vec<TokenStream> = args
+        .iter()
+        .map(|a| quote!(let #a = self.#a;))
+        .chain(d.iter().flat_map(|d| {
+            d.call.saved.iter().map(|(n, shape)| {
+                if shape.is_empty() {
+                    quote!(let #n = self.#n;)
+                } else {
+                    quote!(let #n = &self.#n;)
+                }
+            })
+        }))
+        .collect();
+    let dy_ref = if f.ret_shape.is_empty() {
+        quote!()
+    } else {
+        quote!(let dy = &dy;)
+    };
+    let (called_forward, called_backward, called_add) = match d {
+        Some(d) => {
+            let forward = &d.call.forward;
+            let (y, kept) = (&forward.roots[0], &forward.roots[1..]);
+            // `sum` rather than `sum: sum` where the kept value is bound
+            // under its field's name.
+            let kept = saved_names.iter().zip(kept).map(|(n, v)| {
+                if v.to_string() == n.to_string() {
+                    quote!(#n)
+                } else {
+                    quote!(#n: #v)
+                }
+            });
+            let forward = function_body(
+                forward,
+                quote!((#y, Called { #(#args,)* #(#kept,)* })),
+                &f.real,
+            );
+            let backward = &d.call.backward;
+            let parts = &backward.roots;
+            let stmts = &backward.stmts;
+            let import = real_import(backward, &f.real);
+            let backward = quote!({
+                #import
+                #(#read_self)*
+                #dy_ref
+                #stmts
+                Grad { #(#args: #parts),* }
+            });
+            let body = &d.call.add;
+            let params: Vec<&crate::ast::Arg> = f.args.iter().collect();
+            // An array accumulator is indexed and lent through the
+            // reference; a scalar one is written through `*`.
+            let targets: Vec<crate::glue::Target> = accumulators
+                .iter()
+                .zip(&f.args)
+                .map(|(acc, a)| {
+                    crate::glue::Target::Field(if a.shape.is_empty() {
+                        quote!((*#acc))
+                    } else {
+                        quote!(#acc)
+                    })
+                })
+                .collect();
+            let real = &s.real;
+            let adds = crate::glue::accumulate(&s.real, body, &params, &targets);
+            // Accumulator `k` comes flat and is seen in its argument's shape.
+            let adds = accumulators
+                .iter()
+                .zip(adds)
+                .zip(&body.root_stmts[1..])
+                .zip(tys)
+                .enumerate()
+                .map(|(k, (((acc, add), own), ty))| {
+                    let k = Literal::usize_unsuffixed(k);
+                    quote! {
+                        if let ::core::option::Option::Some(#acc) = neuron_accumulators
+                            .get_mut(#k)
+                            .and_then(::core::option::Option::as_deref_mut)
+                            .and_then(<#ty as ::neuron_core::Tensor<#real>>::from_flat_mut)
+                        {
+                            #own
+                            #add
+                        }
+                    }
+                });
+            let stmts = &body.stmts;
+            let import = real_import(body, &f.real);
+            let add = quote!({
+                #import
+                #(#read_self)*
+                #dy_ref
+                #stmts
+                #(#adds)*
+            });
+            (
+                quote!({ let Call { #(#args),* } = self; #forward }),
+                backward,
+                add,
+            )
+        }
+        None => (
+            unreachable.clone(),
+            unreachable.clone(),
+            unreachable.clone(),
+        ),
+    };
+    let scalar = &s.real;
+    let called_doc = format!(
+        "A call of [`{name}`](fn@self::{name}) after its forward pass: its arguments and the forward values its backward pass reads."
     );
     let call_items = quote! {
         #[doc = #call_doc]
         #[derive(Clone, Copy, Debug)]
-        pub struct Call #generics { #(#args: #tys,)* }
+        pub struct Call #lt_generics { #(#args: #lent_tys,)* }
 
         /// The call of [`Call`] with these arguments.
         #[inline]
-        pub fn #call_fn #generics (#(#args: #tys),*) -> Call #ty_args {
+        pub fn #call_fn #lt_generics (#(#args: #lent_tys),*) -> Call #lt_ty_args {
             Call { #(#args),* }
         }
 
-        impl #generics Call #ty_args {
-            /// The value of the call, and the call itself, for its backward pass.
+        impl #lt_generics Call #lt_ty_args {
+            /// The value of the call, and what its backward pass needs.
             #[inline]
-            pub fn forward(self) -> (#ret, Self) {
-                (self::forward_ref(#(#lend_self),*), self)
-            }
+            #[allow(unused_variables)]
+            pub fn forward(self) -> (#ret, Called #lt_ty_args) #called_forward
+        }
 
+        #[doc = #called_doc]
+        #[derive(Clone, Copy, Debug)]
+        pub struct Called #lt_generics {
+            #(#args: #lent_tys,)*
+            #(#saved_names: #saved_tys,)*
+        }
+
+        // Every argument and kept value is bound by name; a pass may not
+        // read them all.
+        #[allow(unused_variables)]
+        impl #lt_generics Called #lt_ty_args {
             /// The partial derivatives of the call for the upstream derivative `dy`.
             #[inline]
-            pub fn backward(&self, dy: #ret) -> Grad #ty_args {
-                self::backward_ref(#(#lend_self,)* dy).1
-            }
+            pub fn backward(&self, dy: #ret) -> Grad #ty_args #called_backward
+
+            /// Adds the partial derivatives of the call for the upstream
+            /// derivative `dy` into `accumulators`, one per argument in
+            /// order, each as its scalars in row-major order; a partial
+            /// whose accumulator is `None`, missing or of another length
+            /// is not computed.
+            #[inline]
+            pub fn backward_add(
+                &self,
+                dy: #ret,
+                neuron_accumulators: &mut [::core::option::Option<&mut [#scalar]>],
+            ) #called_add
         }
     };
 
@@ -617,6 +805,7 @@ pub const ITEMS: &[&str] = &[
     "gradient",
     "backward",
     "Call",
+    "Called",
     "call",
     "forward_ref",
     "gradient_ref",
@@ -700,6 +889,7 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
         args,
         tys,
         ret,
+        ..
     } = s;
     let n = Literal::usize_unsuffixed(total);
     let names = [

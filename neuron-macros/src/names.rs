@@ -156,9 +156,14 @@ pub const EMITTED_NAMES: &[&str] = &[
     "params_mut",
     "forward",
     "forward_backward",
-    // The call of a neuron from another (`items.rs`): struct and function.
+    // The call of a neuron from another (`items.rs`): structs, function,
+    // method and the accumulators `backward_add` takes.
     "Call",
+    "Called",
     "call",
+    "backward_add",
+    "neuron_accumulators",
+    "neuron_d_*",
     "zeros",
     "default",
     "for_each",
