@@ -7,10 +7,17 @@
 //!   zero), softmax cross-entropy, Adam with lr 0.05, decay 5e-7, epsilon
 //!   1e-7, full batch, no shuffling, f64; by `neuron_core`'s `Trainer` and
 //!   by the hand-written loop of [`crate::naive`], from the same weights.
+//! - Digits: the 1797 8×8 images of `examples/data/digits.csv` (pixels
+//!   scaled by 1/16), the f32 64-32-10 [`digits32`] with He-normal weights
+//!   and zero biases, softmax cross-entropy, Adam with lr 0.005 and
+//!   epsilon 1e-7, mini-batches of 32, shuffled from a fixed seed.
 
 use crate::naive;
-use crate::neurons::spiral_net;
-use neuron_core::{Adam, NormalSampler, SoftmaxCrossEntropy, Trainer, spiral};
+use crate::neurons::{digits32, spiral_net};
+use neuron_core::{
+    Adam, CsvError, NormalSampler, Parameters, SoftmaxCrossEntropy, Trainer, load_csv, spiral,
+};
+use std::path::Path;
 
 /// Adam's learning rate on the spiral (nnfs chapter 10).
 pub const SPIRAL_LR: f64 = 0.05;
@@ -58,4 +65,43 @@ pub fn spiral_trainer(epochs: usize) -> Trainer<Adam<f64>, SoftmaxCrossEntropy> 
 /// The hand-written loop's Adam, with the spiral's settings.
 pub fn spiral_naive_adam() -> naive::Adam {
     naive::Adam::new(SPIRAL_LR, SPIRAL_DECAY)
+}
+
+/// Adam's learning rate on the digits.
+pub const DIGITS_LR: f32 = 0.005;
+/// Samples per mini-batch on the digits.
+pub const DIGITS_BATCH: usize = 32;
+
+/// The digits of `examples/data/digits.csv` (see the README there for
+/// their source and license) as f32, pixels scaled from `0..=16` to
+/// `[0, 1]`.
+///
+/// # Errors
+///
+/// A [`CsvError`] if the file cannot be read.
+pub fn digits_data() -> Result<Vec<([f32; 64], usize)>, CsvError> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/digits.csv");
+    let mut data = load_csv::<f32, 64>(path)?;
+    for (x, _) in &mut data {
+        for v in x.iter_mut() {
+            *v /= 16.0;
+        }
+    }
+    Ok(data)
+}
+
+/// The digits model with He-normal weights (`N(0, 2 / fan_in)`) from seed
+/// 1 and zero biases.
+pub fn digits_model() -> digits32::Model {
+    digits32::Model::new(<digits32::Params as Parameters<f32>>::he_normal(1))
+}
+
+/// The `Trainer` of the digits: `epochs` epochs of mini-batches of 32,
+/// shuffled every epoch from seed 0, no progress bar.
+pub fn digits_trainer(epochs: usize) -> Trainer<Adam<f32>, SoftmaxCrossEntropy> {
+    Trainer::new(Adam::new(DIGITS_LR), SoftmaxCrossEntropy)
+        .epochs(epochs)
+        .batch_size(DIGITS_BATCH)
+        .seed(0)
+        .progress(false)
 }

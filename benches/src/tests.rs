@@ -174,3 +174,40 @@ fn naive_spiral_loop_trains_as_the_trainer() {
     assert!(params_close(&trained.b2[..], &params.b2));
     assert_ne!(params, initial);
 }
+
+/// The digits bench trains on every row of the CSV, pixels in `[0, 1]`,
+/// every digit present.
+#[test]
+fn digits_data_is_the_whole_file_scaled() {
+    let data = setups::digits_data().expect("examples/data/digits.csv loads");
+    let rows = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/digits.csv"
+    ))
+    .expect("readable")
+    .lines()
+    .skip(1)
+    .filter(|line| !line.is_empty())
+    .count();
+    assert_eq!(data.len(), rows);
+    let pixels = || data.iter().flat_map(|(x, _)| x.iter().copied());
+    assert!(pixels().all(|p| (0.0..=1.0).contains(&p)));
+    assert_eq!(pixels().fold(0.0f32, f32::max), 1.0);
+    for digit in 0..10 {
+        assert!(data.iter().any(|&(_, label)| label == digit), "no {digit}");
+    }
+}
+
+/// The digits bench's training lowers the loss: each epoch's mean loss is
+/// below the one before.
+#[test]
+fn digits_trainer_learns() {
+    let data = setups::digits_data().expect("examples/data/digits.csv loads");
+    let mut model = setups::digits_model();
+    let history = setups::digits_trainer(3)
+        .fit(&mut model, &data)
+        .expect("trains");
+    let losses = history.losses();
+    assert_eq!(losses.len(), 3);
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+}

@@ -5,6 +5,7 @@
 #
 # Usage: bash benches/torch/setup.sh   (PYTHON=python3.11 by default)
 # Then:  target/torch-venv/bin/python benches/torch/spiral_torch.py
+#        target/torch-venv/bin/python benches/torch/digits_torch.py
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
