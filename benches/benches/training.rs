@@ -1,15 +1,17 @@
-//! Full training of the spiral classifier: the 2-64-3 network
-//! (`spiral_net`, logits) on nnfs's `spiral(100, 3)`, 300 points, with
-//! `neuron_core`'s `Trainer`, `Adam` (nnfs chapter 10: lr 0.05, decay 5e-7)
-//! and `SoftmaxCrossEntropy`, full batch, no shuffling, as the nnfs book and
-//! `benches/spiral_torch.py` train it. One iteration is `EPOCHS` epochs from
-//! the same initial weights; epochs per second = `EPOCHS / median`.
+//! Full training of the spiral classifier, side by side: the 2-64-3
+//! network (`spiral_net`, logits) on nnfs's `spiral(100, 3)`, 300 points,
+//! with `neuron_core`'s `Trainer`, `Adam` (nnfs chapter 10: lr 0.05, decay
+//! 5e-7) and `SoftmaxCrossEntropy`, full batch, no shuffling, as the nnfs
+//! book and `benches/torch/spiral_torch.py` train it; and the same
+//! training by the hand-written per-sample loop of `neuron_benches::naive`
+//! (a test checks that both follow the same loss trajectory). One
+//! iteration is `EPOCHS` epochs from the same initial weights (see
+//! `neuron_benches::setups`); epochs per second = `EPOCHS / median`.
 //!
 //! `cargo bench -p neuron-benches --bench training`
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use neuron_benches::neurons::spiral_net;
-use neuron_core::{Adam, NormalSampler, Parameters, SoftmaxCrossEntropy, Trainer, spiral};
+use neuron_benches::{naive, setups};
 use std::hint::black_box;
 
 mod common;
@@ -17,33 +19,49 @@ mod common;
 /// Epochs per measured iteration.
 const EPOCHS: usize = 100;
 
-/// nnfs's initialisation: weights `0.01 * N(0, 1)`, biases zero.
-fn initial_model() -> spiral_net::Model {
-    let mut normal = NormalSampler::new(0);
-    let mut params = <spiral_net::Params as Parameters<f64>>::zeros();
-    for row in params.w1.iter_mut() {
-        row.iter_mut().for_each(|w| *w = 0.01 * normal.sample());
-    }
-    for row in params.w2.iter_mut() {
-        row.iter_mut().for_each(|w| *w = 0.01 * normal.sample());
-    }
-    spiral_net::Model::new(params)
-}
-
 fn training(c: &mut Criterion) {
-    let data = spiral(100, 3, 0);
-    let trainer = Trainer::new(Adam::new(0.05).with_decay(5e-7), SoftmaxCrossEntropy)
-        .epochs(EPOCHS)
-        .shuffle(false)
-        .progress(false);
-    let mut group = c.benchmark_group("training");
+    let data = setups::spiral_data();
+    let initial = setups::spiral_initial_params();
+    let trainer = setups::spiral_trainer(EPOCHS);
+
+    // One run of each side before measuring, so the output shows that both
+    // train to the same loss.
+    let history = trainer
+        .clone()
+        .fit(&mut setups::spiral_model(&initial), &data)
+        .expect("trains");
+    let naive_losses = naive::train(
+        &mut initial.clone(),
+        &mut setups::spiral_naive_adam(),
+        &data,
+        EPOCHS,
+        data.len(),
+    );
+    println!(
+        "mean loss of epoch {EPOCHS}: Trainer {:.6}, naive loop {:.6}",
+        history.losses()[EPOCHS - 1],
+        naive_losses[EPOCHS - 1]
+    );
+
+    let mut group = c.benchmark_group("spiral 2-64-3 Adam, 100 epochs");
     group.sample_size(20);
-    group.bench_function("spiral 2-64-3 Adam, 100 epochs", |bench| {
+    group.bench_function("Trainer", |bench| {
         bench.iter_batched(
-            || (trainer.clone(), initial_model()),
+            || (trainer.clone(), setups::spiral_model(&initial)),
             |(mut trainer, mut model)| {
                 let history = trainer.fit(&mut model, black_box(&data)).expect("trains");
                 black_box((model, history))
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("naive per-sample loop", |bench| {
+        bench.iter_batched(
+            || (initial.clone(), setups::spiral_naive_adam()),
+            |(mut params, mut adam)| {
+                let losses =
+                    naive::train(&mut params, &mut adam, black_box(&data), EPOCHS, data.len());
+                black_box((params, losses))
             },
             BatchSize::LargeInput,
         )

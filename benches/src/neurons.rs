@@ -1,7 +1,8 @@
 //! The `#[neuron]` functions under test: the running example of DESIGN.md,
-//! `relu(dot(w, x) + b)` at three sizes, and the 2-64-3 spiral classifier
+//! `relu(dot(w, x) + b)` at three sizes, the 2-64-3 spiral classifier
 //! (with `log_softmax` on its output, and, from the `spiral` example, as
-//! logits for training with `SoftmaxCrossEntropy`).
+//! logits for training with `SoftmaxCrossEntropy`), and the f32 64-32-10
+//! digits classifier that the `digits` bench trains.
 
 use neuron_core::prelude::*;
 
@@ -51,4 +52,20 @@ pub use neuron_examples::spiral_net;
 #[neuron]
 pub fn wide<T: Real>(x: [T; 784], #[param] w: [[T; 784]; 128]) -> [T; 128] {
     matvec(w, x)
+}
+
+/// The 64-32-10 classifier of 8×8 digit images in f32: one ReLU layer of
+/// 32 units, then logits for the ten digits (the loss applies the
+/// softmax). The `digits` bench trains it; `benches/torch/digits_torch.py`
+/// is the same network in PyTorch.
+#[neuron]
+pub fn digits32(
+    x: [f32; 64],
+    #[param] w1: [[f32; 64]; 32],
+    #[param] b1: [f32; 32],
+    #[param] w2: [[f32; 32]; 10],
+    #[param] b2: [f32; 10],
+) -> [f32; 10] {
+    let h = relu(matvec(w1, x) + b1);
+    matvec(w2, h) + b2
 }

@@ -1,7 +1,9 @@
-//! Every implementation of a gradient agrees with the generated one, so the
+//! Every implementation of a gradient agrees with the generated one, and
+//! the hand-written training loop trains as the `Trainer` does, so the
 //! benchmarks compare the same work.
 
-use crate::{dual, hand, inputs, neurons, tape};
+use crate::{dual, hand, inputs, naive, neurons, setups, tape};
+use neuron_core::{Loss, Model, SoftmaxCrossEntropy};
 
 fn close(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len()
@@ -92,4 +94,120 @@ fn wide_layer_agrees_with_the_hand_loop() {
     let yh = hand::wide_forward_ref(&x, &w);
     assert!(close(&y, &yh));
     assert!(y.iter().any(|&v| v != 0.0));
+}
+
+/// One sample through the hand-written loop gives the loss and the
+/// parameters' gradient of the generated `spiral_net` with the loss's
+/// `dy` (to rounding, should the generated code add in another order).
+#[test]
+fn naive_sample_gradient_matches_generated() {
+    let (w1, b1, w2, b2) = inputs::net_params();
+    let params = naive::Params { w1, b1, w2, b2 };
+    let (x, class, scale) = ([0.3, -0.7], 2, 0.25);
+    let mut grads = naive::Params::zeros();
+    let loss = naive::accumulate(&params, &x, class, scale, &mut grads);
+
+    let logits = neurons::spiral_net(x, w1, b1, w2, b2);
+    let (want_loss, dy) = SoftmaxCrossEntropy.loss_and_grad(&logits, &class);
+    let (_, g) = neurons::spiral_net::backward(x, w1, b1, w2, b2, dy.map(|d| d * scale));
+    assert!(close(&[loss], &[want_loss]), "{loss} {want_loss}");
+    assert!(g.b1.contains(&0.0) && g.b1.iter().any(|&d| d != 0.0));
+    assert!(close(grads.w1.as_flattened(), g.w1.as_flattened()));
+    assert!(close(&grads.b1, &g.b1));
+    assert!(close(grads.w2.as_flattened(), g.w2.as_flattened()));
+    assert!(close(&grads.b2, &g.b2));
+}
+
+/// The hand-written loop follows the `Trainer`'s loss trajectory on the
+/// spiral epoch by epoch, from the same weights with the same Adam, and
+/// ends at the same parameters: the two sides of the `training` bench do
+/// the same work. Today both add every sum in the same order and agree bit
+/// for bit; the tolerance leaves room for generated code that adds in
+/// another order (partial sums), which changes the rounding only.
+#[test]
+fn naive_spiral_loop_trains_as_the_trainer() {
+    const EPOCHS: usize = 20;
+    let data = setups::spiral_data();
+    let initial = setups::spiral_initial_params();
+
+    let mut model = setups::spiral_model(&initial);
+    let history = setups::spiral_trainer(EPOCHS)
+        .fit(&mut model, &data)
+        .expect("trains");
+    let trainer_losses = history.losses();
+
+    let mut params = initial.clone();
+    let mut adam = setups::spiral_naive_adam();
+    let naive_losses = naive::train(&mut params, &mut adam, &data, EPOCHS, data.len());
+
+    assert_eq!(trainer_losses.len(), EPOCHS);
+    assert_eq!(naive_losses.len(), EPOCHS);
+    for (epoch, (t, n)) in trainer_losses.iter().zip(&naive_losses).enumerate() {
+        assert!(
+            (t - n).abs() <= 1e-10 * t.abs(),
+            "epoch {}: Trainer {t}, hand-written loop {n}",
+            epoch + 1
+        );
+    }
+    // Training moved the loss far beyond the tolerance, so the trajectories
+    // agreeing is not the agreement of two constants.
+    assert!(
+        trainer_losses[EPOCHS - 1] < trainer_losses[0] - 0.01,
+        "{trainer_losses:?}"
+    );
+
+    let trained = model.params();
+    let params_close = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .all(|(a, b)| (a - b).abs() <= 1e-9 * (1e-3 + a.abs()))
+    };
+    assert!(params_close(
+        trained.w1.as_flattened(),
+        params.w1.as_flattened()
+    ));
+    assert!(params_close(&trained.b1[..], &params.b1));
+    assert!(params_close(
+        trained.w2.as_flattened(),
+        params.w2.as_flattened()
+    ));
+    assert!(params_close(&trained.b2[..], &params.b2));
+    assert_ne!(params, initial);
+}
+
+/// The digits bench trains on every row of the CSV, pixels in `[0, 1]`,
+/// every digit present.
+#[test]
+fn digits_data_is_the_whole_file_scaled() {
+    let data = setups::digits_data().expect("examples/data/digits.csv loads");
+    let rows = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/data/digits.csv"
+    ))
+    .expect("readable")
+    .lines()
+    .skip(1)
+    .filter(|line| !line.is_empty())
+    .count();
+    assert_eq!(data.len(), rows);
+    let pixels = || data.iter().flat_map(|(x, _)| x.iter().copied());
+    assert!(pixels().all(|p| (0.0..=1.0).contains(&p)));
+    assert_eq!(pixels().fold(0.0f32, f32::max), 1.0);
+    for digit in 0..10 {
+        assert!(data.iter().any(|&(_, label)| label == digit), "no {digit}");
+    }
+}
+
+/// The digits bench's training lowers the loss: each epoch's mean loss is
+/// below the one before.
+#[test]
+fn digits_trainer_learns() {
+    let data = setups::digits_data().expect("examples/data/digits.csv loads");
+    let mut model = setups::digits_model();
+    let history = setups::digits_trainer(3)
+        .fit(&mut model, &data)
+        .expect("trains");
+    let losses = history.losses();
+    assert_eq!(losses.len(), 3);
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
 }

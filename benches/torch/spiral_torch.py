@@ -11,7 +11,8 @@
 # default thread count. Each configuration trains EPOCHS epochs REPEATS
 # times from the same weights and reports the median.
 #
-# Usage: python3 benches/spiral_torch.py [--epochs 100] [--repeats 7]
+# Usage: target/torch-venv/bin/python benches/torch/spiral_torch.py [--epochs 100] [--repeats 7]
+# (bash benches/torch/setup.sh makes that virtualenv).
 import argparse
 import statistics
 import time
