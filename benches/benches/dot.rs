@@ -109,6 +109,29 @@ fn dot(c: &mut Criterion) {
         group.bench_function("hand", |bench| {
             bench.iter(|| hand::dot1024_gradient_ref(black_box(&x), black_box(&w), black_box(b)))
         });
+        // The same, the 16 KB result kept where it is built and only lent
+        // to `black_box`: returning it from the timed closure copies it,
+        // and on this machine that copy (glibc's `memmove`) takes most of
+        // the time of the two rows above.
+        group.bench_function("generated, result in place", |bench| {
+            bench.iter(|| {
+                let r = neurons::dot1024::gradient_ref(black_box(&x), black_box(&w), black_box(b));
+                black_box(&r);
+            })
+        });
+        group.bench_function("hand, result in place", |bench| {
+            bench.iter(|| {
+                let r = hand::dot1024_gradient_ref(black_box(&x), black_box(&w), black_box(b));
+                black_box(&r);
+            })
+        });
+        group.bench_function("hand built in place, result in place", |bench| {
+            bench.iter(|| {
+                let r =
+                    hand::dot1024_gradient_ref_built(black_box(&x), black_box(&w), black_box(b));
+                black_box(&r);
+            })
+        });
         group.finish();
     }
     {

@@ -71,6 +71,31 @@ pub fn dot1024_gradient_ref(x: &[f64; 1024], w: &[f64; 1024], b: f64) -> (f64, D
     (z.max(0.0), g)
 }
 
+/// [`dot1024_gradient_ref`] with its result built where it is returned
+/// (`from_fn` in the struct literal) instead of filled in a local and
+/// copied: one accumulator still, so that against the generated gradient
+/// only the reduction differs.
+pub fn dot1024_gradient_ref_built(
+    x: &[f64; 1024],
+    w: &[f64; 1024],
+    b: f64,
+) -> (f64, DotGrad<1024>) {
+    let mut z = 0.0;
+    for i in 0..1024 {
+        z += w[i] * x[i];
+    }
+    let z = z + b;
+    let mask = if z > 0.0 { 1.0 } else { 0.0 };
+    (
+        z.max(0.0),
+        DotGrad {
+            x: std::array::from_fn(|i| mask * w[i]),
+            w: std::array::from_fn(|i| mask * x[i]),
+            b: mask,
+        },
+    )
+}
+
 /// `relu(dot(w, x) + b)` for N = 1024, borrowing its arrays: one
 /// accumulator, the loop as written.
 pub fn dot1024_forward_ref(x: &[f64; 1024], w: &[f64; 1024], b: f64) -> f64 {

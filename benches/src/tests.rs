@@ -43,8 +43,8 @@ fn dot_gradients_agree() {
     assert_eq!(tape::dot_gradient_reusing(&reused, &x, &w, b), t);
 }
 
-/// At N = 1024 the generated `dot` keeps eight partial sums and the hand
-/// loop one: the values agree to rounding, the partials exactly.
+/// At N = 1024 the generated `dot` keeps sixteen partial sums and the hand
+/// loops one: the values agree to rounding, the partials exactly.
 #[test]
 fn borrowed_dot_gradients_agree() {
     let (x, w, b) = inputs::dot_case::<1024>();
@@ -52,6 +52,9 @@ fn borrowed_dot_gradients_agree() {
     let (yh, gh) = hand::dot1024_gradient_ref(&x, &w, b);
     assert!(y > 0.0 && close(&[y], &[yh]), "{y} {yh}");
     assert_eq!((g.x, g.w, g.b), (gh.x, gh.w, gh.b));
+    let (yb, gb) = hand::dot1024_gradient_ref_built(&x, &w, b);
+    assert_eq!(yb, yh);
+    assert_eq!((gb.x, gb.w, gb.b), (gh.x, gh.w, gh.b));
     let f = neurons::dot1024::forward_ref(&x, &w, b);
     assert!(close(&[f], &[hand::dot1024_forward_ref(&x, &w, b)]));
     assert_eq!(f, y);
