@@ -1,7 +1,8 @@
 //! The `#[neuron]` functions under test: the running example of DESIGN.md,
-//! `relu(dot(w, x) + b)` at three sizes, and the 2-64-3 spiral classifier
+//! `relu(dot(w, x) + b)` at three sizes, the 2-64-3 spiral classifier
 //! (with `log_softmax` on its output, and, from the `spiral` example, as
-//! logits for training with `SoftmaxCrossEntropy`).
+//! logits for training with `SoftmaxCrossEntropy`), a 784 → 128 layer and
+//! a 784-128-10 classifier.
 
 use neuron_core::prelude::*;
 
@@ -51,4 +52,18 @@ pub use neuron_examples::spiral_net;
 #[neuron]
 pub fn wide<T: Real>(x: [T; 784], #[param] w: [[T; 784]; 128]) -> [T; 128] {
     matvec(w, x)
+}
+
+/// A 784-128-10 classifier, the shape of an MNIST network: a ReLU hidden
+/// layer and logits, trained with `SoftmaxCrossEntropy`; f64.
+#[neuron]
+pub fn mnist_net(
+    x: [f64; 784],
+    #[param] w1: [[f64; 784]; 128],
+    #[param] b1: [f64; 128],
+    #[param] w2: [[f64; 128]; 10],
+    #[param] b2: [f64; 10],
+) -> [f64; 10] {
+    let h = relu(matvec(w1, x) + b1);
+    matvec(w2, h) + b2
 }
