@@ -32,18 +32,13 @@ use crate::model::{Model, Parameters};
 /// rayon's current thread pool and added by a fixed pairwise tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Parallel {
+    /// Samples per block; the last block of a batch may hold fewer.
     block: usize,
 }
 
 impl Parallel {
     pub(super) fn new(block: usize) -> Self {
         Parallel { block }
-    }
-
-    /// The number of samples per block (the last block of a batch may
-    /// hold fewer).
-    pub fn block(&self) -> usize {
-        self.block
     }
 }
 
