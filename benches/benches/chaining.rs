@@ -9,8 +9,8 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use neuron_benches::chained::{mnist_chained, mnist_fused, spiral_chained};
-use neuron_benches::neurons::spiral_net;
+use neuron_benches::chained::{mnist_chained, spiral_chained};
+use neuron_benches::neurons::{mnist_net, spiral_net};
 use neuron_core::{Adam, Model, NormalSampler, Scalars, SoftmaxCrossEntropy, Trainer, spiral};
 use std::hint::black_box;
 
@@ -71,7 +71,7 @@ fn chaining(c: &mut Criterion) {
             .batch_size(32)
             .shuffle(false)
             .progress(false);
-        let fused = mnist_fused::Model::new(neuron_core::Parameters::random(0.05, 11));
+        let fused = mnist_net::Model::new(neuron_core::Parameters::random(0.05, 11));
         let chained = mnist_chained::Model::new(mnist_chained::Params {
             w1: fused.params().w1.clone(),
             b1: fused.params().b1.clone(),

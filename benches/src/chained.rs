@@ -1,6 +1,6 @@
-//! Networks written twice: as one function, and as calls of one generic
-//! `dense` layer, so that the cost of calling annotated layers can be
-//! measured against the same network fused (`--bench chaining`).
+//! Networks written as calls of generic layers, so that the cost of
+//! calling annotated layers can be measured against the same networks
+//! written as one function in [`crate::neurons`] (`--bench chaining`).
 
 use neuron_core::{Real, neuron};
 
@@ -39,20 +39,7 @@ pub fn spiral_chained(
     y
 }
 
-/// A 784-128-10 network written as one function.
-#[neuron]
-pub fn mnist_fused(
-    x: [f64; 784],
-    #[param] w1: [[f64; 784]; 128],
-    #[param] b1: [f64; 128],
-    #[param] w2: [[f64; 128]; 10],
-    #[param] b2: [f64; 10],
-) -> [f64; 10] {
-    let h = relu(matvec(w1, x) + b1);
-    matvec(w2, h) + b2
-}
-
-/// The same 784-128-10 network as two calls of layers.
+/// [`crate::neurons::mnist_net`] as two calls of layers.
 #[neuron]
 pub fn mnist_chained(
     x: [f64; 784],

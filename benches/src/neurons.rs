@@ -1,8 +1,9 @@
 //! The `#[neuron]` functions under test: the running example of DESIGN.md,
 //! `relu(dot(w, x) + b)` at three sizes, the 2-64-3 spiral classifier
 //! (with `log_softmax` on its output, and, from the `spiral` example, as
-//! logits for training with `SoftmaxCrossEntropy`), and the f32 64-32-10
-//! digits classifier that the `digits` bench trains.
+//! logits for training with `SoftmaxCrossEntropy`), a 784 → 128 layer, a
+//! 784-128-10 classifier and the f32 64-32-10 digits classifier that the
+//! `digits` bench trains.
 
 use neuron_core::prelude::*;
 
@@ -66,6 +67,20 @@ pub fn digits32(
     #[param] w2: [[f32; 32]; 10],
     #[param] b2: [f32; 10],
 ) -> [f32; 10] {
+    let h = relu(matvec(w1, x) + b1);
+    matvec(w2, h) + b2
+}
+
+/// A 784-128-10 classifier, the shape of an MNIST network: a ReLU hidden
+/// layer and logits, trained with `SoftmaxCrossEntropy`; f64.
+#[neuron]
+pub fn mnist_net(
+    x: [f64; 784],
+    #[param] w1: [[f64; 784]; 128],
+    #[param] b1: [f64; 128],
+    #[param] w2: [[f64; 128]; 10],
+    #[param] b2: [f64; 10],
+) -> [f64; 10] {
     let h = relu(matvec(w1, x) + b1);
     matvec(w2, h) + b2
 }

@@ -12,7 +12,7 @@
 //! | [`loss`] | [`Output`], [`MeanSquaredError`], [`BinaryCrossEntropy`], [`SoftmaxCrossEntropy`] behind [`Loss`] |
 //! | [`regularize`] | [`Regularizer`]: L1 and L2 of weights and biases |
 //! | [`dropout`] | training and inference modes, and the masks dropout draws |
-//! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, validation, [`EarlyStopping`], callbacks, clipping, [`History`], [`TrainError`] |
+//! | [`train`] | [`Trainer`]: checked inputs, epochs of seeded mini-batches, validation, [`EarlyStopping`], callbacks, clipping, [`History`], [`TrainError`]; with the `parallel` feature, `Trainer::parallel`: mini-batches on several threads, bit-identical for any number of them |
 //! | [`gradcheck`](mod@gradcheck) | [`gradcheck()`] and [`gradcheck_random`]: gradients against finite differences |
 //! | [`trace`] | [`Trace`]: the chain rule at one point, step by step, as `NAME::trace` returns it |
 //! | [`cost`] | [`Cost`]: the operations of the forward and backward passes, `NAME::COST` |
@@ -25,7 +25,10 @@
 //! [`real`], [`model`], [`custom`], [`optim`], [`loss`] and [`regularize`];
 //! [`dropout`]'s masks (always inference: no thread is training); `init`,
 //! `train`, `gradcheck`, `data` and `params_io` need `std`, as do
-//! dropout's training mode and the random initializations.
+//! dropout's training mode and the random initializations. The
+//! `parallel` feature (which turns `std` on) adds `Trainer::parallel`:
+//! mini-batches trained on rayon's threads, with gradients bit-identical
+//! for any number of them.
 //!
 //! Every error is a typed `enum` or `struct` whose message names the file,
 //! line, sample or parameter it is about, and no function panics on
@@ -89,10 +92,12 @@ pub use params_io::{
 pub use real::{Real, Scalars, Tensor};
 pub use regularize::Regularizer;
 pub use trace::Trace;
+#[cfg(feature = "parallel")]
+pub use train::Parallel;
 #[cfg(feature = "std")]
 pub use train::{
     BoxError, CallbackError, Control, Divergence, EarlyStopping, EpochEnd, EpochStats, Evaluation,
-    History, Monitor, StoppedBy, TrainError, Trainer, evaluate,
+    Execution, History, Monitor, Serial, StoppedBy, TrainError, Trainer, evaluate,
 };
 
 /// The test of `#[neuron(gradcheck)]`, passed through: gradient checks

@@ -36,6 +36,13 @@
 //! and backward pass of each training sample, with a key derived from the
 //! seed, the epoch, the batch and the sample, and in inference mode for
 //! everything else.
+//!
+//! How a mini-batch's gradient is computed is the trainer's [`Execution`]:
+//! [`Serial`], sample by sample on the calling thread, or, with the
+//! `parallel` feature, `Parallel` (`Trainer::parallel`, in
+//! `train/parallel.rs`): blocks of samples on rayon's thread pool, added
+//! by a fixed pairwise tree. Both train each sample through the same
+//! code and check and count the samples in the same order.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -53,7 +60,12 @@ use crate::optim::{HyperparameterError, Optimizer, Range, check};
 use crate::params_io::parameter_name;
 use crate::real::{Real, Scalars, Tensor};
 use crate::regularize::{Prepared, Regularizer};
-use num_traits::{Float, One};
+use num_traits::One;
+
+#[cfg(feature = "parallel")]
+mod parallel;
+#[cfg(feature = "parallel")]
+pub use parallel::Parallel;
 
 /// Trains a [`Model`] with an optimizer and a loss; built step by step:
 ///
@@ -70,8 +82,11 @@ use num_traits::{Float, One};
 ///     .clip_grad_norm(5.0);
 /// # let _: Trainer<Adam<f64>, _> = trainer;
 /// ```
+///
+/// `X` is how each mini-batch's gradient is computed: [`Serial`] unless
+/// `Trainer::parallel` (the `parallel` feature) made it `Parallel`.
 #[derive(Clone, Debug)]
-pub struct Trainer<O, L> {
+pub struct Trainer<O, L, X = Serial> {
     optimizer: O,
     loss: L,
     epochs: usize,
@@ -87,6 +102,7 @@ pub struct Trainer<O, L> {
     /// The shuffling stream and the sample order it last made, from the
     /// first `fit` on.
     stream: Option<(ChaCha8Rng, Vec<usize>)>,
+    execution: X,
 }
 
 /// What a per-epoch callback returns to [`Trainer::fit_with`].
@@ -119,9 +135,12 @@ impl<O, L> Trainer<O, L> {
             regularizer: Regularizer::new(),
             epochs_done: 0,
             stream: None,
+            execution: Serial,
         }
     }
+}
 
+impl<O, L, X> Trainer<O, L, X> {
     /// How many passes over the dataset each [`Trainer::fit`] makes (at
     /// most, with early stopping).
     pub fn epochs(mut self, epochs: usize) -> Self {
@@ -184,6 +203,93 @@ impl<O, L> Trainer<O, L> {
         self
     }
 
+    /// Computes each mini-batch's gradient on rayon's current thread pool
+    /// (the `parallel` feature), with a result that does not depend on
+    /// the number of threads.
+    ///
+    /// The batch is split, in order, into blocks of `block` samples (the
+    /// last may be shorter). Each block adds its samples' gradients, in
+    /// order, into a zeroed gradient of its own, as serial training adds
+    /// a whole batch's; the blocks run side by side, and their gradients
+    /// are added by a fixed pairwise tree, `((g0 + g1) + (g2 + g3)) + g4`
+    /// for five blocks, whose shape depends on the number of blocks only.
+    /// The losses, accuracies and non-finite checks are then taken sample
+    /// by sample in the batch's order, and every sample has the dropout
+    /// key it has in serial training. So the trained parameters, the
+    /// [`History`] and any [`TrainError::Diverged`] are bit-identical for
+    /// any number of threads, and for any scheduling. They differ from
+    /// serial training only by the rounding of adding the samples'
+    /// gradients in another order: the parameters after the first step
+    /// may differ in their last bits, and so what follows from them. A
+    /// batch that fits in one block trains exactly as serially.
+    ///
+    /// The threads are rayon's: those of the pool `fit` runs in, or of
+    /// the global pool (one per core unless `RAYON_NUM_THREADS` says
+    /// otherwise). To choose their number:
+    ///
+    /// ```
+    /// use neuron_core::prelude::*;
+    ///
+    /// #[neuron]
+    /// pub fn line(x: [f64; 2], #[param] w: [f64; 2], #[param] b: f64) -> f64 {
+    ///     dot(w, x) + b
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let data: Vec<([f64; 2], f64)> = (0..100)
+    ///     .map(|i| ([i as f64 / 50.0 - 1.0, 0.5], 2.0 * (i as f64 / 50.0 - 1.0) + 1.0))
+    ///     .collect();
+    /// let train = |threads| -> Result<line::Params, Box<dyn std::error::Error>> {
+    ///     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    ///     let mut model = line::Model::new(line::Params::zeros());
+    ///     let mut trainer = Trainer::new(Sgd::new(0.1), MeanSquaredError)
+    ///         .epochs(20)
+    ///         .batch_size(32)
+    ///         .parallel(8) // blocks of 8 samples: 4 per batch
+    ///         .progress(false);
+    ///     pool.install(|| trainer.fit(&mut model, &data))?;
+    ///     Ok(model.params)
+    /// };
+    /// assert_eq!(train(1)?, train(2)?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Each block slot has a gradient of its own, allocated once per
+    /// `fit`: a batch of `n` samples holds `n.div_ceil(block)` gradients
+    /// the size of the parameters at once, so blocks of tens to hundreds
+    /// of samples suit large models. A `block` of zero is rejected by
+    /// [`Trainer::fit`] ([`TrainError::ZeroBlockSize`]).
+    ///
+    /// What crosses threads must allow it: `fit` then needs the model,
+    /// its inputs, the loss and its targets to be `Sync` and the
+    /// parameters `Send`, as generated models, arrays of floats and this
+    /// crate's losses are.
+    #[cfg(feature = "parallel")]
+    pub fn parallel(self, block: usize) -> Trainer<O, L, Parallel> {
+        self.with_execution(Parallel::new(block))
+    }
+
+    /// This trainer, computing each mini-batch's gradient by `execution`.
+    #[cfg(feature = "parallel")]
+    fn with_execution<Y>(self, execution: Y) -> Trainer<O, L, Y> {
+        Trainer {
+            optimizer: self.optimizer,
+            loss: self.loss,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            shuffle: self.shuffle,
+            progress: self.progress,
+            early_stopping: self.early_stopping,
+            clip_norm: self.clip_norm,
+            regularizer: self.regularizer,
+            epochs_done: self.epochs_done,
+            stream: self.stream,
+            execution,
+        }
+    }
+
     /// The optimizer, with its state after the last [`Trainer::fit`].
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -218,7 +324,7 @@ impl<O, L> Trainer<O, L> {
     /// # Errors
     ///
     /// Before anything changes: [`TrainError::EmptyDataset`],
-    /// [`TrainError::ZeroBatchSize`],
+    /// [`TrainError::ZeroBatchSize`], [`TrainError::ZeroBlockSize`],
     /// [`TrainError::InvalidHyperparameter`],
     /// [`TrainError::UnknownParameter`], [`TrainError::Layout`],
     /// [`TrainError::NonFiniteInput`], [`TrainError::InvalidTarget`] and
@@ -237,6 +343,7 @@ impl<O, L> Trainer<O, L> {
         M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
+        X: Execution<M, L>,
     {
         self.fit_with(model, data, &[], |_| Ok(Control::Continue))
     }
@@ -260,6 +367,7 @@ impl<O, L> Trainer<O, L> {
         M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
+        X: Execution<M, L>,
     {
         self.fit_with(model, data, validation, |_| Ok(Control::Continue))
     }
@@ -309,6 +417,7 @@ impl<O, L> Trainer<O, L> {
         M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
+        X: Execution<M, L>,
         F: FnMut(&mut EpochEnd<'_, M, O>) -> Result<Control, BoxError>,
     {
         let (wanted, epochs) = (self.progress, self.epochs);
@@ -334,6 +443,7 @@ impl<O, L> Trainer<O, L> {
         M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real>,
         L: Loss<M::Real, M::Output>,
+        X: Execution<M, L>,
     {
         if data.is_empty() {
             return Err(TrainError::EmptyDataset);
@@ -343,6 +453,7 @@ impl<O, L> Trainer<O, L> {
             Some(n) => n,
             None => data.len(),
         };
+        self.execution.validate()?;
         self.optimizer.validate()?;
         if let Some(max_norm) = self.clip_norm {
             check(
@@ -392,10 +503,12 @@ impl<O, L> Trainer<O, L> {
         M::Input: Scalars<M::Real>,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
+        X: Execution<M, L>,
         F: FnMut(&mut EpochEnd<'_, M, O>) -> Result<Control, BoxError>,
     {
         let mut grads = M::Params::zeros();
         let (batch_size, prepared) = self.check(model, &grads, data, validation)?;
+        let mut scratch = self.execution.scratch(batch_size);
         let progress = progress();
         // Inference unless on a training sample; the caller's mode comes
         // back when training ends, even by a panic.
@@ -426,7 +539,8 @@ impl<O, L> Trainer<O, L> {
                 prepared: &prepared,
                 clip_norm: self.clip_norm.map(M::Real::lit),
             };
-            let outcome = self.epoch(model, data, &order, &step, &mut grads, &mut last_good);
+            let buffers = (&mut grads, &mut scratch);
+            let outcome = self.epoch(model, data, &order, &step, buffers, &mut last_good);
             let diverged = |batch, cause, history| TrainError::Diverged {
                 epoch,
                 batch,
@@ -535,68 +649,41 @@ impl<O, L> Trainer<O, L> {
 
     /// One pass over `data` in `order`; returns the mean loss, accuracy
     /// and regularization loss and the number of clipped steps, or the
-    /// batch index and cause of a divergence.
+    /// batch index and cause of a divergence. `buffers` are the batch
+    /// gradient and what the execution keeps between batches.
     fn epoch<M>(
         &mut self,
         model: &mut M,
         data: &[(M::Input, L::Target)],
         order: &[usize],
         step: &Step<'_, M::Real>,
-        grads: &mut M::Params,
+        buffers: (&mut M::Params, &mut X::Scratch),
         last_good: &mut LastGood<M::Real, O>,
     ) -> Result<EpochOutcome, (usize, Divergence)>
     where
         M: Model,
         O: Optimizer<M::Real> + Clone,
         L: Loss<M::Real, M::Output>,
+        X: Execution<M, L>,
     {
-        let mut loss_mean = Mean::new(data.len());
+        let (grads, scratch) = buffers;
+        let mut tally = Tally::new(data.len());
         let mut regularization_mean = Mean::new(data.len());
-        let mut total_accuracy = Some(0.0);
         let mut clipped = 0;
-        let epoch_key = step.epoch as u64;
         for (batch, indices) in order.chunks(step.batch_size).enumerate() {
-            grads.set_zero();
-            let scale = M::Real::one() / M::Real::lit(indices.len() as f64);
-            for &sample in indices {
-                let (input, target) = &data[sample];
-                let loss_fn = &self.loss;
-                let mut loss = M::Real::nan();
-                let key = dropout::sample_key(self.seed, epoch_key, batch as u64, sample as u64);
-                dropout::set_key(Some(key));
-                let output = model.forward_backward(
-                    input,
-                    |output| {
-                        let (value, mut dy) = loss_fn.loss_and_grad(output, target);
-                        loss = value;
-                        for d in dy.as_mut_slice() {
-                            *d *= scale;
-                        }
-                        dy
-                    },
-                    grads,
-                );
-                dropout::set_key(None);
-                if let Some((index, value)) = first_non_finite(output.as_slice()) {
-                    return Err((
-                        batch,
-                        Divergence::Output {
-                            sample,
-                            index,
-                            value,
-                        },
-                    ));
-                }
-                if !loss.is_finite() {
-                    let value = loss.to_f64_lossy();
-                    return Err((batch, Divergence::Loss { sample, value }));
-                }
-                loss_mean.add(loss.to_f64_lossy());
-                total_accuracy = match (total_accuracy, self.loss.accuracy(&output, target)) {
-                    (Some(sum), Some(a)) => Some(sum + a.to_f64_lossy()),
-                    _ => None,
-                };
-            }
+            let work = Batch {
+                model: &*model,
+                loss: &self.loss,
+                data,
+                indices,
+                scale: M::Real::one() / M::Real::lit(indices.len() as f64),
+                seed: self.seed,
+                epoch: step.epoch as u64,
+                batch: batch as u64,
+            };
+            self.execution
+                .gradient(scratch, &work, grads, &mut tally)
+                .map_err(|cause| (batch, cause))?;
             if !step.prepared.is_off() {
                 let value = step
                     .prepared
@@ -633,11 +720,209 @@ impl<O, L> Trainer<O, L> {
         }
         let n = data.len() as f64;
         Ok(EpochOutcome {
-            loss: loss_mean.get(),
-            accuracy: total_accuracy.map(|a| a / n),
+            loss: tally.loss.get(),
+            accuracy: tally.accuracy.map(|a| a / n),
             regularization_loss: regularization_mean.get(),
             clipped,
         })
+    }
+}
+
+/// How a [`Trainer`] computes each mini-batch's gradient: [`Serial`], the
+/// default, or, with the `parallel` feature, `Parallel`
+/// (`Trainer::parallel`). Sealed: these two are the only ones.
+///
+/// Both train each sample through the same code (the forward and
+/// backward pass in dropout's training mode with the sample's key, the
+/// loss's derivative divided by the batch's length) and check and count
+/// the samples in the batch's order; they differ only in the order in
+/// which the samples' gradients are added. `Serial` trains any model;
+/// `Parallel` needs the model, its inputs, the loss and its targets to
+/// be `Sync` and the parameters `Send`.
+pub trait Execution<M, L>: sealed::Sealed
+where
+    M: Model,
+    L: Loss<M::Real, M::Output>,
+{
+    /// What is kept from one batch to the next (allocated once per fit).
+    #[doc(hidden)]
+    type Scratch;
+
+    /// Checks the execution's own settings.
+    #[doc(hidden)]
+    fn validate(&self) -> Result<(), TrainError>;
+
+    /// The scratch space for batches of at most `batch_size` samples.
+    #[doc(hidden)]
+    fn scratch(&self, batch_size: usize) -> Self::Scratch;
+
+    /// Sets `grads` to the gradient of `batch`'s mean loss, and adds each
+    /// sample's loss and accuracy to `tally` in the batch's order; or the
+    /// first sample, in that order, whose output or loss is not finite.
+    #[doc(hidden)]
+    fn gradient(
+        &self,
+        scratch: &mut Self::Scratch,
+        batch: &Batch<'_, M, L>,
+        grads: &mut M::Params,
+        tally: &mut Tally,
+    ) -> Result<(), Divergence>;
+}
+
+/// Serial training, the default: each mini-batch's gradient is added up
+/// sample by sample, in order, on the calling thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Serial;
+
+impl<M, L> Execution<M, L> for Serial
+where
+    M: Model,
+    L: Loss<M::Real, M::Output>,
+{
+    type Scratch = ();
+
+    fn validate(&self) -> Result<(), TrainError> {
+        Ok(())
+    }
+
+    fn scratch(&self, _: usize) {}
+
+    fn gradient(
+        &self,
+        _: &mut (),
+        batch: &Batch<'_, M, L>,
+        grads: &mut M::Params,
+        tally: &mut Tally,
+    ) -> Result<(), Divergence> {
+        grads.set_zero();
+        for &sample in batch.indices {
+            let trained = batch.train(sample, grads);
+            trained.check(sample)?;
+            tally.add(&trained);
+        }
+        Ok(())
+    }
+}
+
+use sealed::{Batch, Tally};
+
+/// What the [`Execution`]s share, named in its methods but not public.
+mod sealed {
+    use super::{Divergence, Mean, dropout, first_non_finite};
+    use crate::loss::Loss;
+    use crate::model::Model;
+    use crate::real::{Real, Tensor};
+    use num_traits::Float;
+
+    /// Implemented by the executions of this module only.
+    pub trait Sealed {}
+
+    impl Sealed for super::Serial {}
+
+    #[cfg(feature = "parallel")]
+    impl Sealed for super::Parallel {}
+
+    /// One mini-batch, as an [`super::Execution`] sees it.
+    pub struct Batch<'a, M: Model, L: Loss<M::Real, M::Output>> {
+        pub(in crate::train) model: &'a M,
+        pub(in crate::train) loss: &'a L,
+        pub(in crate::train) data: &'a [(M::Input, L::Target)],
+        /// The samples' indices in `data`, in training order.
+        pub(in crate::train) indices: &'a [usize],
+        /// `1 / indices.len()`, which each sample's loss gradient is
+        /// multiplied by.
+        pub(in crate::train) scale: M::Real,
+        pub(in crate::train) seed: u64,
+        /// The epoch's number, across `fit` calls.
+        pub(in crate::train) epoch: u64,
+        /// The batch's number within the epoch, from 0.
+        pub(in crate::train) batch: u64,
+    }
+
+    impl<M: Model, L: Loss<M::Real, M::Output>> Batch<'_, M, L> {
+        /// Trains on `data[sample]`: its forward and backward pass in
+        /// dropout's training mode with its key, the loss's derivative
+        /// scaled by `scale` and the parameters' gradients added into
+        /// `grads`.
+        pub(in crate::train) fn train(&self, sample: usize, grads: &mut M::Params) -> Trained {
+            let (input, target) = &self.data[sample];
+            let (loss_fn, scale) = (self.loss, self.scale);
+            let mut loss = M::Real::nan();
+            let key = dropout::sample_key(self.seed, self.epoch, self.batch, sample as u64);
+            dropout::set_key(Some(key));
+            let output = self.model.forward_backward(
+                input,
+                |output| {
+                    let (value, mut dy) = loss_fn.loss_and_grad(output, target);
+                    loss = value;
+                    for d in dy.as_mut_slice() {
+                        *d *= scale;
+                    }
+                    dy
+                },
+                grads,
+            );
+            dropout::set_key(None);
+            Trained {
+                non_finite_output: first_non_finite(output.as_slice()),
+                loss: loss.to_f64_lossy(),
+                accuracy: self.loss.accuracy(&output, target).map(Real::to_f64_lossy),
+            }
+        }
+    }
+
+    /// What training on one sample gave, to be checked and counted in
+    /// the batch's order.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Trained {
+        /// The position and value of the first output value that is NaN
+        /// or infinite.
+        non_finite_output: Option<(usize, f64)>,
+        loss: f64,
+        accuracy: Option<f64>,
+    }
+
+    impl Trained {
+        /// The divergence of sample number `sample`, if its output or loss
+        /// is not finite.
+        pub(in crate::train) fn check(&self, sample: usize) -> Result<(), Divergence> {
+            if let Some((index, value)) = self.non_finite_output {
+                return Err(Divergence::Output {
+                    sample,
+                    index,
+                    value,
+                });
+            }
+            if !self.loss.is_finite() {
+                let value = self.loss;
+                return Err(Divergence::Loss { sample, value });
+            }
+            Ok(())
+        }
+    }
+
+    /// An epoch's losses and accuracies, added sample by sample.
+    pub struct Tally {
+        pub(in crate::train) loss: Mean,
+        /// The sum of the accuracies, `None` when the loss has none.
+        pub(in crate::train) accuracy: Option<f64>,
+    }
+
+    impl Tally {
+        pub(in crate::train) fn new(samples: usize) -> Self {
+            Tally {
+                loss: Mean::new(samples),
+                accuracy: Some(0.0),
+            }
+        }
+
+        pub(in crate::train) fn add(&mut self, trained: &Trained) {
+            self.loss.add(trained.loss);
+            self.accuracy = match (self.accuracy, trained.accuracy) {
+                (Some(sum), Some(a)) => Some(sum + a),
+                _ => None,
+            };
+        }
     }
 }
 
@@ -1406,6 +1691,10 @@ pub enum TrainError {
     /// The batch size was set to zero.
     #[error("the batch size is 0; it must be at least 1")]
     ZeroBatchSize,
+    /// The block size of parallel training (`Trainer::parallel`, the
+    /// `parallel` feature) was set to zero.
+    #[error("the block size of parallel training is 0; it must be at least 1")]
+    ZeroBlockSize,
     /// An optimizer hyperparameter outside its valid range.
     #[error("invalid hyperparameter: {0}")]
     InvalidHyperparameter(#[from] HyperparameterError),
