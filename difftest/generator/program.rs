@@ -695,6 +695,7 @@ impl<'a> Gen<'a> {
                 uses_call[c] = true;
                 let callee = self.neurons[c].clone();
                 let mut call_args = Vec::new();
+                let mut consumed = Vec::new();
                 for a in &callee.args {
                     // An argument passed on as it is, often, a parameter not
                     // used yet first: where it is used nowhere else, the
@@ -719,12 +720,19 @@ impl<'a> Gen<'a> {
                     }
                     if !bare.is_empty() && self.chance(0.5) {
                         let v = self.pick(&bare);
+                        scope.uses[v.slot].set(scope.uses[v.slot].get() + 1);
+                        // Often the call is its only use: out of scope
+                        // after it.
+                        if args[v.slot].param && scope.uses[v.slot].get() == 1 && self.chance(0.5) {
+                            consumed.push(v.slot);
+                        }
                         call_args.push(Self::var(&v));
                         continue;
                     }
                     let e = self.expr(&scope, a.ty, 2);
                     call_args.push(self.fit(e, 1.5));
                 }
+                scope.vars.retain(|v| !consumed.contains(&v.slot));
                 let (lo, hi) = (callee.result.lo, callee.result.hi);
                 (
                     Value::Call {
