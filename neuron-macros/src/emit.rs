@@ -695,9 +695,7 @@ impl Emitter<'_> {
             }
             // An array argument bound by reference is copied where its
             // whole value is needed.
-            Op::Arg(k)
-                if self.args_by_ref && (*k < self.g.args.len() || self.extra_args_by_ref) =>
-            {
+            Op::Arg(_) if self.by_ref(id) => {
                 let name = self.name(id);
                 quote!(*#name)
             }
@@ -977,14 +975,25 @@ impl Emitter<'_> {
         if node.shape.is_empty() {
             return self.value(a);
         }
+        if self.by_ref(a) {
+            self.name(a)
+        } else {
+            let place = self.place(a);
+            quote!(&#place)
+        }
+    }
+
+    /// Whether node `id` is an array argument bound by reference (see
+    /// [`Options::args_by_ref`], [`Options::extra_args_by_ref`]).
+    fn by_ref(&self, id: NodeId) -> bool {
+        let node = &self.g.nodes[id];
         match node.op {
-            Op::Arg(k) if self.args_by_ref && (k < self.g.args.len() || self.extra_args_by_ref) => {
-                self.name(a)
+            Op::Arg(k) => {
+                !node.shape.is_empty()
+                    && self.args_by_ref
+                    && (k < self.g.args.len() || self.extra_args_by_ref)
             }
-            _ => {
-                let place = self.place(a);
-                quote!(&#place)
-            }
+            _ => false,
         }
     }
 
@@ -1334,7 +1343,7 @@ fn respan_range(tokens: TokenStream, sp: Sp) -> TokenStream {
 }
 
 /// A new name from `base`: itself, or with the first free numeric suffix.
-fn fresh(taken: &mut HashSet<String>, base: &str) -> Ident {
+pub fn fresh(taken: &mut HashSet<String>, base: &str) -> Ident {
     let name = fresh_name(taken, base);
     taken.insert(name.clone());
     Ident::new(&name, Span::call_site())

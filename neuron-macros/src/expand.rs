@@ -211,24 +211,16 @@ pub struct CallBodies {
     pub add: Body,
 }
 
-/// [`CallBodies`] of `f` from `bg`, its graph with the upstream derivative
-/// `dy` as the argument after `f`'s own, `adjoints` each argument's
-/// adjoint in it, and `names` the arguments' names with `dy` last.
+/// [`CallBodies`] of `f` from `sg`, its simplified graph with the upstream
+/// derivative `dy` as the argument after `f`'s own, `sroots` the output and
+/// then each argument's adjoint in it, and `names` the arguments' names
+/// with `dy` last.
 ///
 /// A forward value is kept when an adjoint reads it (or is it), unless it
 /// is an argument, a constant, or cheap to read again from one (an element
 /// or a fill of an argument). A call of another neuron is not kept: its
 /// `Called` is what the backward pass needs, and that is computed again.
-fn call_bodies(
-    f: &Function,
-    bg: &Graph,
-    output: NodeId,
-    adjoints: &[NodeId],
-    names: &[Ident],
-) -> CallBodies {
-    let mut roots = vec![output];
-    roots.extend(adjoints);
-    let (sg, sroots) = simplify::simplify(bg, &roots);
+fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> CallBodies {
     let dy = f.args.len();
     let n = sg.nodes.len();
     let mut depends = vec![false; n];
@@ -266,15 +258,8 @@ fn call_bodies(
             let base = sg.nodes[id]
                 .name
                 .clone()
-                .unwrap_or_else(|| crate::ir::default_name(&sg, id));
-            let mut name = base.clone();
-            let mut k = 2;
-            while taken.contains(&name) || syn::parse_str::<Ident>(&name).is_err() {
-                name = format!("{base}_{k}");
-                k += 1;
-            }
-            taken.insert(name.clone());
-            Ident::new(&name, Span::call_site())
+                .unwrap_or_else(|| crate::ir::default_name(sg, id));
+            emit::fresh(&mut taken, &base)
         })
         .collect();
 
@@ -293,10 +278,15 @@ fn call_bodies(
     ug.precision = sg.precision;
     ug.neuron.clone_from(&sg.neuron);
     let mut map = Vec::with_capacity(n);
+    let mut next = dy + 1;
     for (id, node) in sg.nodes.iter().enumerate() {
-        let op = match saved.iter().position(|&k| k == id) {
-            Some(k) => Op::Arg(dy + 1 + k),
-            None => node.op.map(|o| map[o]),
+        // `saved` is in node order: the k-th kept value is argument
+        // `dy + 1 + k`.
+        let op = if kept[id] {
+            next += 1;
+            Op::Arg(next - 1)
+        } else {
+            node.op.map(|o| map[o])
         };
         let new = ug.intern(op, node.shape.clone());
         ug.nodes[new].name.clone_from(&node.name);
@@ -404,14 +394,15 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
     let adjoints = diff::differentiate(&mut bg, output, dy).map_err(internal)?;
     let mut names = arg_names.clone();
     names.push(Ident::new("dy", Span::call_site()));
+    // The output and every argument's adjoint, simplified once for the
+    // bodies that read them all: `backward`, the flat view and a call's.
+    let mut roots = vec![output];
+    roots.extend(&adjoints);
+    let (ag, aroots) = simplify::simplify(&bg, &roots);
     // A scalar output's `backward` is `gradient` times `dy`, written in
     // `items`; an array output's is this graph.
-    let backward = (!f.ret_shape.is_empty()).then(|| {
-        let mut roots = vec![output];
-        roots.extend(&adjoints);
-        let (sg, roots) = simplify::simplify(&bg, &roots);
-        emit::body_with(&sg, &roots, &names, &f.real, &by_ref)
-    });
+    let backward =
+        (!f.ret_shape.is_empty()).then(|| emit::body_with(&ag, &aroots, &names, &f.real, &by_ref));
 
     // gradient: the same with dy = 1, so that the simplifier removes every
     // multiplication by it.
@@ -429,9 +420,6 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
     // The flat view's backward pass (gradient checks): every argument's
     // adjoint added in place into a flat slice, so that no weight-sized
     // array is built on the stack.
-    let mut roots = vec![output];
-    roots.extend(&adjoints);
-    let (ag, roots) = simplify::simplify(&bg, &roots);
     let options = emit::Options {
         args_by_ref: true,
         dy_from: None,
@@ -445,7 +433,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
         root_targets: Vec::new(),
         guarded: false,
     };
-    let flat = emit::body_with(&ag, &roots, &names, &f.real, &options);
+    let flat = emit::body_with(&ag, &aroots, &names, &f.real, &options);
 
     // Training: the same graph as `backward`, but the inputs' adjoints are
     // not needed, so they are not roots and pruning removes their work.
@@ -484,7 +472,7 @@ pub fn derive(f: &Function, g: &Graph, output: NodeId, second_order: bool) -> sy
     };
     let train = emit::body_with(&tg, &roots, &names, &f.real, &options);
 
-    let call = call_bodies(f, &bg, output, &adjoints, &names);
+    let call = call_bodies(f, &ag, &aroots, &names);
 
     let trace = if f.ret_shape.is_empty() {
         Some(crate::trace::body(f, &crate::items::signature(f), g, output).map_err(internal)?)

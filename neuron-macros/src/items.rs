@@ -286,17 +286,21 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                 quote!((#y, Called { #(#args,)* #(#kept,)* })),
                 &f.real,
             );
-            let backward = &d.call.backward;
-            let parts = &backward.roots;
-            let stmts = &backward.stmts;
-            let import = real_import(backward, &f.real);
-            let backward = quote!({
-                #import
-                #(#read_self)*
-                #dy_ref
-                #stmts
-                Grad { #(#args: #parts),* }
-            });
+            // A pass of `Called`: the arguments and kept values read from
+            // `self`, `dy` lent, the statements, then `tail`.
+            let called_body = |body: &Body, tail: TokenStream| {
+                let stmts = &body.stmts;
+                let import = real_import(body, &f.real);
+                quote!({
+                    #import
+                    #(#read_self)*
+                    #dy_ref
+                    #stmts
+                    #tail
+                })
+            };
+            let parts = &d.call.backward.roots;
+            let backward = called_body(&d.call.backward, quote!(Grad { #(#args: #parts),* }));
             let body = &d.call.add;
             let params: Vec<&crate::ast::Arg> = f.args.iter().collect();
             // An array accumulator is indexed and lent through the
@@ -334,15 +338,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                         }
                     }
                 });
-            let stmts = &body.stmts;
-            let import = real_import(body, &f.real);
-            let add = quote!({
-                #import
-                #(#read_self)*
-                #dy_ref
-                #stmts
-                #(#adds)*
-            });
+            let add = called_body(body, quote!(#(#adds)*));
             (
                 quote!({ let Call { #(#args),* } = self; #forward }),
                 backward,
