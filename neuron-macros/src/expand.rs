@@ -270,7 +270,7 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     // The forward pass: the output, then the kept values.
     let mut froots = vec![sroots[0]];
     froots.extend(&saved);
-    let (fg, froots) = simplify::prune(&sg, &froots);
+    let (fg, froots) = simplify::prune(sg, &froots);
     let forward = emit::body_with(&fg, &froots, &names[..dy], &f.real, &by_ref);
 
     // The backward pass: each kept value becomes an argument after `dy`.
