@@ -290,10 +290,7 @@ fn marker_module(
     };
     let which = fresh("which");
     let dy = fresh("dy");
-    let accumulators: Vec<Ident> = args
-        .iter()
-        .map(|a| Ident::new(&format!("neuron_d_{}", a.unraw()), Span::call_site()))
-        .collect();
+    let accumulators: Vec<Ident> = args.iter().map(crate::expand::call_accumulator).collect();
     let positions = (0..args.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let last = calls.len().saturating_sub(1);
     let arms = calls.iter().enumerate().map(|(k, call)| {

@@ -405,3 +405,21 @@ fn the_trace_shows_the_declared_derivative() {
     assert_eq!(trace.partial_of("x").and_then(|v| v.scalar()), Some(g.x));
     assert_eq!(trace.partial_of("w").and_then(|v| v.scalar()), Some(g.w));
 }
+
+/// The training step reaches a declared function called with its type
+/// written through `Called::backward_add`: its parameter partial is
+/// finite differences of the forward function, times the loss's `dy`.
+#[test]
+fn the_training_step_goes_through_a_declared_call() {
+    let (x, w) = (0.75_f32, -1.25_f32);
+    let model = soft32::Model::new(soft32::Params::new(w));
+    let mut grads = soft32::Params::zeros();
+    let y = model.forward_backward(&x, |_| 0.5, &mut grads);
+    assert_eq!(y, soft32(x, w));
+    let h = 1e-3_f64;
+    let f = |w: f64| f64::from(soft32(x, w as f32));
+    let fd = (f(f64::from(w) + h) - f(f64::from(w) - h)) / (2.0 * h);
+    let got = f64::from(grads.w);
+    assert!((got - 0.5 * fd).abs() < 1e-3, "{got} vs {}", 0.5 * fd);
+    assert_ne!(got, 0.0);
+}
