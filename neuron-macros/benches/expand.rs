@@ -70,7 +70,7 @@ use std::time::Duration;
 /// `relu(dot(w, x) + b)` with `n` inputs.
 fn dot_neuron(n: usize) -> TokenStream {
     quote! {
-        pub fn dot(x: [f64; #n], #[param] w: [f64; #n], #[param] b: f64) -> f64 {
+        pub fn neuron_dot(x: [f64; #n], #[param] w: [f64; #n], #[param] b: f64) -> f64 {
             relu(dot(w, x) + b)
         }
     }
@@ -80,7 +80,7 @@ fn dot_neuron(n: usize) -> TokenStream {
 fn sum_neuron(n: usize) -> TokenStream {
     let terms: Vec<String> = (0..n).map(|i| format!("w[{i}] * x[{i}]")).collect();
     let source = format!(
-        "pub fn sum(x: [f64; {n}], #[param] w: [f64; {n}], #[param] b: f64) -> f64 {{ relu({} + b) }}",
+        "pub fn written_sum(x: [f64; {n}], #[param] w: [f64; {n}], #[param] b: f64) -> f64 {{ relu({} + b) }}",
         terms.join(" + ")
     );
     syn::parse_str(&source).expect("the generated neuron parses")
