@@ -252,6 +252,10 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     let mut taken: std::collections::HashSet<String> =
         names.iter().map(|a| a.unraw().to_string()).collect();
     taken.extend(crate::items::ITEMS.iter().map(ToString::to_string));
+    // `backward_add`'s parameter and accumulators, which its bindings of
+    // the kept values would shadow.
+    taken.insert(CALL_ACCUMULATORS.to_string());
+    taken.extend(f.args.iter().map(|a| call_accumulator(&a.name).to_string()));
     let saved_names: Vec<Ident> = saved
         .iter()
         .map(|&id| {

@@ -220,3 +220,27 @@ fn a_generic_chain_in_f32_matches_its_f64_self() {
     assert_eq!(y64.len(), 2);
     assert!(g64.iter().all(|v| v.is_finite()));
 }
+
+/// A layer whose binding is named like `Called::backward_add`'s own
+/// parameter; the forward value kept for its backward pass has that name.
+#[neuron]
+pub fn soft_layer(x: f64, #[param] w: f64) -> f64 {
+    let neuron_accumulators = x * w;
+    neuron_accumulators * neuron_accumulators
+}
+
+#[neuron]
+pub fn soft_caller(x: f64, #[param] w: f64, #[param] v: f64) -> f64 {
+    let y: f64 = soft_layer(x, w);
+    y * v
+}
+
+#[test]
+fn a_kept_value_named_like_a_generated_parameter_does_not_shadow_it() {
+    gradcheck_random::<soft_caller::Model>(64, 7, 1e-6).unwrap();
+    // d/dw v (x w)² = 2 v x² w, through the call.
+    let model = soft_caller::Model::new(soft_caller::Params::new(0.5, 3.0));
+    let mut grads = soft_caller::Params::zeros();
+    model.forward_backward(&2.0, |_| 1.0, &mut grads);
+    assert_eq!(grads.w, 2.0 * 3.0 * 4.0 * 0.5, "{grads:?}");
+}
