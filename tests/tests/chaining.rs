@@ -229,6 +229,7 @@ pub fn soft_layer(x: f64, #[param] w: f64) -> f64 {
     neuron_accumulators * neuron_accumulators
 }
 
+/// `soft_layer` called, then scaled.
 #[neuron]
 pub fn soft_caller(x: f64, #[param] w: f64, #[param] v: f64) -> f64 {
     let y: f64 = soft_layer(x, w);
