@@ -5,7 +5,7 @@
 //! side of a comparison is measured in the same run.
 //!
 //! `cargo bench -p neuron-benches --bench dot`; the borrowing forms at
-//! N = 1024 and a 784 → 128 layer alone:
+//! N = 1024, `sum` of 1024 and a 784 → 128 layer alone:
 //! `cargo bench -p neuron-benches --bench dot -- borrowed`
 
 use criterion::{
@@ -131,6 +131,18 @@ fn dot(c: &mut Criterion) {
                     hand::dot1024_gradient_ref_built(black_box(&x), black_box(&w), black_box(b));
                 black_box(&r);
             })
+        });
+        group.finish();
+    }
+    {
+        // `sum` of 1024 with partial sums against one accumulator.
+        let mut group = c.benchmark_group("sum/1024 borrowed");
+        let (x, _, _) = inputs::dot_case::<1024>();
+        group.bench_function("generated", |bench| {
+            bench.iter(|| neurons::sum1024::forward_ref(black_box(&x)))
+        });
+        group.bench_function("hand", |bench| {
+            bench.iter(|| hand::sum1024_forward_ref(black_box(&x)))
         });
         group.finish();
     }

@@ -106,6 +106,16 @@ pub fn dot1024_forward_ref(x: &[f64; 1024], w: &[f64; 1024], b: f64) -> f64 {
     (z + b).max(0.0)
 }
 
+/// `sum(v)` for N = 1024, borrowing the array: one accumulator, the loop
+/// as written.
+pub fn sum1024_forward_ref(v: &[f64; 1024]) -> f64 {
+    let mut total = 0.0;
+    for x in v {
+        total += x;
+    }
+    total
+}
+
 /// `matvec(w, x)` for a 784 → 128 layer, borrowing its arrays: one
 /// accumulator per row, the loops as written.
 pub fn wide_forward_ref(x: &[f64; 784], w: &[[f64; 784]; 128]) -> [f64; 128] {

@@ -1,5 +1,5 @@
 //! The `#[neuron]` functions under test: the running example of DESIGN.md,
-//! `relu(dot(w, x) + b)` at three sizes, the 2-64-3 spiral classifier
+//! `relu(dot(w, x) + b)` at three sizes, `sum` of 1024, the 2-64-3 spiral classifier
 //! (with `log_softmax` on its output, and, from the `spiral` example, as
 //! logits for training with `SoftmaxCrossEntropy`), a 784 → 128 layer, a
 //! 784-128-10 classifier and the f32 64-32-10 digits classifier that the
@@ -29,6 +29,12 @@ pub fn dot64(x: [f64; 64], #[param] w: [f64; 64], #[param] b: f64) -> f64 {
 #[neuron]
 pub fn dot1024(x: [f64; 1024], #[param] w: [f64; 1024], #[param] b: f64) -> f64 {
     relu(dot(w, x) + b)
+}
+
+/// The sum of 1024 inputs, which keeps partial sums.
+#[neuron]
+pub fn sum1024(v: [f64; 1024]) -> f64 {
+    sum(v)
 }
 
 /// The 2-64-3 spiral classifier with log-probabilities as output.

@@ -58,6 +58,8 @@ fn borrowed_dot_gradients_agree() {
     let f = neurons::dot1024::forward_ref(&x, &w, b);
     assert!(close(&[f], &[hand::dot1024_forward_ref(&x, &w, b)]));
     assert_eq!(f, y);
+    let s = neurons::sum1024::forward_ref(&x);
+    assert!(close(&[s], &[hand::sum1024_forward_ref(&x)]), "{s}");
 }
 
 #[test]

@@ -528,9 +528,10 @@ pub fn wide(v: [f64; 1024], s: f64) -> f64 {
     mean(v) * s + norm(v) * logsumexp(v) - max(v) + min(v)
 }
 
-/// The same on a 4-long input.
+/// The same on a 64-long input: long enough for the partial sums of
+/// `mean`, whose code is the same at every length from 32 on.
 #[neuron]
-pub fn slim(v: [f64; 4], s: f64) -> f64 {
+pub fn slim(v: [f64; 64], s: f64) -> f64 {
     mean(v) * s + norm(v) * logsumexp(v) - max(v) + min(v)
 }
 
@@ -573,6 +574,19 @@ pub fn generic_rows<T: Real, const I: usize, const O: usize>(
     #[param] w: [[T; I]; O],
 ) -> [T; O] {
     matvec(w, x)
+}
+
+/// `sum` and `mean` of a vector of 37 products, and `sum` of a matrix,
+/// which adds in row-major order.
+#[neuron]
+pub fn long_sums(x: [f64; 37], #[param] w: [f64; 37], m: [[f64; 20]; 2]) -> [f64; 3] {
+    [sum(x * w), mean(x * w), sum(m)]
+}
+
+/// `sum` of a vector whose length is a const parameter.
+#[neuron]
+pub fn generic_sum<T: Real, const N: usize>(#[param] x: [T; N]) -> T {
+    sum(x)
 }
 
 /// The documented order, written out independently: element `i` of the
@@ -628,4 +642,32 @@ fn long_reductions_add_in_the_documented_order() {
             .sum::<f64>()
     };
     assert_all_close("∂x of long rows", &x, &g.x, &central(f, &x, 1e-5), 1e-7);
+
+    // `sum` and `mean` of a long vector keep the same partial sums; `sum`
+    // of a matrix adds in row-major order.
+    let x: [f64; 37] = arr(&uniforms(&mut r, 37, -2.0, 2.0));
+    let w: [f64; 37] = arr(&uniforms(&mut r, 37, -2.0, 2.0));
+    let m: [[f64; 20]; 2] = std::array::from_fn(|_| arr(&uniforms(&mut r, 20, -2.0, 2.0)));
+    let terms: Vec<f64> = (0..37).map(|i| x[i] * w[i]).collect();
+    let y = long_sums(x, w, m);
+    assert_eq!(y[0].to_bits(), partial_sums(&terms).to_bits());
+    assert_eq!(y[1].to_bits(), (partial_sums(&terms) / 37.0).to_bits());
+    let written: f64 = m.as_flattened().iter().fold(0.0, |total, v| total + v);
+    assert_eq!(y[2].to_bits(), written.to_bits());
+    assert_eq!(generic_sum(x).to_bits(), partial_sums(&x).to_bits());
+    let short: [f64; 5] = arr(&x[..5]);
+    let written: f64 = short.iter().fold(0.0, |total, v| total + v);
+    assert_eq!(generic_sum(short).to_bits(), written.to_bits());
+    // The gradients against finite differences.
+    let dy = [0.5, -1.5, 0.25];
+    let (_, g) = long_sums::backward(x, w, m, dy);
+    let f = |v: &[f64]| {
+        let w: [f64; 37] = arr(v);
+        long_sums(x, w, m)
+            .iter()
+            .zip(&dy)
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+    };
+    assert_all_close("∂w of long sums", &w, &g.w, &central(f, &w, 1e-5), 1e-7);
 }

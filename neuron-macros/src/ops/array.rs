@@ -15,7 +15,9 @@ use quote::quote;
 const FEW_ROWS: usize = 16;
 
 /// Reductions over at least this many elements keep [`LANES`] partial
-/// sums; shorter ones (and only they) add in the written order.
+/// sums; shorter ones (and only they) add in the written order. The
+/// reductions that keep them: `dot`, each row of `matvec`, and `sum` and
+/// `mean` of a vector (of a matrix, they add in row-major order).
 const LONG: usize = 32;
 
 /// The partial sums of a long reduction: element `i` goes to partial
@@ -169,11 +171,22 @@ pub const SUM: OpDef = OpDef {
                     }
                 }
             }
-        } else {
+        } else if short(cx.shape(0)) {
             let x = cx.elem(0, std::slice::from_ref(&i)).tokens;
             quote! {
                 let mut #name: #ty = #zero;
                 for #i in 0..#m {
+                    #name += #x;
+                }
+            }
+        } else {
+            // A long vector keeps partial sums, as `dot` does.
+            let x = cx.elem(0, std::slice::from_ref(&i)).tokens;
+            let Partials { blocks, sum, rest } = partials(cx, &i, &m, &x, 1);
+            quote! {
+                #blocks
+                let mut #name: #ty = #sum;
+                for #i in #rest {
                     #name += #x;
                 }
             }
@@ -482,6 +495,20 @@ pub const MEAN: OpDef = OpDef {
     emit: Emit::Loops(|cx| {
         let (name, zero, total) = (cx.name(), cx.zero(), cx.local("total"));
         let n = cx.count(0);
+        if cx.shape(0).len() == 1 && !short(cx.shape(0)) {
+            // A long vector keeps partial sums, as `sum` does.
+            let (i, len) = (cx.index(0), cx.len(0, 0));
+            let x = cx.elem(0, std::slice::from_ref(&i)).tokens;
+            let Partials { blocks, sum, rest } = partials(cx, &i, &len, &x, 1);
+            return quote! {
+                #blocks
+                let mut #total = #sum;
+                for #i in #rest {
+                    #total += #x;
+                }
+                let #name = #total / #n;
+            };
+        }
         let add = each(cx, 0, |x, _| quote!(#total += #x;));
         quote! {
             let mut #total = #zero;
