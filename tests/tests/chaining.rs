@@ -72,6 +72,40 @@ pub fn fused(
     matvec(w3, k) + b3
 }
 
+/// Wider layers as calls: rows of 40 and of 36 columns, which keep
+/// partial sums, in layers of few rows (8 and 3) and of many (36).
+#[neuron]
+pub fn wide_chained(
+    x: [f64; 40],
+    #[param] w1: [[f64; 40]; 8],
+    #[param] b1: [f64; 8],
+    #[param] w2: [[f64; 8]; 36],
+    #[param] b2: [f64; 36],
+    #[param] w3: [[f64; 36]; 3],
+    #[param] b3: [f64; 3],
+) -> [f64; 3] {
+    let h: [f64; 8] = dense_relu(x, w1, b1);
+    let k: [f64; 36] = dense_sigmoid(h, w2, b2);
+    let y: [f64; 3] = dense(k, w3, b3);
+    y
+}
+
+/// [`wide_chained`] written as one function, its lengths written out.
+#[neuron]
+pub fn wide_fused(
+    x: [f64; 40],
+    #[param] w1: [[f64; 40]; 8],
+    #[param] b1: [f64; 8],
+    #[param] w2: [[f64; 8]; 36],
+    #[param] b2: [f64; 36],
+    #[param] w3: [[f64; 36]; 3],
+    #[param] b3: [f64; 3],
+) -> [f64; 3] {
+    let h = relu(matvec(w1, x) + b1);
+    let k = sigmoid(matvec(w2, h) + b2);
+    matvec(w3, k) + b3
+}
+
 /// One layer's parameters used by two calls, and the result of the first
 /// call read again after the second: the partials of the shared weights
 /// are summed by the caller, not added in place by either callee.
@@ -144,6 +178,28 @@ fn calls_of_layers_train_like_the_network_written_as_one_function() {
         assert_eq!(gb.w1, gfb.w1);
         assert_eq!(gb.b2, gfb.b2);
         assert_eq!(gb.w3, gfb.w3);
+    }
+}
+
+/// A layer generic in its lengths computes what the same layer with its
+/// lengths written computes, bit for bit, at every size: long rows keep
+/// partial sums whether the lengths are known to the macro or not, and
+/// however many rows there are.
+#[test]
+fn generic_layers_with_long_rows_train_like_the_network_written_as_one_function() {
+    for seed in 0..10 {
+        let p: wide_fused::Params = params(200 + seed);
+        let fused_model = wide_fused::Model::new(p.clone());
+        let chained_model =
+            wide_chained::Model::new(wide_chained::Params::from_slice(&p.to_vec()).unwrap());
+        let x: [f64; 40] = std::array::from_fn(|i| ((i as f64 + 0.5 * seed as f64) * 0.7).sin());
+        for scale in [1.0, -0.5] {
+            let (yf, gf) = step(&fused_model, &x, scale);
+            let (yc, gc) = step(&chained_model, &x, scale);
+            assert_eq!(yf, yc, "seed {seed}: outputs");
+            assert_eq!(gf, gc, "seed {seed}: parameter gradients");
+            assert!(gc.iter().any(|g| *g != 0.0), "seed {seed}: all zero");
+        }
     }
 }
 

@@ -567,6 +567,13 @@ pub fn long_rows(x: [f64; 41], #[param] w: [[f64; 41]; 17]) -> [f64; 17] {
     matvec(w, x)
 }
 
+/// 3 rows (few enough to sweep columns first, were they short) of 41
+/// columns: long rows keep partial sums however many rows there are.
+#[neuron]
+pub fn few_long_rows(x: [f64; 41], #[param] w: [[f64; 41]; 3]) -> [f64; 3] {
+    matvec(w, x)
+}
+
 /// The same product with the lengths generic.
 #[neuron]
 pub fn generic_rows<T: Real, const I: usize, const O: usize>(
@@ -627,6 +634,14 @@ fn long_reductions_add_in_the_documented_order() {
     let generic = generic_rows(x, w);
     for i in 0..17 {
         let terms: Vec<f64> = (0..41).map(|j| w[i][j] * x[j]).collect();
+        assert_eq!(y[i].to_bits(), partial_sums(&terms).to_bits(), "row {i}");
+        assert_eq!(generic[i].to_bits(), y[i].to_bits(), "row {i}");
+    }
+    let few: [[f64; 41]; 3] = [w[0], w[1], w[2]];
+    let y = few_long_rows(x, few);
+    let generic = generic_rows(x, few);
+    for i in 0..3 {
+        let terms: Vec<f64> = (0..41).map(|j| few[i][j] * x[j]).collect();
         assert_eq!(y[i].to_bits(), partial_sums(&terms).to_bits(), "row {i}");
         assert_eq!(generic[i].to_bits(), y[i].to_bits(), "row {i}");
     }

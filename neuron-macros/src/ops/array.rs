@@ -11,7 +11,8 @@ use crate::ir::Shape;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// Up to this many rows, `matvec` sweeps columns in its outer loop.
+/// Up to this many rows of fewer than [`LONG`] columns, `matvec` sweeps
+/// columns in its outer loop.
 const FEW_ROWS: usize = 16;
 
 /// Reductions over at least this many elements keep [`LANES`] partial
@@ -244,11 +245,15 @@ pub const MATVEC: OpDef = OpDef {
         let a = cx.operand(0, &[i.clone(), j.clone()], Prec::Product);
         let x = cx.operand(1, std::slice::from_ref(&j), Prec::Prefix);
         let init = cx.zeros();
-        // Each row's sum runs over `j` in order either way, so both loop
-        // orders round alike. With few rows, sweeping columns outermost
-        // keeps one running sum per row in flight at once instead of one
-        // long chain of dependent additions.
-        if cx.shape(0)[0].fixed().is_some_and(|rows| rows <= FEW_ROWS) {
+        // Short rows add in the written order. Each row's sum runs over
+        // `j` in order either way, so both loop orders round alike; with
+        // few rows, sweeping columns outermost keeps one running sum per
+        // row in flight at once instead of one long chain of dependent
+        // additions. Long rows keep partial sums however many rows there
+        // are, so a layer rounds alike at every size it is used at, its
+        // lengths written or generic.
+        let short_rows = short(&cx.shape(0)[1..]);
+        if short_rows && cx.shape(0)[0].fixed().is_some_and(|rows| rows <= FEW_ROWS) {
             quote! {
                 let mut #name: #ty = #init;
                 for #j in 0..#cols {
@@ -257,7 +262,7 @@ pub const MATVEC: OpDef = OpDef {
                     }
                 }
             }
-        } else if short(&cx.shape(0)[1..]) {
+        } else if short_rows {
             quote! {
                 let mut #name: #ty = #init;
                 for #i in 0..#rows {
