@@ -24,6 +24,9 @@ use std::cell::Cell;
 pub const ARG: f64 = 1.6;
 /// The magnitude every intermediate value is kept under.
 const BOUND: f64 = 12.0;
+/// The shortest vector whose `dot`, `sum` and `mean` (and the `matvec` of a
+/// matrix with rows this long) keep partial sums in the generated code.
+const LONG: usize = 32;
 
 /// The type of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -848,6 +851,10 @@ impl<'a> Gen<'a> {
     fn arg_type(&mut self) -> Ty {
         match self.below(10) {
             0..=3 => Ty::S,
+            // Now and then a vector long enough that its reductions keep
+            // partial sums (32 or more elements), so that they too are
+            // checked through the whole path.
+            4 if self.chance(0.4) => Ty::V(LONG + self.below(9)),
             4..=7 => Ty::V(2 + self.below(3)),
             _ => Ty::M(2 + self.below(2), 2 + self.below(3)),
         }

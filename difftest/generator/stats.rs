@@ -84,6 +84,9 @@ pub fn required(library: &[&str]) -> Vec<String> {
         "dot",
         "sum",
         "sum of a matrix",
+        // A `dot`, `sum` or `mean` of a vector of 32 or more, or a `matvec`
+        // with rows that long: the reductions that keep partial sums.
+        "partial sums",
         "matvec",
         "softmax",
         "log_softmax",
@@ -345,6 +348,10 @@ impl Stats {
             }
             Kind::Dot(a, b) => {
                 self.count("dot");
+                if a.ty.len() >= 32 {
+                    self.count("dot of 32 or more");
+                    self.count("partial sums");
+                }
                 self.expr(a, values, live, uses);
                 self.expr(b, values, live, uses);
             }
@@ -354,10 +361,18 @@ impl Stats {
                 } else {
                     "sum"
                 });
+                if matches!(a.ty, Ty::V(n) if n >= 32) {
+                    self.count("sum of 32 or more");
+                    self.count("partial sums");
+                }
                 self.expr(a, values, live, uses);
             }
             Kind::MatVec(m, v) => {
                 self.count("matvec");
+                if matches!(m.ty, Ty::M(_, c) if c >= 32) {
+                    self.count("matvec with rows of 32 or more");
+                    self.count("partial sums");
+                }
                 self.expr(m, values, live, uses);
                 self.expr(v, values, live, uses);
             }
@@ -387,6 +402,10 @@ impl Stats {
                 }
             }
             Kind::Reduce(r, sp, a) => {
+                if matches!(r, Reduction::Mean) && matches!(a.ty, Ty::V(n) if n >= 32) {
+                    self.count("mean of 32 or more");
+                    self.count("partial sums");
+                }
                 self.count(&format!("reduction {}: {}", r.name(), spelled(*sp)));
                 if matches!(a.ty, Ty::M(..)) {
                     self.count("reduction of a matrix");
