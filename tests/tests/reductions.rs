@@ -630,21 +630,18 @@ fn long_reductions_add_in_the_documented_order() {
 
     let x: [f64; 41] = arr(&uniforms(&mut r, 41, -2.0, 2.0));
     let w: [[f64; 41]; 17] = std::array::from_fn(|_| arr(&uniforms(&mut r, 41, -2.0, 2.0)));
-    let y = long_rows(x, w);
-    let generic = generic_rows(x, w);
-    for i in 0..17 {
-        let terms: Vec<f64> = (0..41).map(|j| w[i][j] * x[j]).collect();
-        assert_eq!(y[i].to_bits(), partial_sums(&terms).to_bits(), "row {i}");
-        assert_eq!(generic[i].to_bits(), y[i].to_bits(), "row {i}");
+    // Each row in the documented order, and the generic layer the same.
+    fn rows_in_order<const O: usize>(w: &[[f64; 41]; O], x: &[f64; 41], y: [f64; O]) {
+        let generic = generic_rows(*x, *w);
+        for i in 0..O {
+            let terms: Vec<f64> = (0..41).map(|j| w[i][j] * x[j]).collect();
+            assert_eq!(y[i].to_bits(), partial_sums(&terms).to_bits(), "row {i}");
+            assert_eq!(generic[i].to_bits(), y[i].to_bits(), "row {i}");
+        }
     }
+    rows_in_order(&w, &x, long_rows(x, w));
     let few: [[f64; 41]; 3] = [w[0], w[1], w[2]];
-    let y = few_long_rows(x, few);
-    let generic = generic_rows(x, few);
-    for i in 0..3 {
-        let terms: Vec<f64> = (0..41).map(|j| few[i][j] * x[j]).collect();
-        assert_eq!(y[i].to_bits(), partial_sums(&terms).to_bits(), "row {i}");
-        assert_eq!(generic[i].to_bits(), y[i].to_bits(), "row {i}");
-    }
+    rows_in_order(&few, &x, few_long_rows(x, few));
     // And the gradient of a random projection against finite differences.
     let dy: [f64; 17] = arr(&uniforms(&mut r, 17, -1.0, 1.0));
     let (_, g) = long_rows::backward(x, w, dy);
