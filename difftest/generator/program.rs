@@ -26,7 +26,7 @@ pub const ARG: f64 = 1.6;
 const BOUND: f64 = 12.0;
 /// The shortest vector whose `dot`, `sum` and `mean` (and the `matvec` of a
 /// matrix with rows this long) keep partial sums in the generated code.
-const LONG: usize = 32;
+pub const LONG: usize = 32;
 
 /// The type of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

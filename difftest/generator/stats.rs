@@ -5,8 +5,8 @@
 //! silently drop a part of the language.
 
 use super::program::{
-    Arith, Binary, Expr, Float, Kind, LitStyle, Program, Reduction, Spelling, Ty, Unary, Value,
-    constant_receiver, depends, folds, matches,
+    Arith, Binary, Expr, Float, Kind, LONG, LitStyle, Program, Reduction, Spelling, Ty, Unary,
+    Value, constant_receiver, depends, folds, matches,
 };
 use std::collections::BTreeMap;
 
@@ -348,7 +348,7 @@ impl Stats {
             }
             Kind::Dot(a, b) => {
                 self.count("dot");
-                if a.ty.len() >= 32 {
+                if a.ty.len() >= LONG {
                     self.count("dot of 32 or more");
                     self.count("partial sums");
                 }
@@ -361,7 +361,7 @@ impl Stats {
                 } else {
                     "sum"
                 });
-                if matches!(a.ty, Ty::V(n) if n >= 32) {
+                if matches!(a.ty, Ty::V(n) if n >= LONG) {
                     self.count("sum of 32 or more");
                     self.count("partial sums");
                 }
@@ -369,7 +369,7 @@ impl Stats {
             }
             Kind::MatVec(m, v) => {
                 self.count("matvec");
-                if matches!(m.ty, Ty::M(_, c) if c >= 32) {
+                if matches!(m.ty, Ty::M(_, c) if c >= LONG) {
                     self.count("matvec with rows of 32 or more");
                     self.count("partial sums");
                 }
@@ -402,7 +402,7 @@ impl Stats {
                 }
             }
             Kind::Reduce(r, sp, a) => {
-                if matches!(r, Reduction::Mean) && matches!(a.ty, Ty::V(n) if n >= 32) {
+                if matches!(r, Reduction::Mean) && matches!(a.ty, Ty::V(n) if n >= LONG) {
                     self.count("mean of 32 or more");
                     self.count("partial sums");
                 }
