@@ -46,39 +46,41 @@ fn short(shape: &[crate::ast::Dim]) -> bool {
         && shape.iter().filter_map(|d| d.fixed()).product::<usize>() < LONG
 }
 
-/// A long reduction of `term` over `index` in `0..n`, kept in partial
-/// sums (see [`LANES`]): the partials' declaration and their loop over
-/// whole blocks, `sum` the partials added in order, and `rest` the range
-/// of the remainder, which the op adds after `sum` in order. The block and
-/// lane indices are the op's loop indices `first` and `first + 1`.
-struct Partials {
-    blocks: TokenStream,
-    sum: TokenStream,
-    rest: TokenStream,
-}
-
-fn partials(
+/// `term` over `index` in `0..n` added into `place` in the documented
+/// order (see [`LANES`]): the partials' declaration and their loop over
+/// whole blocks, `place` set to the partials added in order (declared
+/// `let mut place: ty` when `ty` is given), then the remainder added in
+/// order. The block and lane indices are the op's loop indices `first`
+/// and `first + 1`.
+fn long_reduction(
     cx: &mut LoopCx,
     index: &proc_macro2::Ident,
     n: &TokenStream,
     term: &TokenStream,
     first: usize,
-) -> Partials {
+    place: &TokenStream,
+    ty: Option<&TokenStream>,
+) -> TokenStream {
     let (acc, block, lane) = (cx.local("lanes"), cx.index(first), cx.index(first + 1));
     let (zero, real) = (cx.zero(), cx.real());
     let lanes = proc_macro2::Literal::usize_unsuffixed(LANES);
-    Partials {
-        blocks: quote! {
-            let mut #acc: [#real; #lanes] = [#zero; #lanes];
-            for #block in 0..#n / #lanes {
-                for #lane in 0..#lanes {
-                    let #index = #block * #lanes + #lane;
-                    #acc[#lane] += #term;
-                }
+    let sum = lane_sum(&acc);
+    let set = match ty {
+        Some(ty) => quote!(let mut #place: #ty = #sum;),
+        None => quote!(#place = #sum;),
+    };
+    quote! {
+        let mut #acc: [#real; #lanes] = [#zero; #lanes];
+        for #block in 0..#n / #lanes {
+            for #lane in 0..#lanes {
+                let #index = #block * #lanes + #lane;
+                #acc[#lane] += #term;
             }
-        },
-        sum: lane_sum(&acc),
-        rest: quote!(#n / #lanes * #lanes..#n),
+        }
+        #set
+        for #index in #n / #lanes * #lanes..#n {
+            #place += #term;
+        }
     }
 }
 
@@ -119,14 +121,7 @@ pub const DOT: OpDef = OpDef {
                 }
             };
         }
-        let Partials { blocks, sum, rest } = partials(cx, &i, &n, &quote!(#x * #y), 1);
-        quote! {
-            #blocks
-            let mut #name: #ty = #sum;
-            for #i in #rest {
-                #name += #x * #y;
-            }
-        }
+        long_reduction(cx, &i, &n, &quote!(#x * #y), 1, &name, Some(&ty))
     }),
     adjoint: |g, s| {
         let [a, b] = [s.operands[0], s.operands[1]];
@@ -183,14 +178,7 @@ pub const SUM: OpDef = OpDef {
         } else {
             // A long vector keeps partial sums, as `dot` does.
             let x = cx.elem(0, std::slice::from_ref(&i)).tokens;
-            let Partials { blocks, sum, rest } = partials(cx, &i, &m, &x, 1);
-            quote! {
-                #blocks
-                let mut #name: #ty = #sum;
-                for #i in #rest {
-                    #name += #x;
-                }
-            }
+            long_reduction(cx, &i, &m, &x, 1, &name, Some(&ty))
         }
     }),
     adjoint: |g, s| {
@@ -274,15 +262,11 @@ pub const MATVEC: OpDef = OpDef {
         } else {
             // Long rows: each row's dot product keeps partial sums, as
             // `dot` does.
-            let Partials { blocks, sum, rest } = partials(cx, &j, &cols, &quote!(#a * #x), 2);
+            let row = long_reduction(cx, &j, &cols, &quote!(#a * #x), 2, &quote!(#name[#i]), None);
             quote! {
                 let mut #name: #ty = #init;
                 for #i in 0..#rows {
-                    #blocks
-                    #name[#i] = #sum;
-                    for #j in #rest {
-                        #name[#i] += #a * #x;
-                    }
+                    #row
                 }
             }
         }
@@ -504,13 +488,10 @@ pub const MEAN: OpDef = OpDef {
             // A long vector keeps partial sums, as `sum` does.
             let (i, len) = (cx.index(0), cx.len(0, 0));
             let x = cx.elem(0, std::slice::from_ref(&i)).tokens;
-            let Partials { blocks, sum, rest } = partials(cx, &i, &len, &x, 1);
+            let real = cx.real();
+            let total_sum = long_reduction(cx, &i, &len, &x, 1, &quote!(#total), Some(&real));
             return quote! {
-                #blocks
-                let mut #total = #sum;
-                for #i in #rest {
-                    #total += #x;
-                }
+                #total_sum
                 let #name = #total / #n;
             };
         }
