@@ -252,10 +252,15 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     let mut taken: std::collections::HashSet<String> =
         names.iter().map(|a| a.unraw().to_string()).collect();
     taken.extend(crate::items::ITEMS.iter().map(ToString::to_string));
-    // `backward_add`'s parameter and accumulators, which its bindings of
-    // the kept values would shadow.
-    taken.insert(CALL_ACCUMULATORS.to_string());
-    taken.extend(f.args.iter().map(|a| call_accumulator(&a.name).to_string()));
+    // `backward_add`'s parameter and accumulators, which neither its
+    // bindings of the kept values nor its body's locals may shadow.
+    let add_reserved: Vec<String> = f
+        .args
+        .iter()
+        .map(|a| call_accumulator(&a.name).to_string())
+        .chain(std::iter::once(CALL_ACCUMULATORS.to_string()))
+        .collect();
+    taken.extend(add_reserved.iter().cloned());
     let saved_names: Vec<Ident> = saved
         .iter()
         .map(|&id| {
@@ -315,12 +320,7 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     let options = emit::Options {
         args_by_ref: true,
         extra_args_by_ref: true,
-        reserved: f
-            .args
-            .iter()
-            .map(|a| call_accumulator(&a.name).to_string())
-            .chain(std::iter::once(CALL_ACCUMULATORS.to_string()))
-            .collect(),
+        reserved: add_reserved,
         accumulate: true,
         guarded: true,
         ..emit::Options::default()
