@@ -90,6 +90,10 @@ pub const EMITTED_NAMES: &[&str] = &[
     "*_log_total",
     "*_shift",
     "*_found",
+    // A select's branch value read before the choice: an element of a
+    // value named `*`, or of an expression (`emit.rs::ElemCx::eager`).
+    "*_elem",
+    "elem",
     // The partials of a called neuron named `*`, and its call (`emit.rs`).
     "grads_*",
     "*_call",

@@ -808,11 +808,19 @@ pub const NAN_OR: OpDef = elementwise! {
         let test = cx
             .method(Operand::new(x.tokens.clone(), x.prec), "is_nan", Vec::new(), false)
             .tokens;
-        let (x, chained, v) = (x.tokens, v.prec == Prec::Select, v.tokens);
+        let chained = v.prec == Prec::Select;
+        let mut lets = TokenStream::new();
+        let v = if chained { v } else { cx.eager(1, v, &mut lets) };
+        let (x, v) = (x.tokens, v.tokens);
         let tokens = if chained {
             quote!(if #test { #x } else #v)
         } else {
             quote!(if #test { #x } else { #v })
+        };
+        let tokens = if lets.is_empty() {
+            tokens
+        } else {
+            quote!({ #lets #tokens })
         };
         Operand::new(tokens, Prec::Select)
     }),
@@ -900,7 +908,8 @@ fn select_value(taken: bool, x: &[f64]) -> f64 {
 /// last branch is taken only when a comparand is NaN, and gives that NaN
 /// (the comparand itself when the other is a constant). When `o` is a
 /// select on the same comparands, which catches the NaN itself, the chain
-/// reads `if a > b { t } else if a < b { .. } else ..`.
+/// reads `if a > b { t } else if a < b { .. } else ..`. Over an array,
+/// `t` and `o` are read before the comparison (see `ElemCx::eager`).
 fn select(cx: &mut ElemCx, cmp: TokenStream, complement: TokenStream, x: Vec<Operand>) -> Operand {
     let chained = chains_on_same_comparands(cx);
     let [a, b, t, o] = operands(x);
@@ -913,16 +922,28 @@ fn select(cx: &mut ElemCx, cmp: TokenStream, complement: TokenStream, x: Vec<Ope
         (quote!(#a_tokens + #b_tokens), a.anchored || b.anchored)
     };
     let anchored = t.anchored || o.anchored || (nan_anchored && !chained);
+    let mut lets = TokenStream::new();
+    let t = cx.eager(2, t, &mut lets);
+    let o = if chained {
+        o
+    } else {
+        cx.eager(3, o, &mut lets)
+    };
     let (a, b, t, o) = (
         a.at_least(Prec::Sum),
         b.at_least(Prec::Sum),
         t.tokens,
         o.tokens,
     );
-    let tokens = if chained {
+    let chain = if chained {
         quote!(if #a #cmp #b { #t } else #o)
     } else {
         quote!(if #a #cmp #b { #t } else if #a #complement #b { #o } else { #nan })
+    };
+    let tokens = if lets.is_empty() {
+        chain
+    } else {
+        quote!({ #lets #chain })
     };
     Operand::new(tokens, Prec::Select).anchored(anchored)
 }
