@@ -362,6 +362,32 @@ pub trait Parameters<T: Real>: Clone + core::fmt::Debug {
     /// Calls `f(k, &mut self_k, other_k)` for every scalar pair.
     fn zip_mut(&mut self, other: &Self, f: impl FnMut(usize, &mut T, T));
 
+    /// Calls `f(k, run)` for runs of scalars that lie side by side, `k`
+    /// being the flat index of the run's first scalar; the runs cover every
+    /// scalar once, in the order of [`Parameters::for_each`].
+    ///
+    /// The default gives runs of one scalar, through `for_each`. Generated
+    /// parameters give one run per field, so that a pass over every scalar
+    /// (a copy, a check that each is finite) is a loop over slices.
+    fn for_each_run(&self, mut f: impl FnMut(usize, &[T])) {
+        self.for_each(|k, v| f(k, core::slice::from_ref(&v)));
+    }
+
+    /// Calls `f(k, run, other_run)` for runs of scalars that lie side by
+    /// side in both: `run` and `other_run` have the same length, `k` is
+    /// the flat index of their first scalar, and the runs cover every
+    /// scalar once, in the order of [`Parameters::zip_mut`].
+    ///
+    /// The default gives runs of one scalar, through `zip_mut`. Generated
+    /// parameters give one run per field, so that an element-wise update
+    /// (an optimizer's step, a sum of gradients) is one loop over slices
+    /// that vectorizes.
+    fn zip_runs_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut [T], &[T])) {
+        self.zip_mut(other, |k, w, o| {
+            f(k, core::slice::from_mut(w), core::slice::from_ref(&o));
+        });
+    }
+
     /// The scalars in flat order.
     fn to_vec(&self) -> Vec<T> {
         let mut out = Vec::with_capacity(Self::LEN);
@@ -477,7 +503,8 @@ pub enum LayoutError {
         }
     )]
     Visits {
-        /// `for_each`, `for_each_mut` or `zip_mut`.
+        /// `for_each`, `for_each_run`, `for_each_mut`, `zip_mut` or
+        /// `zip_runs_mut`.
         method: &'static str,
         /// How many scalars it visited.
         visited: usize,
@@ -556,7 +583,14 @@ pub(crate) fn check_fields<T: Real, P: Parameters<T>>(params: &P) -> Result<(), 
     params.for_each(|k, _| {
         visits.next(k);
     });
-    visits.check("for_each", P::LEN)
+    visits.check("for_each", P::LEN)?;
+    let mut visits = Visits::default();
+    params.for_each_run(|k, run| {
+        for i in 0..run.len() {
+            visits.next(k.saturating_add(i));
+        }
+    });
+    visits.check("for_each_run", P::LEN)
 }
 
 /// [`check_fields`], and the same of [`Parameters::for_each_mut`] and
@@ -578,7 +612,21 @@ pub(crate) fn check_layout<T: Real, P: Parameters<T>>(
     params.zip_mut(other, |k, _, _| {
         visits.next(k);
     });
-    visits.check("zip_mut", P::LEN)
+    visits.check("zip_mut", P::LEN)?;
+    let mut visits = Visits::default();
+    params.zip_runs_mut(other, |k, run, other_run| {
+        // A run whose two sides differ in length is misnumbered where the
+        // shorter one ends.
+        let common = run.len().min(other_run.len());
+        for i in 0..run.len().max(other_run.len()) {
+            visits.next(if i < common {
+                k.saturating_add(i)
+            } else {
+                usize::MAX
+            });
+        }
+    });
+    visits.check("zip_runs_mut", P::LEN)
 }
 
 /// A model that can be trained: a generated `Model` type.
@@ -705,6 +753,129 @@ pub fn write_flat<T: Real, V: Tensor<T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three scalars whose `zip_runs_mut` and `for_each_run` give the runs
+    /// they are built with; every other method is consistent.
+    #[derive(Clone, Debug)]
+    struct Runs {
+        v: [f64; 3],
+        /// Each run of `zip_runs_mut`: its `k`, the length of `self`'s side
+        /// and of `other`'s.
+        runs: &'static [(usize, usize, usize)],
+        /// Each run of `for_each_run`: its `k` and length.
+        own_runs: &'static [(usize, usize)],
+    }
+
+    impl Parameters<f64> for Runs {
+        const FIELDS: &'static [Field] = &[Field {
+            name: "v",
+            shape: &[3],
+        }];
+        const LEN: usize = 3;
+
+        fn zeros() -> Self {
+            Runs {
+                v: [0.0; 3],
+                runs: &[(0, 3, 3)],
+                own_runs: &[(0, 3)],
+            }
+        }
+
+        fn for_each(&self, mut f: impl FnMut(usize, f64)) {
+            for (k, &v) in self.v.iter().enumerate() {
+                f(k, v);
+            }
+        }
+
+        fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut f64)) {
+            for (k, v) in self.v.iter_mut().enumerate() {
+                f(k, v);
+            }
+        }
+
+        fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut f64, f64)) {
+            for (k, (v, &o)) in self.v.iter_mut().zip(&other.v).enumerate() {
+                f(k, v, o);
+            }
+        }
+
+        fn for_each_run(&self, mut f: impl FnMut(usize, &[f64])) {
+            let mut start = 0;
+            for &(k, len) in self.own_runs {
+                let end = (start + len).min(3);
+                f(k, &self.v[start..end]);
+                start = end;
+            }
+        }
+
+        fn zip_runs_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut [f64], &[f64])) {
+            let mut start = 0;
+            for &(k, mine, theirs) in self.runs {
+                let end = (start + mine).min(3);
+                f(
+                    k,
+                    &mut self.v[start..end],
+                    &other.v[start..(start + theirs).min(3)],
+                );
+                start = end;
+            }
+        }
+    }
+
+    #[test]
+    fn runs_that_do_not_cover_the_scalars_in_order_are_layout_errors() {
+        let check = |runs: &'static [(usize, usize, usize)]| {
+            let mut params = Runs {
+                v: [0.0; 3],
+                runs,
+                own_runs: &[(0, 3)],
+            };
+            let other = params.clone();
+            check_layout(&mut params, &other)
+        };
+        assert_eq!(check(&[(0, 3, 3)]), Ok(()));
+        assert_eq!(check(&[(0, 1, 1), (1, 2, 2)]), Ok(()));
+        // A run numbered from the wrong scalar.
+        assert_eq!(
+            check(&[(0, 1, 1), (2, 2, 2)]),
+            Err(LayoutError::Visits {
+                method: "zip_runs_mut",
+                visited: 3,
+                misnumbered: Some((1, 2)),
+                len: 3,
+            })
+        );
+        // Two sides of different lengths.
+        assert_eq!(
+            check(&[(0, 2, 1), (2, 1, 1)]),
+            Err(LayoutError::Visits {
+                method: "zip_runs_mut",
+                visited: 3,
+                misnumbered: Some((1, usize::MAX)),
+                len: 3,
+            })
+        );
+        // Scalars left out.
+        let err = check(&[(0, 2, 2)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "inconsistent parameters: zip_runs_mut visits 2 scalars where LEN is 3"
+        );
+        // `for_each_run`, which `check_fields` checks.
+        let fields = |own_runs: &'static [(usize, usize)]| {
+            check_fields(&Runs {
+                v: [0.0; 3],
+                runs: &[(0, 3, 3)],
+                own_runs,
+            })
+        };
+        assert_eq!(fields(&[(0, 1), (1, 2)]), Ok(()));
+        let err = fields(&[(0, 1), (2, 2)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "inconsistent parameters: for_each_run visits scalar 1 as index 2 where LEN is 3"
+        );
+    }
 
     #[test]
     fn flat_reads_and_writes_past_the_end_are_none_not_panics() {

@@ -1,5 +1,5 @@
 //! Optimizers: the update rules of "Neural Networks from Scratch" (nnfs),
-//! applied to any generated `Params` through [`Parameters::zip_mut`].
+//! applied to any generated `Params` through [`Parameters::zip_runs_mut`].
 //!
 //! Every optimizer keeps its per-scalar state (momentums, caches) in flat
 //! vectors of length [`Parameters::LEN`], created on the first step, and
@@ -354,20 +354,21 @@ fn ensure_len<T: Real>(state: &mut Vec<T>, len: usize) {
     }
 }
 
-/// The state of scalar `k`. A hand-written [`Parameters`] whose indices
-/// run past `LEN` gets its state grown rather than a panic; `None` only
-/// when that cannot be allocated.
+/// The state of the run of `len` scalars from `k` (see
+/// [`Parameters::zip_runs_mut`]). A hand-written [`Parameters`] whose
+/// indices run past `LEN` gets its state grown rather than a panic; `None`
+/// only when that cannot be allocated.
 #[inline]
-fn slot<T: Real>(state: &mut Vec<T>, k: usize) -> Option<&mut T> {
-    if k < state.len() {
-        state.get_mut(k)
-    } else {
-        grown(state, k)
+fn run<T: Real>(state: &mut Vec<T>, k: usize, len: usize) -> Option<&mut [T]> {
+    let end = k.checked_add(len)?;
+    if end > state.len() {
+        grown(state, end.checked_sub(1)?)?;
     }
+    state.get_mut(k..end)
 }
 
-/// [`slot`] past the end of `state`, which consistent parameters never
-/// reach.
+/// `state` grown to hold index `k`, past its end, which consistent
+/// parameters never reach.
 #[cold]
 #[inline(never)]
 fn grown<T: Real>(state: &mut Vec<T>, k: usize) -> Option<&mut T> {
@@ -442,20 +443,38 @@ impl<T: Real> Default for Sgd<T> {
     }
 }
 
+/// SGD's rule with momentum over one run of scalars, its constants
+/// `[lr, momentum]` passed by value and every slice its own argument, so
+/// that the loop vectorizes; whether the velocity stayed finite.
+#[inline]
+fn momentum_run<T: Real>(ws: &mut [T], gs: &[T], us: &mut [T], constants: [T; 2]) -> bool {
+    let [lr, momentum] = constants;
+    let mut finite = true;
+    for ((w, &g), u) in ws.iter_mut().zip(gs).zip(us) {
+        *u = momentum * *u - lr * g;
+        *w += *u;
+        finite &= u.is_finite();
+    }
+    finite
+}
+
 impl<T: Real> Optimizer<T> for Sgd<T> {
     fn step<P: Parameters<T>>(&mut self, params: &mut P, grads: &P) {
         let lr = self.current_learning_rate();
         if self.momentum == T::zero() {
-            params.zip_mut(grads, |_, w, g| *w += -lr * g);
+            params.zip_runs_mut(grads, |_, ws, gs| {
+                let step = -lr;
+                for (w, &g) in ws.iter_mut().zip(gs) {
+                    *w += step * g;
+                }
+            });
         } else {
             ensure_len(&mut self.velocity, P::LEN);
             let (momentum, velocity) = (self.momentum, &mut self.velocity);
             let mut finite = true;
-            params.zip_mut(grads, |k, w, g| {
-                if let Some(u) = slot(velocity, k) {
-                    *u = momentum * *u - lr * g;
-                    *w += *u;
-                    finite &= u.is_finite();
+            params.zip_runs_mut(grads, |k, ws, gs| {
+                if let Some(us) = run(velocity, k, ws.len()) {
+                    finite &= momentum_run(ws, gs, us, [lr, momentum]);
                 }
             });
             self.state_finite = finite;
@@ -558,17 +577,30 @@ impl<T: Real> Default for Adagrad<T> {
     }
 }
 
+/// Adagrad's rule over one run of scalars, its constants `[lr, epsilon]`
+/// passed by value and every slice its own argument, so that the loop
+/// vectorizes; whether the cache stayed finite.
+#[inline]
+fn adagrad_run<T: Real>(ws: &mut [T], gs: &[T], cs: &mut [T], constants: [T; 2]) -> bool {
+    let [lr, epsilon] = constants;
+    let mut finite = true;
+    for ((w, &g), c) in ws.iter_mut().zip(gs).zip(cs) {
+        *c += g * g;
+        *w += -lr * g / (c.sqrt() + epsilon);
+        finite &= c.is_finite();
+    }
+    finite
+}
+
 impl<T: Real> Optimizer<T> for Adagrad<T> {
     fn step<P: Parameters<T>>(&mut self, params: &mut P, grads: &P) {
         let lr = self.current_learning_rate();
         ensure_len(&mut self.cache, P::LEN);
         let (epsilon, cache) = (self.epsilon, &mut self.cache);
         let mut finite = true;
-        params.zip_mut(grads, |k, w, g| {
-            if let Some(c) = slot(cache, k) {
-                *c += g * g;
-                *w += -lr * g / (c.sqrt() + epsilon);
-                finite &= c.is_finite();
+        params.zip_runs_mut(grads, |k, ws, gs| {
+            if let Some(cs) = run(cache, k, ws.len()) {
+                finite &= adagrad_run(ws, gs, cs, [lr, epsilon]);
             }
         });
         self.state_finite = finite;
@@ -680,17 +712,30 @@ impl<T: Real> Default for RmsProp<T> {
     }
 }
 
+/// RMSprop's rule over one run of scalars, its constants
+/// `[lr, rho, epsilon]` passed by value and every slice its own argument,
+/// so that the loop vectorizes; whether the cache stayed finite.
+#[inline]
+fn rmsprop_run<T: Real>(ws: &mut [T], gs: &[T], cs: &mut [T], constants: [T; 3]) -> bool {
+    let [lr, rho, epsilon] = constants;
+    let mut finite = true;
+    for ((w, &g), c) in ws.iter_mut().zip(gs).zip(cs) {
+        *c = rho * *c + (T::one() - rho) * g * g;
+        *w += -lr * g / (c.sqrt() + epsilon);
+        finite &= c.is_finite();
+    }
+    finite
+}
+
 impl<T: Real> Optimizer<T> for RmsProp<T> {
     fn step<P: Parameters<T>>(&mut self, params: &mut P, grads: &P) {
         let lr = self.current_learning_rate();
         ensure_len(&mut self.cache, P::LEN);
         let (epsilon, rho, cache) = (self.epsilon, self.rho, &mut self.cache);
         let mut finite = true;
-        params.zip_mut(grads, |k, w, g| {
-            if let Some(c) = slot(cache, k) {
-                *c = rho * *c + (T::one() - rho) * g * g;
-                *w += -lr * g / (c.sqrt() + epsilon);
-                finite &= c.is_finite();
+        params.zip_runs_mut(grads, |k, ws, gs| {
+            if let Some(cs) = run(cache, k, ws.len()) {
+                finite &= rmsprop_run(ws, gs, cs, [lr, rho, epsilon]);
             }
         });
         self.state_finite = finite;
@@ -818,6 +863,31 @@ impl<T: Real> Default for Adam<T> {
     }
 }
 
+/// Adam's rule over one run of scalars, its constants
+/// `[lr, beta1, beta2, epsilon, correction1, correction2]` passed by value
+/// and every slice its own argument, so that the loop vectorizes; whether
+/// the run's momentum and cache stayed finite.
+#[inline]
+fn adam_run<T: Real>(
+    ws: &mut [T],
+    gs: &[T],
+    ms: &mut [T],
+    vs: &mut [T],
+    constants: [T; 6],
+) -> bool {
+    let [lr, beta1, beta2, epsilon, correction1, correction2] = constants;
+    let mut finite = true;
+    for (((w, &g), m), v) in ws.iter_mut().zip(gs).zip(ms).zip(vs) {
+        *m = beta1 * *m + (T::one() - beta1) * g;
+        *v = beta2 * *v + (T::one() - beta2) * g * g;
+        let m_hat = *m / correction1;
+        let v_hat = *v / correction2;
+        *w += -lr * m_hat / (v_hat.sqrt() + epsilon);
+        finite &= m.is_finite() & v.is_finite();
+    }
+    finite
+}
+
 impl<T: Real> Optimizer<T> for Adam<T> {
     fn step<P: Parameters<T>>(&mut self, params: &mut P, grads: &P) {
         let lr = self.current_learning_rate();
@@ -829,16 +899,12 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let correction2 = T::one() - beta2.powf(t);
         let (momentum, cache) = (&mut self.momentum, &mut self.cache);
         let mut finite = true;
-        params.zip_mut(grads, |k, w, g| {
-            let (Some(m), Some(v)) = (slot(momentum, k), slot(cache, k)) else {
+        params.zip_runs_mut(grads, |k, ws, gs| {
+            let (Some(ms), Some(vs)) = (run(momentum, k, ws.len()), run(cache, k, ws.len())) else {
                 return;
             };
-            *m = beta1 * *m + (T::one() - beta1) * g;
-            *v = beta2 * *v + (T::one() - beta2) * g * g;
-            let m_hat = *m / correction1;
-            let v_hat = *v / correction2;
-            *w += -lr * m_hat / (v_hat.sqrt() + epsilon);
-            finite &= m.is_finite() & v.is_finite();
+            let constants = [lr, beta1, beta2, epsilon, correction1, correction2];
+            finite &= adam_run(ws, gs, ms, vs, constants);
         });
         self.state_finite = finite;
         self.iterations += 1;

@@ -1278,9 +1278,12 @@ impl<T: Real, O: Optimizer<T> + Clone> LastGood<T, O> {
     fn keep<P: Parameters<T>>(&mut self, params: &P, optimizer: &O) {
         // `params` visits `0..LEN` in order (checked before training), the
         // length `new` gave the buffer.
-        params.for_each(|k, v| {
-            if let Some(kept) = self.params.get_mut(k) {
-                *kept = v;
+        params.for_each_run(|k, run| {
+            if let Some(kept) = k
+                .checked_add(run.len())
+                .and_then(|end| self.params.get_mut(k..end))
+            {
+                kept.copy_from_slice(run);
             }
         });
         self.optimizer.clone_from(optimizer);
@@ -1338,9 +1341,15 @@ fn first_non_finite<T: Real>(values: &[T]) -> Option<(usize, f64)> {
 /// The flat index of the first parameter that is NaN or infinite.
 fn first_non_finite_param<T: Real, P: Parameters<T>>(params: &P) -> Option<usize> {
     let mut found = None;
-    params.for_each(|k, v| {
-        if found.is_none() && !v.is_finite() {
-            found = Some(k);
+    params.for_each_run(|k, run| {
+        // A pass without an early exit, which vectorizes; the position
+        // only where there is one to find.
+        let finite = run.iter().fold(true, |all, v| all & v.is_finite());
+        if found.is_none()
+            && !finite
+            && let Some(i) = run.iter().position(|v| !v.is_finite())
+        {
+            found = k.checked_add(i);
         }
     });
     found

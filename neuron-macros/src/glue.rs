@@ -168,6 +168,15 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
                 let _ = (k, &mut f);
             }
 
+            fn for_each_run(&self, mut f: impl FnMut(usize, &[#real])) {
+                let mut k = 0;
+                #(
+                    f(k, #flat::as_slice(&#own));
+                    k += #flat::as_slice(&#own).len();
+                )*
+                let _ = (k, &mut f);
+            }
+
             fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut #real)) {
                 let mut k = 0;
                 #(
@@ -186,6 +195,15 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
                         f(k, v, o);
                         k += 1;
                     }
+                )*
+                let _ = (k, &mut f, other);
+            }
+
+            fn zip_runs_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut [#real], &[#real])) {
+                let mut k = 0;
+                #(
+                    f(k, #flat::as_mut_slice(&mut #own), #flat::as_slice(&#other));
+                    k += #flat::as_slice(&#other).len();
                 )*
                 let _ = (k, &mut f, other);
             }

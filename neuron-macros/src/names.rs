@@ -173,6 +173,8 @@ pub const EMITTED_NAMES: &[&str] = &[
     "for_each",
     "for_each_mut",
     "zip_mut",
+    "zip_runs_mut",
+    "for_each_run",
     "eval_flat",
     "backward_flat",
     "input",

@@ -94,3 +94,151 @@ fn divergence_of_a_generated_model_is_an_error_naming_the_epoch() {
         model.params
     );
 }
+
+/// Parameters of several fields, scalar and arrays, so that an optimizer
+/// steps runs of different lengths.
+#[neuron]
+pub fn fields(
+    x: [f64; 3],
+    #[param] w: [[f64; 3]; 2],
+    #[param] b: [f64; 2],
+    #[param] s: f64,
+    #[param] v: [f64; 5],
+) -> f64 {
+    sum(matvec(w, x) + b) * s + sum(v)
+}
+
+/// Parameters and gradients of `fields`, of mixed signs and magnitudes,
+/// one NaN-free value per scalar from `seed`.
+fn fields_values(seed: u64) -> Vec<f64> {
+    let len = <fields::Params as Parameters<f64>>::LEN;
+    (0..len)
+        .map(|k| {
+            let t = (k as f64 + 1.0) * 0.7 + seed as f64 * 1.3;
+            t.sin() * (1.0 + (k % 4) as f64)
+        })
+        .collect()
+}
+
+/// The runs a generated `Params` gives are its fields, in order, and
+/// cover the scalars as `zip_mut` does.
+#[test]
+fn generated_parameters_step_one_run_per_field() {
+    let mut params = fields::Params::from_slice(&fields_values(1)).unwrap();
+    let grads = fields::Params::from_slice(&fields_values(2)).unwrap();
+    let mut runs = Vec::new();
+    params.zip_runs_mut(&grads, |k, run, other| {
+        assert_eq!(run.len(), other.len());
+        runs.push((k, run.len(), run.to_vec(), other.to_vec()));
+    });
+    let spans: Vec<(usize, usize)> = runs.iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(spans, [(0, 6), (6, 2), (8, 1), (9, 5)]);
+    let mut own = Vec::new();
+    params.for_each_run(|k, run| own.push((k, run.len())));
+    assert_eq!(own, spans);
+    let flat: Vec<f64> = runs.iter().flat_map(|r| r.2.clone()).collect();
+    let other: Vec<f64> = runs.iter().flat_map(|r| r.3.clone()).collect();
+    assert_eq!(flat, params.to_vec());
+    assert_eq!(other, grads.to_vec());
+}
+
+/// Each optimizer's step over a generated `Params`, which it takes a field
+/// at a time, against its rule written out scalar by scalar (nnfs's), for
+/// three steps.
+#[test]
+fn optimizers_step_generated_parameters_by_their_rules() {
+    let start = fields_values(3);
+    let grads: Vec<Vec<f64>> = (4..7).map(fields_values).collect();
+    let len = start.len();
+    let stepped = |opt: &mut dyn FnMut(&mut fields::Params, &fields::Params)| {
+        let mut params = fields::Params::from_slice(&start).unwrap();
+        for g in &grads {
+            opt(&mut params, &fields::Params::from_slice(g).unwrap());
+        }
+        params.to_vec()
+    };
+
+    // SGD with momentum 0.9, learning rate 0.1.
+    let mut sgd = Sgd::new(0.1).with_momentum(0.9);
+    let got = stepped(&mut |p, g| sgd.step(p, g));
+    let (mut w, mut u) = (start.clone(), vec![0.0; len]);
+    for g in &grads {
+        for k in 0..len {
+            u[k] = 0.9 * u[k] - 0.1 * g[k];
+            w[k] += u[k];
+        }
+    }
+    assert_eq!(got, w, "sgd with momentum");
+
+    // Adagrad, learning rate 0.5, epsilon 1e-7.
+    let mut adagrad = Adagrad::new(0.5);
+    let got = stepped(&mut |p, g| adagrad.step(p, g));
+    let (mut w, mut c) = (start.clone(), vec![0.0; len]);
+    for g in &grads {
+        for k in 0..len {
+            c[k] += g[k] * g[k];
+            w[k] += -0.5 * g[k] / (c[k].sqrt() + 1e-7);
+        }
+    }
+    assert_eq!(got, w, "adagrad");
+
+    // RMSprop, learning rate 0.02, rho 0.9, epsilon 1e-7.
+    let mut rmsprop = RmsProp::new(0.02);
+    let got = stepped(&mut |p, g| rmsprop.step(p, g));
+    let (mut w, mut c) = (start.clone(), vec![0.0; len]);
+    for g in &grads {
+        for k in 0..len {
+            c[k] = 0.9 * c[k] + (1.0 - 0.9) * g[k] * g[k];
+            w[k] += -0.02 * g[k] / (c[k].sqrt() + 1e-7);
+        }
+    }
+    assert_eq!(got, w, "rmsprop");
+
+    // Adam, learning rate 0.05, betas 0.9 and 0.999, epsilon 1e-7.
+    let mut adam = Adam::new(0.05);
+    let got = stepped(&mut |p, g| adam.step(p, g));
+    let (mut w, mut m, mut v) = (start.clone(), vec![0.0; len], vec![0.0; len]);
+    for (t, g) in grads.iter().enumerate() {
+        let t = (t + 1) as f64;
+        let (c1, c2) = (1.0 - 0.9f64.powf(t), 1.0 - 0.999f64.powf(t));
+        for k in 0..len {
+            m[k] = 0.9 * m[k] + (1.0 - 0.9) * g[k];
+            v[k] = 0.999 * v[k] + (1.0 - 0.999) * g[k] * g[k];
+            w[k] += -0.05 * (m[k] / c1) / ((v[k] / c2).sqrt() + 1e-7);
+        }
+    }
+    assert_eq!(got, w, "adam");
+}
+
+/// Two fields; with `w` zero, only `v[2]`'s gradient is not zero.
+#[neuron]
+pub fn tail(x: [f64; 3], #[param] w: [f64; 2], #[param] v: [f64; 3]) -> f64 {
+    dot(v, x) + w[0] * w[1]
+}
+
+/// The parameter that overflows is named by its index in the whole flat
+/// sequence, not within its field: the check goes a field at a time.
+#[test]
+fn the_parameter_that_diverges_is_named_across_fields() {
+    let mut model = tail::Model::default();
+    let mut trainer = Trainer::new(Sgd::new(f64::MAX), MeanSquaredError)
+        .epochs(3)
+        .progress(false);
+    let err = trainer
+        .fit(&mut model, &[([0.0, 0.0, 1.0], 1.0)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            TrainError::Diverged {
+                epoch: 1,
+                batch: 0,
+                cause: neuron_core::Divergence::Parameter { index: 4, parameter },
+                ..
+            } if parameter == "v[2]"
+        ),
+        "{err:?}"
+    );
+    // Back to the parameters from before the step: all zero.
+    assert_eq!(model.params.to_vec(), [0.0; 5]);
+}

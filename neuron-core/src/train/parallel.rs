@@ -109,7 +109,11 @@ where
             }
         };
         let add = |sum: &mut Slot<M::Params>, other: &Slot<M::Params>| {
-            sum.grads.zip_mut(&other.grads, |_, g, h| *g += h);
+            sum.grads.zip_runs_mut(&other.grads, |_, gs, hs| {
+                for (g, &h) in gs.iter_mut().zip(hs) {
+                    *g += h;
+                }
+            });
         };
         pairwise(slots, 0, &leaf, &add);
         for (slot, indices) in slots.iter().zip(batch.indices.chunks(block)) {
