@@ -950,17 +950,21 @@ struct EpochOutcome {
 fn clip_to_norm<T: Real, P: Parameters<T>>(grads: &mut P, max_norm: T) -> bool {
     let mut largest = T::zero();
     let mut finite = true;
-    grads.for_each(|_, g| {
-        finite &= g.is_finite();
-        largest = largest.max(g.abs());
+    grads.for_each_run(|_, run| {
+        for &g in run {
+            finite &= g.is_finite();
+            largest = largest.max(g.abs());
+        }
     });
     if !finite || largest == T::zero() {
         return false;
     }
     let mut sum = T::zero();
-    grads.for_each(|_, g| {
-        let s = g / largest;
-        sum += s * s;
+    grads.for_each_run(|_, run| {
+        for &g in run {
+            let s = g / largest;
+            sum += s * s;
+        }
     });
     // norm > max_norm  <=>  sqrt(sum) > max_norm / largest
     let (root, ratio) = (sum.sqrt(), max_norm / largest);
@@ -1193,7 +1197,7 @@ impl<T: Real> Watch<T> {
             self.wait = 0;
             if self.early.is_some_and(|e| e.restore_best) {
                 self.snapshot.clear();
-                params.for_each(|_, v| self.snapshot.push(v));
+                params.for_each_run(|_, run| self.snapshot.extend_from_slice(run));
             }
         } else {
             self.wait += 1;
