@@ -1477,6 +1477,12 @@ mod tests {
              let elem = x[i].exp() * e;\n\
              if x[i] < 1.0 { d_elem_elem } else if x[i] >= 1.0 { elem } else { x[i] }\n});\nmask"
         );
+        // `nan_or`, which derivatives wrap around a kink's partials.
+        assert_eq!(
+            emitted("x:2 d:2", "(nan_or x d)"),
+            "let nan_or: [f64; 2] = ::core::array::from_fn(|i| {\nlet d_elem = d[i];\n\
+             if x[i].is_nan() { x[i] } else { d_elem }\n});\nnan_or"
+        );
         // A scalar's branches are left as they are.
         assert_eq!(
             emitted("x d", "(select> x 0 d 0)"),
