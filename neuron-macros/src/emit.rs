@@ -1477,6 +1477,15 @@ mod tests {
              let elem = x[i].exp() * e;\n\
              if x[i] < 1.0 { d_elem_elem } else if x[i] >= 1.0 { elem } else { x[i] }\n});\nmask"
         );
+        // A chain (`abs`'s derivative): the inner select is read first too,
+        // and the outer one chooses it by its `else`.
+        assert_eq!(
+            emitted("x:2 d:2", "(select> x 0 d (select< x 0 (neg d) 0))"),
+            "let mask: [f64; 2] = ::core::array::from_fn(|i| {\nlet d_elem = d[i];\n\
+             let elem_2 = {\nlet elem = -d[i];\n\
+             if x[i] < 0.0 { elem } else if x[i] >= 0.0 { 0.0 } else { x[i] }\n};\n\
+             if x[i] > 0.0 { d_elem } else { elem_2 }\n});\nmask"
+        );
         // `nan_or`, which derivatives wrap around a kink's partials.
         assert_eq!(
             emitted("x:2 d:2", "(nan_or x d)"),

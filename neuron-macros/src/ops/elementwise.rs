@@ -808,21 +808,16 @@ pub const NAN_OR: OpDef = elementwise! {
         let test = cx
             .method(Operand::new(x.tokens.clone(), x.prec), "is_nan", Vec::new(), false)
             .tokens;
-        let chained = v.prec == Prec::Select;
         let mut lets = TokenStream::new();
-        let v = if chained { v } else { cx.eager(1, v, &mut lets) };
+        let v = cx.eager(1, v, &mut lets);
+        let chained = v.prec == Prec::Select;
         let (x, v) = (x.tokens, v.tokens);
         let tokens = if chained {
             quote!(if #test { #x } else #v)
         } else {
             quote!(if #test { #x } else { #v })
         };
-        let tokens = if lets.is_empty() {
-            tokens
-        } else {
-            quote!({ #lets #tokens })
-        };
-        Operand::new(tokens, Prec::Select)
+        Operand::new(with_lets(lets, tokens), Prec::Select)
     }),
     adjoint: |g, s| vec![None, Some(g.apply(Prim::NanOr, &[s.operands[0], s.d]))],
     repeats: &[true, false],
@@ -909,7 +904,8 @@ fn select_value(taken: bool, x: &[f64]) -> f64 {
 /// (the comparand itself when the other is a constant). When `o` is a
 /// select on the same comparands, which catches the NaN itself, the chain
 /// reads `if a > b { t } else if a < b { .. } else ..`. Over an array,
-/// `t` and `o` are read before the comparison (see `ElemCx::eager`).
+/// `t` and `o` (a chained one too) are read before the comparison (see
+/// `ElemCx::eager`), and the chain becomes `else { o }`.
 fn select(cx: &mut ElemCx, cmp: TokenStream, complement: TokenStream, x: Vec<Operand>) -> Operand {
     let chained = chains_on_same_comparands(cx);
     let [a, b, t, o] = operands(x);
@@ -924,28 +920,33 @@ fn select(cx: &mut ElemCx, cmp: TokenStream, complement: TokenStream, x: Vec<Ope
     let anchored = t.anchored || o.anchored || (nan_anchored && !chained);
     let mut lets = TokenStream::new();
     let t = cx.eager(2, t, &mut lets);
-    let o = if chained {
-        o
-    } else {
-        cx.eager(3, o, &mut lets)
-    };
+    // A chained `o` read first is a value like any other, chosen by the
+    // `else`: no part of the chain is then behind a jump.
+    let o = cx.eager(3, o, &mut lets);
+    let still_chained = chained && o.prec == Prec::Select;
     let (a, b, t, o) = (
         a.at_least(Prec::Sum),
         b.at_least(Prec::Sum),
         t.tokens,
         o.tokens,
     );
-    let chain = if chained {
+    let chain = if still_chained {
         quote!(if #a #cmp #b { #t } else #o)
+    } else if chained {
+        quote!(if #a #cmp #b { #t } else { #o })
     } else {
         quote!(if #a #cmp #b { #t } else if #a #complement #b { #o } else { #nan })
     };
-    let tokens = if lets.is_empty() {
-        chain
+    Operand::new(with_lets(lets, chain), Prec::Select).anchored(anchored)
+}
+
+/// `{ lets tokens }`, or `tokens` alone when there is nothing to bind.
+fn with_lets(lets: TokenStream, tokens: TokenStream) -> TokenStream {
+    if lets.is_empty() {
+        tokens
     } else {
-        quote!({ #lets #chain })
-    };
-    Operand::new(tokens, Prec::Select).anchored(anchored)
+        quote!({ #lets #tokens })
+    }
 }
 
 /// Whether a select's `other` operand is itself a select on the same two
