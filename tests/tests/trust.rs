@@ -323,6 +323,62 @@ fn a_nan_weight_is_not_trained_on_silently() {
     assert!(g.b.is_nan() && g.w[1].is_nan());
 }
 
+/// Kinks over arrays, whose selects read their values before choosing:
+/// each element's upstream derivative is `v[i]`, an array element.
+#[neuron]
+pub fn relu_weighted(x: [f64; 5], v: [f64; 5]) -> f64 {
+    dot(v, relu(x))
+}
+
+/// `abs`, whose derivative chains two selects.
+#[neuron]
+pub fn abs_weighted(x: [f64; 5], v: [f64; 5]) -> f64 {
+    dot(v, abs(x))
+}
+
+/// `clamp`, whose derivative nests two selects in a `nan_or`.
+#[neuron]
+pub fn clamp_weighted(x: [f64; 5], v: [f64; 5]) -> f64 {
+    dot(v, clamp(x, -1.0, 1.0))
+}
+
+#[test]
+fn kinks_over_arrays_choose_element_by_element() {
+    let nan = f64::NAN;
+    // Positive, negative, at the kink, NaN, and inside the clamp; an
+    // infinite upstream derivative where the chosen branch is flat.
+    let x = [2.0, -3.0, 0.0, nan, 0.5];
+    let v = [1.5, f64::INFINITY, 4.0, 3.0, -2.0];
+    let partials = [
+        // relu: v where x > 0, 0 where x <= 0, NaN where x is NaN.
+        (
+            "relu",
+            relu_weighted::gradient(x, v).1.x,
+            [1.5, 0.0, 0.0, nan, -2.0],
+        ),
+        // abs: v sign(x), 0 at 0.
+        (
+            "abs",
+            abs_weighted::gradient(x, v).1.x,
+            [1.5, f64::NEG_INFINITY, 0.0, nan, -2.0],
+        ),
+        // clamp to [-1, 1]: v inside, 0 outside.
+        (
+            "clamp",
+            clamp_weighted::gradient(x, v).1.x,
+            [0.0, 0.0, 4.0, nan, -2.0],
+        ),
+    ];
+    for (name, got, want) in partials {
+        for (i, (got, want)) in got.iter().zip(want).enumerate() {
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{name}: ∂/∂x[{i}] = {got}, want {want}"
+            );
+        }
+    }
+}
+
 /// `relu(sqrt(x) - 1)`: flat where `sqrt` is steepest.
 #[neuron]
 pub fn relu_sqrt(x: f64) -> f64 {
