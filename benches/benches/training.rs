@@ -4,14 +4,17 @@
 //! 5e-7) and `SoftmaxCrossEntropy`, full batch, no shuffling, as the nnfs
 //! book and `benches/torch/spiral_torch.py` train it; and the same
 //! training by the hand-written per-sample loop of `neuron_benches::naive`
-//! (a test checks that both follow the same loss trajectory). One
+//! (a test checks that both follow the same loss trajectory), and by the
+//! batched step written by hand of `neuron_benches::blocked`, sixteen
+//! samples at a time (the same training to rounding; a test checks it).
+//! One
 //! iteration is `EPOCHS` epochs from the same initial weights (see
 //! `neuron_benches::setups`); epochs per second = `EPOCHS / median`.
 //!
 //! `cargo bench -p neuron-benches --bench training`
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use neuron_benches::{naive, setups};
+use neuron_benches::{blocked, naive, setups};
 use std::hint::black_box;
 
 mod common;
@@ -37,10 +40,18 @@ fn training(c: &mut Criterion) {
         EPOCHS,
         data.len(),
     );
+    let blocked_losses = blocked::train(
+        &mut initial.clone(),
+        &mut setups::spiral_naive_adam(),
+        &data,
+        EPOCHS,
+        data.len(),
+    );
     println!(
-        "mean loss of epoch {EPOCHS}: Trainer {:.6}, naive loop {:.6}",
+        "mean loss of epoch {EPOCHS}: Trainer {:.6}, naive loop {:.6}, blocked by hand {:.6}",
         history.losses()[EPOCHS - 1],
-        naive_losses[EPOCHS - 1]
+        naive_losses[EPOCHS - 1],
+        blocked_losses[EPOCHS - 1]
     );
 
     let mut group = c.benchmark_group("spiral 2-64-3 Adam, 100 epochs");
@@ -61,6 +72,17 @@ fn training(c: &mut Criterion) {
             |(mut params, mut adam)| {
                 let losses =
                     naive::train(&mut params, &mut adam, black_box(&data), EPOCHS, data.len());
+                black_box((params, losses))
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("batched step by hand", |bench| {
+        bench.iter_batched(
+            || (initial.clone(), setups::spiral_naive_adam()),
+            |(mut params, mut adam)| {
+                let losses =
+                    blocked::train(&mut params, &mut adam, black_box(&data), EPOCHS, data.len());
                 black_box((params, losses))
             },
             BatchSize::LargeInput,

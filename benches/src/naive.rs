@@ -175,26 +175,7 @@ pub fn accumulate(
         }
         z[k] = s + params.b2[k];
     }
-    // Softmax cross-entropy, shifted by the largest logit:
-    // loss = ln Σ e^(z - max) - (z_class - max), dz = softmax(z) - onehot.
-    let mut max = z[0];
-    for k in 1..CLASSES {
-        if z[k] > max {
-            max = z[k];
-        }
-    }
-    let mut e = [0.0; CLASSES];
-    let mut sum = 0.0;
-    for k in 0..CLASSES {
-        e[k] = (z[k] - max).exp();
-        sum += e[k];
-    }
-    let loss = sum.ln() - (z[class] - max);
-    let mut dz = [0.0; CLASSES];
-    for k in 0..CLASSES {
-        let onehot = if k == class { 1.0 } else { 0.0 };
-        dz[k] = (e[k] / sum - onehot) * scale;
-    }
+    let (loss, dz) = softmax_cross_entropy(&z, class, scale);
     // Backward: the output layer, then the hidden layer through the ReLU's
     // mask (derivative 0 at 0).
     let mut dh = [0.0; HIDDEN];
@@ -214,6 +195,35 @@ pub fn accumulate(
         }
     }
     loss
+}
+
+/// The softmax cross-entropy loss of `logits` for `class`, and its
+/// derivative by the logits times `scale`, shifted by the largest logit:
+/// loss = ln Σ e^(z - max) - (z_class - max), dz = softmax(z) - onehot.
+pub fn softmax_cross_entropy(
+    z: &[f64; CLASSES],
+    class: usize,
+    scale: f64,
+) -> (f64, [f64; CLASSES]) {
+    let mut max = z[0];
+    for k in 1..CLASSES {
+        if z[k] > max {
+            max = z[k];
+        }
+    }
+    let mut e = [0.0; CLASSES];
+    let mut sum = 0.0;
+    for k in 0..CLASSES {
+        e[k] = (z[k] - max).exp();
+        sum += e[k];
+    }
+    let loss = sum.ln() - (z[class] - max);
+    let mut dz = [0.0; CLASSES];
+    for k in 0..CLASSES {
+        let onehot = if k == class { 1.0 } else { 0.0 };
+        dz[k] = (e[k] / sum - onehot) * scale;
+    }
+    (loss, dz)
 }
 
 /// Trains `params` for `epochs` passes over `data` in its order, in

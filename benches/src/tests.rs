@@ -2,7 +2,7 @@
 //! the hand-written training loop trains as the `Trainer` does, so the
 //! benchmarks compare the same work.
 
-use crate::{dual, hand, inputs, naive, neurons, setups, tape};
+use crate::{blocked, dual, hand, inputs, naive, neurons, setups, tape};
 use neuron_core::{Loss, Model, SoftmaxCrossEntropy};
 
 fn close(a: &[f64], b: &[f64]) -> bool {
@@ -178,6 +178,114 @@ fn naive_spiral_loop_trains_as_the_trainer() {
     ));
     assert!(params_close(&trained.b2[..], &params.b2));
     assert_ne!(params, initial);
+}
+
+/// The parameters after `epochs` epochs of the per-sample loop from the
+/// spiral's initial weights: hidden units active on some samples and not
+/// on others.
+fn spiral_params_after(epochs: usize) -> naive::Params {
+    let mut params = setups::spiral_initial_params();
+    let mut adam = setups::spiral_naive_adam();
+    let data = setups::spiral_data();
+    naive::train(&mut params, &mut adam, &data, epochs, data.len());
+    params
+}
+
+fn flat(p: &naive::Params) -> Vec<f64> {
+    let mut v = p.w1.as_flattened().to_vec();
+    v.extend(p.b1);
+    v.extend(p.w2.as_flattened());
+    v.extend(p.b2);
+    v
+}
+
+/// One block of the hand-written batched step adds the same gradient and
+/// returns the same loss as its samples one at a time in the per-sample
+/// loop (whose gradient `naive_sample_gradient_matches_generated` checks),
+/// on blocks from across the data set, each with units on both sides of
+/// the ReLU's kink.
+#[test]
+fn blocked_step_adds_what_its_samples_add_one_at_a_time() {
+    let params = spiral_params_after(30);
+    let data = setups::spiral_data();
+    let scale = 0.25;
+    for start in [0, 100, 200, 300 - blocked::BLOCK] {
+        let block = &data[start..start + blocked::BLOCK];
+        let mut per_sample = naive::Params::zeros();
+        let mut loss = 0.0;
+        for (x, class) in block {
+            loss += naive::accumulate(&params, x, *class, scale, &mut per_sample);
+        }
+        let mut at_once = naive::Params::zeros();
+        let block_loss = blocked::accumulate_block(&params, block, scale, &mut at_once);
+        assert!(
+            (loss - block_loss).abs() <= 1e-12 * loss,
+            "{loss} {block_loss}"
+        );
+        assert!(
+            close(&flat(&per_sample), &flat(&at_once)),
+            "block at {start}"
+        );
+        // Some unit is active and some is not, on some sample of the block.
+        let pre =
+            |j: usize, x: &[f64; 2]| params.w1[j][0] * x[0] + params.w1[j][1] * x[1] + params.b1[j];
+        let signs = block
+            .iter()
+            .flat_map(|(x, _)| (0..naive::HIDDEN).map(move |j| (j, x)))
+            .map(|(j, x)| pre(j, x) > 0.0);
+        let (on, off) = signs.fold(
+            (0, 0),
+            |(on, off), s| if s { (on + 1, off) } else { (on, off + 1) },
+        );
+        assert!(
+            on > 0 && off > 0,
+            "block at {start}: {on} active, {off} not"
+        );
+        assert_ne!(at_once, naive::Params::zeros());
+    }
+}
+
+/// The batched step written by hand trains as the per-sample loop does, in
+/// full batches (18 blocks and 12 samples one at a time) and in batches of
+/// 40 (2 blocks and 8 samples): the third side of the `training` bench does
+/// the same work too.
+#[test]
+fn blocked_spiral_loop_trains_as_the_per_sample_loop() {
+    const EPOCHS: usize = 20;
+    let data = setups::spiral_data();
+    for batch in [data.len(), 40] {
+        let initial = setups::spiral_initial_params();
+        let (mut a, mut b) = (initial.clone(), initial.clone());
+        let by_sample = naive::train(
+            &mut a,
+            &mut setups::spiral_naive_adam(),
+            &data,
+            EPOCHS,
+            batch,
+        );
+        let by_block = blocked::train(
+            &mut b,
+            &mut setups::spiral_naive_adam(),
+            &data,
+            EPOCHS,
+            batch,
+        );
+        for (epoch, (n, k)) in by_sample.iter().zip(&by_block).enumerate() {
+            assert!(
+                (n - k).abs() <= 1e-10 * n,
+                "batch {batch}, epoch {}: {n} {k}",
+                epoch + 1
+            );
+        }
+        assert!(by_sample[EPOCHS - 1] < by_sample[0] - 0.01, "{by_sample:?}");
+        let (a, b) = (flat(&a), flat(&b));
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(a, b)| (a - b).abs() <= 1e-9 * (1e-3 + a.abs()))
+        );
+        assert_ne!(b, flat(&initial));
+    }
 }
 
 /// The digits bench trains on every row of the CSV, pixels in `[0, 1]`,
