@@ -714,6 +714,22 @@ pub trait Differentiable {
     -> Option<()>;
 }
 
+/// Refuses an array length of 0, as `#[neuron]` refuses a literal
+/// `[T; 0]`: each generated body of a neuron with const-generic lengths
+/// evaluates `const { nonzero_length(N) }` for each of them, so that an
+/// instantiation at 0 is a compile error at that `N` (reported by `cargo
+/// build`, which instantiates generic code, not by `cargo check`).
+///
+/// # Panics
+///
+/// When `n` is 0, during compilation.
+pub const fn nonzero_length(n: usize) {
+    assert!(
+        n > 0,
+        "an array in a #[neuron] function must have at least one element: this length is 0"
+    );
+}
+
 /// Reads a value of type `V` from `src` starting at `*offset`, and moves the
 /// offset past it; `None` if `src` is too short.
 pub fn read_flat<T: Real, V: Tensor<T>>(src: &[T], offset: &mut usize) -> Option<V> {

@@ -546,7 +546,7 @@ pub struct Cost {
 pub fn cost(f: &Function, forward: &Body, gradient: &Body) -> Cost {
     let block = |body: &Body| {
         let roots = &body.roots;
-        let tokens = function_body(body, quote!((#(#roots),*)), &f.real);
+        let tokens = function_body(body, quote!((#(#roots),*)), f);
         syn::parse2::<syn::Block>(tokens)
             .map(|b| count(&b))
             .unwrap_or_default()

@@ -181,7 +181,7 @@ mod tests {
         let d = derive(&f, &g, out, false).unwrap();
         let body = d.gradient.as_ref().unwrap();
         let (y, parts, args) = (&body.roots[0], &body.roots[1..], signature(&f).args);
-        let fn_body = function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f.real);
+        let fn_body = function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f);
         let doc = formulas(&f, &quote!(pub fn gradient() -> f64 #fn_body));
         for line in [
             "∂tiny/∂x = d_x",

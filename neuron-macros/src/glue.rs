@@ -6,7 +6,7 @@
 use crate::ast::{Arg, Dim, Function, RealType, count};
 use crate::emit::Body;
 use crate::expand::{Derived, TRAIN_GRADS, TRAIN_INPUT, TRAIN_LOSS_GRAD, flat_arg};
-use crate::items::{Sig, real_import};
+use crate::items::{Sig, preamble};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 use syn::ext::IdentExt;
@@ -336,7 +336,7 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
                 .collect();
             let accumulate = accumulate(real, body, &args, &targets);
             let stmts = &body.stmts;
-            let import = real_import(body, &f.real);
+            let import = preamble(body, f);
             quote! {
                 let mut neuron_offset = 0;
                 #(#reads)*
@@ -469,7 +469,7 @@ fn forward_backward(f: &Function, s: &Sig, body: &Body) -> TokenStream {
     let accumulate = accumulate(real, body, &params, &targets);
     let stmts = &body.stmts;
     let y = &body.roots[0];
-    let import = real_import(body, &f.real);
+    let import = preamble(body, f);
     // The closure's type parameter, named apart from the user's.
     let user_params: Vec<String> = f
         .generics

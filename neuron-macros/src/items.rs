@@ -11,7 +11,7 @@ use crate::emit::Body;
 use crate::expand::{DIRECTION, Derived};
 use crate::glue::{model, params};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 
 /// Everything the signature determines, as tokens.
@@ -82,22 +82,44 @@ pub fn signature(f: &Function) -> Sig {
     }
 }
 
-/// `use ::neuron_core::Real as _;` when the body calls one of its methods
-/// on a concrete float type (a generic `T: Real` has them through its bound).
-pub fn real_import(body: &Body, real: &RealType) -> TokenStream {
-    if body.uses_real_trait && !matches!(real, RealType::Generic(_)) {
+/// What every emitted body starts with: `use ::neuron_core::Real as _;`
+/// when the body calls one of its methods on a concrete float type (a
+/// generic `T: Real` has them through its bound), and the check of the
+/// array lengths ([`nonzero_lengths`]).
+pub fn preamble(body: &Body, f: &Function) -> TokenStream {
+    let import = if body.uses_real_trait && !matches!(f.real, RealType::Generic(_)) {
         quote!(
             use ::neuron_core::Real as _;
         )
     } else {
         quote!()
-    }
+    };
+    let lengths = nonzero_lengths(f);
+    quote!(#import #lengths)
 }
 
-pub fn function_body(body: &Body, root: TokenStream, real: &RealType) -> TokenStream {
+/// For each const parameter `N`, an array length, a check evaluated when
+/// the body is instantiated: `N = 0` is then a compile error at the user's
+/// `N`, as the macro refuses a literal `[T; 0]`, instead of a body whose
+/// `max(v)` or `softmax(v)` would read an element that is not there.
+fn nonzero_lengths(f: &Function) -> TokenStream {
+    f.generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Const(c) => {
+                let n = &c.ident;
+                Some(quote_spanned!(n.span()=> const { ::neuron_core::model::nonzero_length(#n) };))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn function_body(body: &Body, root: TokenStream, f: &Function) -> TokenStream {
     let stmts = &body.stmts;
-    let import = real_import(body, real);
-    quote!({ #import #stmts #root })
+    let preamble = preamble(body, f);
+    quote!({ #preamble #stmts #root })
 }
 
 /// The generated items; with `d` absent, stubs whose bodies are
@@ -188,7 +210,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
 
     // The forward function, as written, and its borrowing form.
     let forward_ref_body = match d {
-        Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), &f.real),
+        Some(d) => function_body(&d.forward, d.forward.roots[0].clone(), f),
         None => unreachable.clone(),
     };
     let forward = quote! {
@@ -281,16 +303,12 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                     quote!(#n: #v)
                 }
             });
-            let forward = function_body(
-                forward,
-                quote!((#y, Called { #(#args,)* #(#kept,)* })),
-                &f.real,
-            );
+            let forward = function_body(forward, quote!((#y, Called { #(#args,)* #(#kept,)* })), f);
             // A pass of `Called`: the arguments and kept values read from
             // `self`, `dy` lent, the statements, then `tail`.
             let called_body = |body: &Body, tail: TokenStream| {
                 let stmts = &body.stmts;
-                let import = real_import(body, &f.real);
+                let import = preamble(body, f);
                 quote!({
                     #import
                     #(#read_self)*
@@ -419,7 +437,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
     let value_and_grad = |body: &Body| {
         let y = &body.roots[0];
         let parts = &body.roots[1..];
-        function_body(body, quote!((#y, Grad { #(#args: #parts),* })), &f.real)
+        function_body(body, quote!((#y, Grad { #(#args: #parts),* })), f)
     };
 
     let gradient_body = match d {
@@ -504,9 +522,7 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                 let hv = &body.roots[1 + count..];
                 let inner = function_body(
                     body,
-                    quote!((#y, Grad { #(#args: #grad),* }, Grad { #(#args: #hv),* })),
-                    &f.real,
-                );
+                    quote!((#y, Grad { #(#args: #grad),* }, Grad { #(#args: #hv),* })), f);
                 quote!({ #(#bind)* #inner })
             }
             None => unreachable.clone(),

@@ -37,7 +37,7 @@ use crate::diff;
 use crate::docs::pretty_expr;
 use crate::emit::{self, Body, Elements, Operand, Prec};
 use crate::ir::{Graph, NodeId, Op, Shape};
-use crate::items::{Sig, real_import};
+use crate::items::{Sig, preamble};
 use crate::ops::{Emit, Kind, Site};
 use crate::simplify;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -487,7 +487,7 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
         })
         .collect();
     let name = f.name.to_string();
-    let import = real_import(&emitted, &f.real);
+    let import = preamble(&emitted, f);
     let stmts = &emitted.stmts;
     Ok(quote!({
         #import

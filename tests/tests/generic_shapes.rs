@@ -39,6 +39,16 @@ pub fn pooled<const N: usize>(v: [f64; N], #[param] w: [f64; N], #[param] s: f64
     mean(z) + dot(w, v) * sum(z) + logsumexp(z) + v[0]
 }
 
+/// The functions that read an element of their argument before any other
+/// (the largest, the smallest, the shift of the softmaxes), which a length
+/// of 0 would leave without one: refused then (`ui/generic-length-zero.rs`),
+/// right at every other length.
+#[neuron]
+pub fn extremes<const N: usize>(v: [f64; N], #[param] w: [f64; N]) -> f64 {
+    let z = w * v;
+    max(z) - min(z) + log_softmax(z)[0] + dot(softmax(z), v) + logsumexp(z)
+}
+
 fn flatten(
     x: [f64; 2],
     w1: [[f64; 2]; 4],
@@ -90,6 +100,26 @@ fn a_generic_layer_instantiates_at_any_size() {
     gradcheck_random::<dense::Model<f64, 5, 3>>(16, 7, 1e-6).expect("dense 5 to 3");
     gradcheck_random::<pooled::Model<7>>(16, 7, 1e-6).expect("pooled over 7");
     gradcheck_random::<pooled::Model<1>>(16, 7, 1e-6).expect("pooled over 1");
+}
+
+#[test]
+fn reading_a_first_element_is_right_at_every_length_from_one() {
+    gradcheck_random::<extremes::Model<1>>(16, 3, 1e-6).expect("extremes of 1");
+    gradcheck_random::<extremes::Model<2>>(16, 3, 1e-6).expect("extremes of 2");
+    gradcheck_random::<extremes::Model<16>>(16, 3, 1e-6).expect("extremes of 16");
+    gradcheck_random::<extremes::Model<33>>(16, 3, 1e-6).expect("extremes of 33");
+    // At one element: max and min are that element, its log-probability
+    // is 0 and its probability 1, so the value is `v[0] + w[0] * v[0]`.
+    let (y, g) = extremes::gradient([3.0], [0.5]);
+    assert_eq!(y, 3.0 + 1.5);
+    assert_eq!(g.v, [1.5]);
+    assert_eq!(g.w, [3.0]);
+    // Every body checks the length before it reads an element.
+    assert!(
+        extremes::SOURCE.contains("nonzero_length(N)"),
+        "{}",
+        extremes::SOURCE
+    );
 }
 
 #[test]
