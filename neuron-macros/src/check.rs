@@ -253,12 +253,26 @@ impl Checker<'_> {
                 syn::GenericParam::Const(c) => &c.ident,
                 syn::GenericParam::Lifetime(_) => continue,
             };
-            let text = ident.to_string();
+            let text = ident.unraw().to_string();
             if ITEMS.contains(&text.as_str()) {
                 self.cx.push(syn::Error::new(
                     ident.span(),
                     format!(
                         "a generic parameter of a #[neuron] function cannot be named `{text}`: the generated module defines an item of that name\nhelp: rename the parameter"
+                    ),
+                ));
+            } else if text == "dy" || text.starts_with("neuron_") {
+                // A const parameter is in scope in every generated body,
+                // where these names are the generated code's own.
+                let why = if text == "dy" {
+                    "generated code uses `dy` for the derivative passed to `backward`"
+                } else {
+                    "generated code uses names starting with `neuron_` for its own"
+                };
+                self.cx.push(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "`{text}` is reserved in a #[neuron] function: {why}\nhelp: rename the parameter"
                     ),
                 ));
             }

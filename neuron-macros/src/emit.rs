@@ -360,6 +360,7 @@ impl Plan {
         // constant pattern.
         taken.extend(crate::items::ITEMS.iter().map(ToString::to_string));
         taken.extend(options.reserved.iter().cloned());
+        taken.extend(g.lengths.iter().cloned());
         // A local must not shadow a function the body calls.
         for node in &g.nodes {
             if let Op::Call { func, .. } = &node.op {

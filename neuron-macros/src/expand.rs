@@ -252,6 +252,7 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     let mut taken: std::collections::HashSet<String> =
         names.iter().map(|a| a.unraw().to_string()).collect();
     taken.extend(crate::items::ITEMS.iter().map(ToString::to_string));
+    taken.extend(sg.lengths.iter().cloned());
     // `backward_add`'s parameter and accumulators, which neither its
     // bindings of the kept values nor its body's locals may shadow.
     let add_reserved: Vec<String> = f
@@ -286,6 +287,7 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     let mut ug = Graph::new(sg.args.clone());
     ug.precision = sg.precision;
     ug.neuron.clone_from(&sg.neuron);
+    ug.lengths.clone_from(&sg.lengths);
     let mut map = Vec::with_capacity(n);
     let mut next = dy + 1;
     for (id, node) in sg.nodes.iter().enumerate() {

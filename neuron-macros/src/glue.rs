@@ -123,7 +123,10 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
         }
     };
     let own: Vec<TokenStream> = params.iter().map(|a| place(a, quote!(self))).collect();
-    let other: Vec<TokenStream> = params.iter().map(|a| place(a, quote!(other))).collect();
+    let other: Vec<TokenStream> = params
+        .iter()
+        .map(|a| place(a, quote!(neuron_other)))
+        .collect();
     let docs: Vec<String> = strings
         .iter()
         .map(|n| format!("The trainable parameter `{n}`."))
@@ -157,55 +160,55 @@ pub fn params(f: &Function, s: &Sig) -> TokenStream {
                 Params { #(#names: #zeros,)* #marker_init }
             }
 
-            fn for_each(&self, mut f: impl FnMut(usize, #real)) {
-                let mut k = 0;
+            fn for_each(&self, mut neuron_f: impl FnMut(usize, #real)) {
+                let mut neuron_k = 0;
                 #(
-                    for &v in #flat::as_slice(&#own) {
-                        f(k, v);
-                        k += 1;
+                    for &neuron_v in #flat::as_slice(&#own) {
+                        neuron_f(neuron_k, neuron_v);
+                        neuron_k += 1;
                     }
                 )*
-                let _ = (k, &mut f);
+                let _ = (neuron_k, &mut neuron_f);
             }
 
-            fn for_each_run(&self, mut f: impl FnMut(usize, &[#real])) {
-                let mut k = 0;
+            fn for_each_run(&self, mut neuron_f: impl FnMut(usize, &[#real])) {
+                let mut neuron_k = 0;
                 #(
-                    f(k, #flat::as_slice(&#own));
-                    k += #flat::as_slice(&#own).len();
+                    neuron_f(neuron_k, #flat::as_slice(&#own));
+                    neuron_k += #flat::as_slice(&#own).len();
                 )*
-                let _ = (k, &mut f);
+                let _ = (neuron_k, &mut neuron_f);
             }
 
-            fn for_each_mut(&mut self, mut f: impl FnMut(usize, &mut #real)) {
-                let mut k = 0;
+            fn for_each_mut(&mut self, mut neuron_f: impl FnMut(usize, &mut #real)) {
+                let mut neuron_k = 0;
                 #(
-                    for v in #flat::as_mut_slice(&mut #own) {
-                        f(k, v);
-                        k += 1;
+                    for neuron_v in #flat::as_mut_slice(&mut #own) {
+                        neuron_f(neuron_k, neuron_v);
+                        neuron_k += 1;
                     }
                 )*
-                let _ = (k, &mut f);
+                let _ = (neuron_k, &mut neuron_f);
             }
 
-            fn zip_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut #real, #real)) {
-                let mut k = 0;
+            fn zip_mut(&mut self, neuron_other: &Self, mut neuron_f: impl FnMut(usize, &mut #real, #real)) {
+                let mut neuron_k = 0;
                 #(
-                    for (v, &o) in #flat::as_mut_slice(&mut #own).iter_mut().zip(#flat::as_slice(&#other)) {
-                        f(k, v, o);
-                        k += 1;
+                    for (neuron_v, &neuron_o) in #flat::as_mut_slice(&mut #own).iter_mut().zip(#flat::as_slice(&#other)) {
+                        neuron_f(neuron_k, neuron_v, neuron_o);
+                        neuron_k += 1;
                     }
                 )*
-                let _ = (k, &mut f, other);
+                let _ = (neuron_k, &mut neuron_f, neuron_other);
             }
 
-            fn zip_runs_mut(&mut self, other: &Self, mut f: impl FnMut(usize, &mut [#real], &[#real])) {
-                let mut k = 0;
+            fn zip_runs_mut(&mut self, neuron_other: &Self, mut neuron_f: impl FnMut(usize, &mut [#real], &[#real])) {
+                let mut neuron_k = 0;
                 #(
-                    f(k, #flat::as_mut_slice(&mut #own), #flat::as_slice(&#other));
-                    k += #flat::as_slice(&#other).len();
+                    neuron_f(neuron_k, #flat::as_mut_slice(&mut #own), #flat::as_slice(&#other));
+                    neuron_k += #flat::as_slice(&#other).len();
                 )*
-                let _ = (k, &mut f, other);
+                let _ = (neuron_k, &mut neuron_f, neuron_other);
             }
         }
     }
@@ -248,12 +251,15 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
             quote!((#(#t,)*))
         }
     };
-    // Each argument, read from `input` or `self.params`, as the `_ref`
+    // Each argument, read from `neuron_input` or `self.params`, as the `_ref`
     // functions take it: arrays by reference, scalars by value.
     let by_ref: Vec<TokenStream> = f
         .args
         .iter()
-        .zip(arg_places(f, &Ident::new("input", Span::call_site())))
+        .zip(arg_places(
+            f,
+            &Ident::new("neuron_input", Span::call_site()),
+        ))
         .map(|(a, place)| {
             if a.shape.is_empty() {
                 quote!(#place)
@@ -341,8 +347,8 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
                 let mut neuron_offset = 0;
                 #(#reads)*
                 let dy: #ret = #flat::read_flat(neuron_dy, &mut 0)?;
-                for g in neuron_grad.iter_mut() {
-                    *g = <#real as ::neuron_core::Tensor<#real>>::zeros();
+                for neuron_acc in neuron_grad.iter_mut() {
+                    *neuron_acc = <#real as ::neuron_core::Tensor<#real>>::zeros();
                 }
                 {
                     #import
@@ -365,14 +371,14 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
 
         impl #generics Model #ty_args {
             /// A model with the given parameters.
-            pub fn new(params: Params #ty_args) -> Self {
-                Model { params }
+            pub fn new(neuron_params: Params #ty_args) -> Self {
+                Model { params: neuron_params }
             }
         }
 
         impl #generics ::core::convert::From<Params #ty_args> for Model #ty_args {
-            fn from(params: Params #ty_args) -> Self {
-                Model { params }
+            fn from(neuron_params: Params #ty_args) -> Self {
+                Model { params: neuron_params }
             }
         }
 
@@ -390,12 +396,12 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
                 &mut self.params
             }
 
-            fn forward(&self, input: &Self::Input) -> #ret {
+            fn forward(&self, neuron_input: &Self::Input) -> #ret {
                 self::forward_ref(#(#by_ref),*)
             }
 
-            fn backward(&self, input: &Self::Input, dy: &#ret, grads: &mut Self::Params) -> #ret {
-                ::neuron_core::Model::forward_backward(self, input, |_| *dy, grads)
+            fn backward(&self, neuron_input: &Self::Input, neuron_dy: &#ret, neuron_grads: &mut Self::Params) -> #ret {
+                ::neuron_core::Model::forward_backward(self, neuron_input, |_| *neuron_dy, neuron_grads)
             }
 
             #forward_backward
@@ -415,8 +421,8 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
                 }
                 let mut neuron_offset = 0;
                 #(#reads)*
-                let y: #ret = self::forward_ref(#(#local_args),*);
-                #flat::write_flat(&y, neuron_out, &mut 0)
+                let neuron_y: #ret = self::forward_ref(#(#local_args),*);
+                #flat::write_flat(&neuron_y, neuron_out, &mut 0)
             }
 
             fn backward_flat(neuron_args: &[#real], neuron_dy: &[#real], neuron_grad: &mut [#real]) -> ::core::option::Option<()> {
@@ -442,7 +448,7 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
 ///     let y = sum.max(0.0);
 ///     let dy: f64 = neuron_loss_grad(&y);
 ///     ...
-///     for (g, d) in Tensor::as_mut_slice(&mut neuron_grads.w).iter_mut().zip(Tensor::as_slice(&d_w)) { *g += *d; }
+///     for (neuron_acc, neuron_part) in Tensor::as_mut_slice(&mut neuron_grads.w).iter_mut().zip(Tensor::as_slice(&d_w)) { *neuron_acc += *neuron_part; }
 ///     neuron_grads.b += d_sum;
 ///     y
 /// }
@@ -594,8 +600,8 @@ pub(crate) fn accumulate(
                 }
             };
             quote! {
-                for (g, d) in #run.iter_mut().zip(#flat::as_slice(&#d)) {
-                    *g += *d;
+                for (neuron_acc, neuron_part) in #run.iter_mut().zip(#flat::as_slice(&#d)) {
+                    *neuron_acc += *neuron_part;
                 }
             }
         })

@@ -146,6 +146,11 @@ pub struct Graph {
     pub precision: Precision,
     /// The neuron's name, which names its dropout sites.
     pub neuron: String,
+    /// The names of its const parameters (array lengths), in scope in every
+    /// body, which no local may take: a local cannot shadow a const
+    /// parameter, and a loop variable so named would change the length it
+    /// stands for.
+    pub lengths: Vec<String>,
     /// Shape rules that failed while building: a bug in a stage before,
     /// reported by the pipeline as an internal error rather than a panic.
     pub internal_errors: Vec<String>,
@@ -159,6 +164,7 @@ impl Graph {
             args,
             precision: Precision::default(),
             neuron: String::new(),
+            lengths: Vec::new(),
             internal_errors: Vec::new(),
             memo: HashMap::new(),
         }

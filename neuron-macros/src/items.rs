@@ -467,8 +467,8 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                 .zip(args)
                 .map(|(a, n)| scale(n, a.shape.len()));
             quote!({
-                let (y, g) = self::gradient_ref(#(#args),*);
-                (y, Grad { #(#args: #scaled),* })
+                let (neuron_y, neuron_g) = self::gradient_ref(#(#args),*);
+                (neuron_y, Grad { #(#args: #scaled),* })
             })
         }
         Some(d) => d
@@ -981,12 +981,14 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
 /// constant pattern, not a binding.
 pub const CONSTS: &[&str] = &["SOURCE", "DECLARATIONS", "DOT", "COST"];
 
-/// `dy` times the partial `g.<arg>` of rank `rank`, element by element.
+/// `dy` times the partial `neuron_g.<arg>` of rank `rank`, element by element.
 fn scale(arg: &Ident, rank: usize) -> TokenStream {
     match rank {
-        0 => quote!(dy * g.#arg),
-        1 => quote!(::core::array::from_fn(|i| dy * g.#arg[i])),
-        _ => quote!(::core::array::from_fn(|i| ::core::array::from_fn(|j| dy * g.#arg[i][j]))),
+        0 => quote!(dy * neuron_g.#arg),
+        1 => quote!(::core::array::from_fn(|neuron_i| dy * neuron_g.#arg[neuron_i])),
+        _ => quote!(::core::array::from_fn(|neuron_i| {
+            ::core::array::from_fn(|neuron_j| dy * neuron_g.#arg[neuron_i][neuron_j])
+        })),
     }
 }
 

@@ -194,6 +194,17 @@ pub const EMITTED_NAMES: &[&str] = &[
     "neuron_input",
     "neuron_loss_grad",
     "neuron_grads",
+    // The locals and parameters of the generated impls and of `backward`'s
+    // scaling of a gradient, reserved names so that a length (a const
+    // parameter, in scope there) cannot collide with them.
+    "neuron_params",
+    "neuron_f",
+    "neuron_k",
+    "neuron_o",
+    "neuron_other",
+    "neuron_acc",
+    "neuron_part",
+    "neuron_j",
     "F",
     "FIELDS",
     "LEN",
