@@ -86,7 +86,18 @@ impl quote::ToTokens for Dim {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         match self {
             Dim::Fixed(n) => proc_macro2::Literal::usize_unsuffixed(*n).to_tokens(tokens),
-            Dim::Param(name) => Ident::new(name, Span::call_site()).to_tokens(tokens),
+            Dim::Param(name) => Dim::param_ident(name).to_tokens(tokens),
+        }
+    }
+}
+
+impl Dim {
+    /// The identifier of a const parameter as it was written, `N` or a raw
+    /// `r#in`.
+    pub fn param_ident(name: &str) -> Ident {
+        match name.strip_prefix("r#") {
+            Some(raw) => Ident::new_raw(raw, Span::call_site()),
+            None => Ident::new(name, Span::call_site()),
         }
     }
 }

@@ -100,7 +100,7 @@ impl Poly {
         }
         let terms = self.0.iter().map(|(m, c)| {
             let vars = m.iter().map(|v| {
-                let v = proc_macro2::Ident::new(v, proc_macro2::Span::call_site());
+                let v = crate::ast::Dim::param_ident(v);
                 quote!((#v as u64))
             });
             quote!(#c #(* #vars)*)

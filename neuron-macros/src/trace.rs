@@ -506,7 +506,7 @@ fn dim(d: &Dim) -> TokenStream {
             quote!(#n)
         }
         Dim::Param(p) => {
-            let p = Ident::new(p, Span::call_site());
+            let p = Dim::param_ident(p);
             quote!(#p)
         }
     }

@@ -7,6 +7,8 @@
 //! number. Each neuron, and a neuron calling it, passes `gradcheck_random`
 //! at a length of 3 and of 20 (where `matvec` and `dot` keep partial sums).
 //!
+//! A raw identifier (`r#in`) names a length too.
+//!
 //! The names the macro refuses for a generic parameter (the generated
 //! items, `dy`, `neuron_*`) are left out; `ui/generic-parameter-reserved.rs`
 //! checks that they are refused.
@@ -61,6 +63,20 @@ fn every_generated_name_can_name_a_length() {
             )
             .unwrap();
         }
+    }
+    // A raw identifier as a length, written back as it was written.
+    program.push_str(
+        "#[neuron_core::neuron]\n\
+         pub fn raw_length<const r#in: usize>(x: [f64; r#in], #[param] w: [[f64; r#in]; 2]) -> f64 {\n\
+         \x20   logsumexp(matvec(w, x)) + max(x)\n\
+         }\n\n",
+    );
+    for n in [3, 20] {
+        writeln!(
+            checks,
+            "    neuron_core::gradcheck_random::<raw_length::Model<{n}>>(4, 1, 1e-6).expect(\"`r#in` = {n}\");"
+        )
+        .unwrap();
     }
     write!(program, "fn main() {{\n{checks}}}\n").unwrap();
 
