@@ -1311,6 +1311,13 @@ const VALID: &[&str] = &[
         logsumexp(h) + norm(w) * mean(h) - h.max() + min(h) + sin(a).atan() + elu(a, 0.5)
             + std::f64::consts::PI * softsign(a) + log_sigmoid(a) * silu(a) + cos(a) + sum(outer(x, x))
     }",
+    "pub fn dense<T: Real, const I: usize, const O: usize>(x: [T; I], #[param] w: [[T; I]; O], #[param] b: [T; O]) -> [T; O] {
+        let h = tanh(matvec(w, x) + b);
+        softmax(h) * max(h) + dot(x, x) + x[0]
+    }",
+    "fn raw<const r#in: usize>(r#x: [f64; r#in], #[param] w: [[f64; r#in]; 2]) -> f64 {
+        logsumexp(matvec(w, r#x)) + min(r#x) + sum(r#x) / 2.0
+    }",
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -1379,6 +1386,13 @@ fn replacement_pool() -> Vec<TokenTree> {
         .iter()
         .map(|n| TokenTree::Ident(Ident::new(n, Span::call_site())))
         .collect();
+    // Raw identifiers, a keyword among them: as names of arguments,
+    // bindings and lengths they reach every place a name is written back.
+    pool.extend(
+        ["in", "x", "N", "match"]
+            .iter()
+            .map(|n| TokenTree::Ident(Ident::new_raw(n, Span::call_site()))),
+    );
     for l in LITERALS {
         pool.extend(l.parse::<TokenStream>().unwrap());
     }
