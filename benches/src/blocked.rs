@@ -121,7 +121,7 @@ pub fn accumulate_block(
     loss
 }
 
-/// Trains as [`naive::train`] does (the same batches, the same Adam), each
+/// Trains as [`naive::train`] does (its loop, [`naive::train_by`]), each
 /// batch's gradient summed over blocks of [`BLOCK`] samples by
 /// [`accumulate_block`] and over the rest one sample at a time by
 /// [`naive::accumulate`]. Returns each epoch's mean loss.
@@ -136,23 +136,20 @@ pub fn train(
     epochs: usize,
     batch_size: usize,
 ) -> Vec<f64> {
-    assert!(batch_size > 0, "the batch size must be at least 1");
-    let mut losses = Vec::with_capacity(epochs);
-    for _ in 0..epochs {
-        let mut total = 0.0;
-        for batch in data.chunks(batch_size) {
-            let mut grads = Params::zeros();
-            let scale = 1.0 / batch.len() as f64;
+    naive::train_by(
+        params,
+        adam,
+        data,
+        epochs,
+        batch_size,
+        |params, batch, scale, grads, total| {
             let mut blocks = batch.chunks_exact(BLOCK);
             for block in &mut blocks {
-                total += accumulate_block(params, block, scale, &mut grads);
+                *total += accumulate_block(params, block, scale, grads);
             }
             for (x, class) in blocks.remainder() {
-                total += naive::accumulate(params, x, *class, scale, &mut grads);
+                *total += naive::accumulate(params, x, *class, scale, grads);
             }
-            adam.step(params, &grads);
-        }
-        losses.push(total / data.len() as f64);
-    }
-    losses
+        },
+    )
 }

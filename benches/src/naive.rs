@@ -242,6 +242,35 @@ pub fn train(
     epochs: usize,
     batch_size: usize,
 ) -> Vec<f64> {
+    train_by(
+        params,
+        adam,
+        data,
+        epochs,
+        batch_size,
+        |params, batch, scale, grads, total| {
+            for (x, class) in batch {
+                *total += accumulate(params, x, *class, scale, grads);
+            }
+        },
+    )
+}
+
+/// The loop of [`train`] around `batch_step`, which adds a batch's
+/// gradient, each sample's times `scale`, into `grads` (zero at first) and
+/// its samples' losses into `total`, in the batch's order.
+///
+/// # Panics
+///
+/// When `batch_size` is 0.
+pub fn train_by(
+    params: &mut Params,
+    adam: &mut Adam,
+    data: &[([f64; INPUTS], usize)],
+    epochs: usize,
+    batch_size: usize,
+    mut batch_step: impl FnMut(&Params, &[([f64; INPUTS], usize)], f64, &mut Params, &mut f64),
+) -> Vec<f64> {
     assert!(batch_size > 0, "the batch size must be at least 1");
     let mut losses = Vec::with_capacity(epochs);
     for _ in 0..epochs {
@@ -249,9 +278,7 @@ pub fn train(
         for batch in data.chunks(batch_size) {
             let mut grads = Params::zeros();
             let scale = 1.0 / batch.len() as f64;
-            for (x, class) in batch {
-                total += accumulate(params, x, *class, scale, &mut grads);
-            }
+            batch_step(params, batch, scale, &mut grads, &mut total);
             adam.step(params, &grads);
         }
         losses.push(total / data.len() as f64);
