@@ -11,7 +11,7 @@ use crate::emit::Body;
 use crate::expand::{DIRECTION, Derived};
 use crate::glue::{model, params};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 
 /// Everything the signature determines, as tokens.
@@ -465,10 +465,11 @@ pub fn items(f: &Function, options: &Options, d: Option<&Derived>) -> TokenStrea
                 .args
                 .iter()
                 .zip(args)
-                .map(|(a, n)| scale(n, a.shape.len()));
+                .map(|(a, n)| scale(f, n, a.shape.len()));
+            let (y, g) = (local(f, "y"), local(f, "g"));
             quote!({
-                let (neuron_y, neuron_g) = self::gradient_ref(#(#args),*);
-                (neuron_y, Grad { #(#args: #scaled),* })
+                let (#y, #g) = self::gradient_ref(#(#args),*);
+                (#y, Grad { #(#args: #scaled),* })
             })
         }
         Some(d) => d
@@ -981,14 +982,31 @@ fn hessian(f: &Function, s: &Sig, lend: &[TokenStream]) -> Option<TokenStream> {
 /// constant pattern, not a binding.
 pub const CONSTS: &[&str] = &["SOURCE", "DECLARATIONS", "DOT", "COST"];
 
-/// `dy` times the partial `neuron_g.<arg>` of rank `rank`, element by element.
-fn scale(arg: &Ident, rank: usize) -> TokenStream {
+/// `dy` times the partial `g.<arg>` of rank `rank`, element by element.
+fn scale(f: &Function, arg: &Ident, rank: usize) -> TokenStream {
+    let (g, i, j) = (local(f, "g"), local(f, "i"), local(f, "j"));
     match rank {
-        0 => quote!(dy * neuron_g.#arg),
-        1 => quote!(::core::array::from_fn(|neuron_i| dy * neuron_g.#arg[neuron_i])),
-        _ => quote!(::core::array::from_fn(|neuron_i| {
-            ::core::array::from_fn(|neuron_j| dy * neuron_g.#arg[neuron_i][neuron_j])
-        })),
+        0 => quote!(dy * #g.#arg),
+        1 => quote!(::core::array::from_fn(|#i| dy * #g.#arg[#i])),
+        _ => quote!(::core::array::from_fn(|#i| ::core::array::from_fn(|#j| dy * #g.#arg[#i][#j]))),
+    }
+}
+
+/// A local of `backward`'s scaling of the gradient: `name`, short to read,
+/// unless a length (a const parameter, in scope there) has that name, and
+/// then `neuron_name`, which no length may take. The arguments are passed
+/// before these locals are bound and not read after, so only the lengths
+/// can collide with them.
+fn local(f: &Function, name: &str) -> Ident {
+    let taken = f
+        .generics
+        .params
+        .iter()
+        .any(|p| matches!(p, syn::GenericParam::Const(c) if c.ident.unraw() == name));
+    if taken {
+        format_ident!("neuron_{}", name)
+    } else {
+        format_ident!("{}", name)
     }
 }
 
