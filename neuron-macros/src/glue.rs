@@ -6,7 +6,7 @@
 use crate::ast::{Arg, Dim, Function, RealType, count};
 use crate::emit::Body;
 use crate::expand::{Derived, TRAIN_GRADS, TRAIN_INPUT, TRAIN_LOSS_GRAD, flat_arg};
-use crate::items::{Sig, preamble};
+use crate::items::{Sig, local, preamble};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 use syn::ext::IdentExt;
@@ -360,6 +360,8 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
             }
         },
     );
+    // `Model::new(params)`, unless a length is named `params`.
+    let params_arg = local(f, "params");
     quote! {
         /// A trainable model: the parameters of [`Params`], with the
         /// function's other arguments as its input.
@@ -371,14 +373,14 @@ pub fn model(f: &Function, s: &Sig, d: Option<&Derived>) -> TokenStream {
 
         impl #generics Model #ty_args {
             /// A model with the given parameters.
-            pub fn new(neuron_params: Params #ty_args) -> Self {
-                Model { params: neuron_params }
+            pub fn new(#params_arg: Params #ty_args) -> Self {
+                Model { params: #params_arg }
             }
         }
 
         impl #generics ::core::convert::From<Params #ty_args> for Model #ty_args {
-            fn from(neuron_params: Params #ty_args) -> Self {
-                Model { params: neuron_params }
+            fn from(#params_arg: Params #ty_args) -> Self {
+                Model { params: #params_arg }
             }
         }
 

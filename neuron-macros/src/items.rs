@@ -992,12 +992,11 @@ fn scale(f: &Function, arg: &Ident, rank: usize) -> TokenStream {
     }
 }
 
-/// A local of `backward`'s scaling of the gradient: `name`, short to read,
-/// unless a length (a const parameter, in scope there) has that name, and
-/// then `neuron_name`, which no length may take. The arguments are passed
-/// before these locals are bound and not read after, so only the lengths
-/// can collide with them.
-fn local(f: &Function, name: &str) -> Ident {
+/// A local or parameter of generated code where no argument is in scope
+/// (`backward`'s scaling of the gradient, `Model::new`): `name`, short to
+/// read, unless a length (a const parameter, in scope there) has that
+/// name, and then `neuron_name`, which no length may take.
+pub fn local(f: &Function, name: &str) -> Ident {
     let taken = f
         .generics
         .params

@@ -194,9 +194,10 @@ pub const EMITTED_NAMES: &[&str] = &[
     "neuron_input",
     "neuron_loss_grad",
     "neuron_grads",
-    // The locals and parameters of the generated impls and of `backward`'s
-    // scaling of a gradient, reserved names so that a length (a const
-    // parameter, in scope there) cannot collide with them.
+    // The locals and parameters of the generated impls, and those of
+    // `backward`'s scaling of a gradient and `Model::new` where a length
+    // takes their short names (`items.rs::local`): reserved names, so that
+    // a length (a const parameter, in scope there) cannot collide with them.
     "neuron_params",
     "neuron_f",
     "neuron_k",
