@@ -261,14 +261,9 @@ impl Checker<'_> {
                         "a generic parameter of a #[neuron] function cannot be named `{text}`: the generated module defines an item of that name\nhelp: rename the parameter"
                     ),
                 ));
-            } else if text == "dy" || text.starts_with("neuron_") {
+            } else if let Some(why) = generated_own(&text) {
                 // A const parameter is in scope in every generated body,
                 // where these names are the generated code's own.
-                let why = if text == "dy" {
-                    "generated code uses `dy` for the derivative passed to `backward`"
-                } else {
-                    "generated code uses names starting with `neuron_` for its own"
-                };
                 self.cx.push(syn::Error::new(
                     ident.span(),
                     format!(
@@ -279,10 +274,8 @@ impl Checker<'_> {
         }
         for arg in &f.args {
             let text = arg.name.unraw().to_string();
-            let why = if text == "dy" {
-                "generated code uses `dy` for the derivative passed to `backward`"
-            } else if text.starts_with("neuron_") {
-                "generated code uses names starting with `neuron_` for its own"
+            let why = if let Some(why) = generated_own(&text) {
+                why
             } else if CONSTS.contains(&text.as_str()) {
                 "the generated module defines a constant of that name, which an argument pattern cannot shadow"
             } else {
@@ -797,6 +790,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+/// Why `name` is the generated code's own, which neither an argument nor a
+/// length (in scope in every generated body) may take.
+fn generated_own(name: &str) -> Option<&'static str> {
+    if name == "dy" {
+        Some("generated code uses `dy` for the derivative passed to `backward`")
+    } else if name.starts_with("neuron_") {
+        Some("generated code uses names starting with `neuron_` for its own")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

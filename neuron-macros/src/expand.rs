@@ -284,10 +284,7 @@ fn call_bodies(f: &Function, sg: &Graph, sroots: &[NodeId], names: &[Ident]) -> 
     let forward = emit::body_with(&fg, &froots, &names[..dy], &f.real, &by_ref);
 
     // The backward pass: each kept value becomes an argument after `dy`.
-    let mut ug = Graph::new(sg.args.clone());
-    ug.precision = sg.precision;
-    ug.neuron.clone_from(&sg.neuron);
-    ug.lengths.clone_from(&sg.lengths);
+    let mut ug = Graph::empty_like(sg);
     let mut map = Vec::with_capacity(n);
     let mut next = dy + 1;
     for (id, node) in sg.nodes.iter().enumerate() {

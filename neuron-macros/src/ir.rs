@@ -158,6 +158,16 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// A graph with no nodes and what `g` knows of its function: the
+    /// arguments, the float type, the neuron's name and its lengths.
+    pub fn empty_like(g: &Graph) -> Graph {
+        let mut out = Graph::new(g.args.clone());
+        out.precision = g.precision;
+        out.neuron.clone_from(&g.neuron);
+        out.lengths.clone_from(&g.lengths);
+        out
+    }
+
     pub fn new(args: Vec<(String, Shape)>) -> Graph {
         Graph {
             nodes: Vec::new(),

@@ -103,16 +103,9 @@ pub fn preamble(body: &Body, f: &Function) -> TokenStream {
 /// `N`, as the macro refuses a literal `[T; 0]`, instead of a body whose
 /// `max(v)` or `softmax(v)` would read an element that is not there.
 fn nonzero_lengths(f: &Function) -> TokenStream {
-    f.generics
-        .params
+    f.consts
         .iter()
-        .filter_map(|param| match param {
-            syn::GenericParam::Const(c) => {
-                let n = &c.ident;
-                Some(quote_spanned!(n.span()=> const { ::neuron_core::model::nonzero_length(#n) };))
-            }
-            _ => None,
-        })
+        .map(|n| quote_spanned!(n.span()=> const { ::neuron_core::model::nonzero_length(#n) };))
         .collect()
 }
 
@@ -997,12 +990,7 @@ fn scale(f: &Function, arg: &Ident, rank: usize) -> TokenStream {
 /// read, unless a length (a const parameter, in scope there) has that
 /// name, and then `neuron_name`, which no length may take.
 pub fn local(f: &Function, name: &str) -> Ident {
-    let taken = f
-        .generics
-        .params
-        .iter()
-        .any(|p| matches!(p, syn::GenericParam::Const(c) if c.ident.unraw() == name));
-    if taken {
+    if f.consts.iter().any(|c| c.unraw() == name) {
         format_ident!("neuron_{}", name)
     } else {
         format_ident!("{}", name)

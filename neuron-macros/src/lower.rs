@@ -25,15 +25,7 @@ pub fn lower(f: &Function) -> syn::Result<(Graph, NodeId)> {
         RealType::Generic(_) => Precision::Either,
     };
     g.neuron = f.name.unraw().to_string();
-    g.lengths = f
-        .generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            syn::GenericParam::Const(c) => Some(c.ident.unraw().to_string()),
-            _ => None,
-        })
-        .collect();
+    g.lengths = f.consts.iter().map(|c| c.unraw().to_string()).collect();
     let mut lowering = Lowering {
         g,
         scope: HashMap::new(),

@@ -101,10 +101,7 @@ pub fn simplify(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
 /// [`simplify`], also returning the name of every rule that fired, in order.
 pub fn simplify_logged(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>, Vec<&'static str>) {
     let mut log = Vec::new();
-    let mut out = Graph::new(g.args.clone());
-    out.precision = g.precision;
-    out.neuron.clone_from(&g.neuron);
-    out.lengths.clone_from(&g.lengths);
+    let mut out = Graph::empty_like(g);
     let mut map = Vec::with_capacity(g.nodes.len());
     for node in &g.nodes {
         let op = node.op.map(|o| map[o]);
@@ -164,10 +161,7 @@ pub fn prune(g: &Graph, roots: &[NodeId]) -> (Graph, Vec<NodeId>) {
             }
         }
     }
-    let mut out = Graph::new(g.args.clone());
-    out.precision = g.precision;
-    out.neuron.clone_from(&g.neuron);
-    out.lengths.clone_from(&g.lengths);
+    let mut out = Graph::empty_like(g);
     let mut map = vec![usize::MAX; g.nodes.len()];
     for (id, node) in g.nodes.iter().enumerate() {
         if live[id] {

@@ -40,7 +40,7 @@ use crate::ir::{Graph, NodeId, Op, Shape};
 use crate::items::{Sig, preamble};
 use crate::ops::{Emit, Kind, Site};
 use crate::simplify;
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 /// The local of the generated `trace` holding the trace it builds.
@@ -436,7 +436,7 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
     // The value's type is inferred, not written: where a call of another
     // neuron is wrong, rustc's one error at the call is the only one.
     let value = |r: usize| {
-        let dims = shapes[r].iter().map(dim);
+        let dims = shapes[r].iter();
         let v = &emitted.roots[r];
         quote!(::neuron_core::trace::Value::of::<#real, _>(&[#(#dims),*], &(#v)))
     };
@@ -496,20 +496,6 @@ pub fn body(f: &Function, sig: &Sig, g: &Graph, output: NodeId) -> Result<TokenS
         #(#calls)*
         #t
     }))
-}
-
-/// A length: a literal, or a const parameter.
-fn dim(d: &Dim) -> TokenStream {
-    match d {
-        Dim::Fixed(n) => {
-            let n = Literal::usize_unsuffixed(*n);
-            quote!(#n)
-        }
-        Dim::Param(p) => {
-            let p = Dim::param_ident(p);
-            quote!(#p)
-        }
-    }
 }
 
 /// `NAME::trace`, for a neuron with a scalar output; `body` absent for a
